@@ -1,0 +1,154 @@
+"""Conversions at the edge: numpy arrays, PIL images and torch tensors to one
+internal pixel view, and back to the caller's type, dtype, range and device.
+
+The internal view is a torch tensor ``(B, C, P)`` of the input's own dtype
+(no copy where the input's layout allows), with ``C`` = 3 (RGB) or 4 (RGBA)
+and ``P`` pixels, and ``scale``, the value of full intensity (255 for uint8,
+65535 for uint16, 1 for floats).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from .errors import ColorotError
+
+_SCALES = {
+    np.dtype(np.uint8): 255.0,
+    np.dtype(np.uint16): 65535.0,
+    np.dtype(np.float16): 1.0,
+    np.dtype(np.float32): 1.0,
+    np.dtype(np.float64): 1.0,
+}
+_TORCH_SCALES = {
+    torch.uint8: 255.0,
+    torch.float16: 1.0,
+    torch.bfloat16: 1.0,
+    torch.float32: 1.0,
+    torch.float64: 1.0,
+}
+
+
+@dataclass
+class PixelView:
+    """An image seen as pixels ``(B, C, P)``, and how to rebuild the caller's type."""
+
+    pixels: torch.Tensor
+    scale: float
+    kind: str  # "numpy", "pil" or "torch"
+    rebuild: Callable[[torch.Tensor | np.ndarray], Any]
+    array: np.ndarray | None = None  # the (H, W, C) array behind numpy and PIL inputs
+
+    @property
+    def is_uint8_array(self) -> bool:
+        return self.array is not None and self.array.dtype == np.uint8
+
+
+def _check_finite(values, name: str) -> None:
+    finite = np.isfinite(values).all() if isinstance(values, np.ndarray) else bool(torch.isfinite(values).all())
+    if not finite:
+        raise ColorotError(f"{name} contains NaN or infinite values")
+
+
+def _check_channels(channels: int, shape: tuple, name: str, layout: str) -> None:
+    if channels not in (3, 4):
+        raise ColorotError(
+            f"{name} must be an RGB or RGBA image laid out {layout}, got shape {shape}; "
+            "convert grayscale images to RGB first"
+        )
+
+
+def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:
+    if array.ndim != 3:
+        raise ColorotError(f"{name} must be an (H, W, 3) or (H, W, 4) array, got shape {array.shape}")
+    _check_channels(array.shape[2], array.shape, name, "(H, W, C)")
+    if array.dtype not in _SCALES:
+        raise ColorotError(f"{name} has dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
+    if array.shape[0] * array.shape[1] == 0:
+        raise ColorotError(f"{name} is empty (shape {array.shape})")
+    if array.dtype.kind == "f":
+        _check_finite(array, name)
+    array = np.ascontiguousarray(array)
+    height, width, channels = array.shape
+    source = array.astype(np.float32) if array.dtype == np.float16 else array
+    pixels = torch.from_numpy(source).reshape(height * width, channels).T.unsqueeze(0)
+    dtype = array.dtype
+
+    def rebuild(result):
+        if isinstance(result, torch.Tensor):
+            result = result[0].T.reshape(height, width, channels).cpu().numpy()
+        result = np.ascontiguousarray(result)
+        result = result.astype(dtype, copy=False)
+        return result if rebuild_pil is None else rebuild_pil(result)
+
+    return PixelView(pixels, _SCALES[dtype], "numpy" if rebuild_pil is None else "pil", rebuild, array)
+
+
+def _from_pil(image, name: str) -> PixelView:
+    mode = image.mode
+    if mode not in ("RGB", "RGBA"):
+        if mode in ("L", "LA", "I", "I;16", "F", "1"):
+            raise ColorotError(f"{name} is a grayscale image (mode {mode}); convert it to RGB first")
+        target = "RGBA" if (mode in ("P", "PA") and "transparency" in image.info) or mode.endswith("A") else "RGB"
+        image = image.convert(target)
+    info = dict(image.info)
+    out_mode = image.mode
+
+    def rebuild_pil(array):
+        from PIL import Image
+
+        result = Image.fromarray(array, out_mode)
+        result.info.update(info)
+        return result
+
+    return _from_numpy(np.asarray(image), name, rebuild_pil)
+
+
+def _from_torch(tensor: torch.Tensor, name: str) -> PixelView:
+    if tensor.ndim < 3:
+        raise ColorotError(f"{name} must be a (..., C, H, W) tensor, got shape {tuple(tensor.shape)}")
+    _check_channels(tensor.shape[-3], tuple(tensor.shape), name, "(..., C, H, W)")
+    if tensor.dtype not in _TORCH_SCALES:
+        raise ColorotError(f"{name} has dtype {tensor.dtype}; use uint8 or a floating dtype in [0, 1]")
+    if tensor.numel() == 0:
+        raise ColorotError(f"{name} is empty (shape {tuple(tensor.shape)})")
+    if tensor.is_floating_point():
+        _check_finite(tensor, name)
+    shape, dtype = tensor.shape, tensor.dtype
+    channels = shape[-3]
+    pixels = tensor.detach().reshape(-1, channels, shape[-2] * shape[-1])
+
+    def rebuild(result):
+        if isinstance(result, np.ndarray):
+            result = torch.from_numpy(result)
+        return result.reshape(shape).to(device=tensor.device, dtype=dtype)
+
+    return PixelView(pixels, _TORCH_SCALES[dtype], "torch", rebuild)
+
+
+def image_to_pixels(image, name: str = "image") -> PixelView:
+    """Validate an image and view it as pixels ``(B, C, P)``.
+
+    Raises
+    ------
+    ColorotError
+        For unsupported types, shapes, dtypes, empty images and NaN values.
+    """
+    if isinstance(image, torch.Tensor):
+        return _from_torch(image, name)
+    if isinstance(image, np.ndarray):
+        return _from_numpy(image, name)
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow is a core dependency
+        Image = None
+    if Image is not None and isinstance(image, Image.Image):
+        return _from_pil(image, name)
+    raise ColorotError(
+        f"{name} must be a numpy array, a PIL image or a torch tensor, not {type(image).__name__}; "
+        "read files with colorot.read_image"
+    )

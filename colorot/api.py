@@ -1,0 +1,372 @@
+"""The public API: :func:`transfer`, the :class:`ColorTransfer` estimator and
+the :class:`ColorTransferModule` for torchvision-style pipelines."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import torch
+
+from ._convert import PixelView, image_to_pixels
+from .colorspaces import SPACES, to_space
+from .errors import ColorotError
+from .measures import sample_colors
+from .sliced import SlicedSteps, fit_sliced_steps
+from .transport_map import ColorLUT, bake_lut
+
+__all__ = ["transfer", "ColorTransfer", "ColorTransferModule", "resolve_device"]
+
+Image = TypeVar("Image")
+
+#: Defaults shared by the function, the estimator and the command line.
+DEFAULTS = dict(
+    space="rgb",
+    n_iter=30,
+    n_samples=1 << 16,
+    smoothing=0.01,
+    n_knots=128,
+    lut_size=65,
+)
+
+
+def resolve_device(device=None, like=None) -> torch.device:
+    """The device to compute on.
+
+    ``None`` or ``"auto"`` follows ``like`` when it is a tensor, else picks CUDA
+    when available and the CPU otherwise; ``"cpu"``, ``"cuda"`` and
+    ``"cuda:N"`` are taken as given (CUDA must be available).
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    """
+    if device is None or device == "auto":
+        if isinstance(like, torch.Tensor):
+            return like.device
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise ColorotError(f"unknown device {device!r}; use auto, cpu, cuda or cuda:N") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ColorotError(f"device {device} requested but CUDA is not available; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ColorotError(f"device {device} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    return device
+
+
+def _generator(seed: int | None, device: torch.device) -> torch.Generator:
+    generator = torch.Generator(device=device)
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(seed))
+    return generator
+
+
+def _check_strength(strength: float) -> float:
+    strength = float(strength)
+    if not 0.0 <= strength <= 1.0:
+        raise ColorotError(f"strength must be between 0 and 1, got {strength}")
+    return strength
+
+
+class ColorTransfer:
+    """Sliced optimal transport color transfer as an estimator.
+
+    ``fit(style)`` records the style's color distribution; ``transform(source)``
+    fits the transport map from the source's colors to the style's and
+    applies it to every pixel. ``fit(style, sources=[...])`` fits one map from
+    the pooled colors of several sources instead, which ``transform`` then
+    applies unchanged to any image (one consistent look for a whole shoot).
+
+    Parameters
+    ----------
+    space : {"rgb", "linear", "lab", "oklab"}
+        Color space the distributions are matched in.
+    strength : float
+        Displacement interpolation ``x + strength * (T(x) - x)``, in ``[0, 1]``.
+    seed : int, optional
+        Makes the random subsamples and bases reproducible on one device.
+    device : str or torch.device, optional
+        ``"auto"`` (default), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+    n_iter : int
+        Maximum number of sliced steps (random orthonormal bases).
+    n_samples : int
+        Colors drawn from each image to fit the map.
+    smoothing : float
+        Regularization: the standard deviation, in working-space units, of the
+        Gaussian that smooths the source's projected distribution at each
+        step. It bounds the slope of the map, so that sensor noise and JPEG
+        blocks are not amplified. 0 disables it.
+    n_knots : int
+        Quantile levels of each 1-D map.
+    lut_size : int
+        Nodes per axis of the 3D lookup table the map is applied through.
+
+    Attributes
+    ----------
+    style_colors_ : torch.Tensor, shape (B, n_samples, 3)
+        Sampled style colors in the working space (after :meth:`fit`).
+    steps_ : SlicedSteps or None
+        The map fitted from ``sources`` (None when each source gets its own).
+    lut_ : ColorLUT or None
+        ``steps_`` baked into a lookup table at the estimator's strength.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> style = rng.random((64, 64, 3)) ** 2          # a darker palette
+    >>> source = rng.random((48, 80, 3))
+    >>> model = ColorTransfer(seed=0).fit(style)
+    >>> out = model.transform(source)
+    >>> out.shape, out.dtype
+    ((48, 80, 3), dtype('float64'))
+    >>> bool(out.mean() < source.mean())
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        space: str = DEFAULTS["space"],
+        strength: float = 1.0,
+        seed: int | None = None,
+        device=None,
+        n_iter: int = DEFAULTS["n_iter"],
+        n_samples: int = DEFAULTS["n_samples"],
+        smoothing: float = DEFAULTS["smoothing"],
+        n_knots: int = DEFAULTS["n_knots"],
+        lut_size: int = DEFAULTS["lut_size"],
+    ):
+        if space not in SPACES:
+            raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
+        for name, value, low in (("n_iter", n_iter, 1), ("n_samples", n_samples, 16), ("n_knots", n_knots, 2)):
+            if int(value) < low:
+                raise ColorotError(f"{name} must be at least {low}, got {value}")
+        if not 2 <= int(lut_size) <= 256:
+            raise ColorotError(f"lut_size must be between 2 and 256, got {lut_size}")
+        if smoothing < 0:
+            raise ColorotError(f"smoothing must be non-negative, got {smoothing}")
+        self.space = space
+        self.strength = _check_strength(strength)
+        self.seed = seed
+        self.device = device
+        self.n_iter = int(n_iter)
+        self.n_samples = int(n_samples)
+        self.smoothing = float(smoothing)
+        self.n_knots = int(n_knots)
+        self.lut_size = int(lut_size)
+        self.style_colors_: torch.Tensor | None = None
+        self.steps_: SlicedSteps | None = None
+        self.lut_: ColorLUT | None = None
+
+    # -- fitting -----------------------------------------------------------
+    def _sample(self, view: PixelView, generator: torch.Generator, device, name: str) -> torch.Tensor:
+        colors = sample_colors(view.pixels, view.scale, self.n_samples, generator, device=device, name=name)
+        return to_space(colors, self.space)
+
+    def fit(self, style, sources=None) -> "ColorTransfer":
+        """Record the style's colors and, with ``sources``, fit one shared map.
+
+        Parameters
+        ----------
+        style : array, PIL image or tensor
+            The look to match; a ``(B, C, H, W)`` tensor holds one style per
+            image of a batched source.
+        sources : sequence of images, optional
+            Fit a single map from the pooled colors of these images.
+
+        Returns
+        -------
+        self
+        """
+        view = image_to_pixels(style, "style")
+        self.device_ = resolve_device(self.device, style if view.kind == "torch" else None)
+        generator = _generator(self.seed, self.device_)
+        self.style_colors_ = self._sample(view, generator, self.device_, "style")
+        self.steps_ = self.lut_ = None
+        if sources is not None:
+            sources = list(sources)
+            if not sources:
+                raise ColorotError("sources is empty; pass at least one image")
+            pooled = torch.cat(
+                [
+                    self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_, f"source {i}")
+                    for i, image in enumerate(sources)
+                ],
+                dim=-2,
+            ).reshape(1, -1, 3)
+            self.steps_ = self._fit_steps(pooled, generator)
+            self.lut_ = bake_lut(self.steps_, self.space, size=self.lut_size, strength=self.strength)
+        return self
+
+    def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator) -> SlicedSteps:
+        style_colors = self.style_colors_
+        if style_colors.shape[0] not in (1, source_colors.shape[0]):
+            raise ColorotError(
+                f"got {style_colors.shape[0]} styles for {source_colors.shape[0]} source images; "
+                "pass one style or one per image"
+            )
+        steps, _ = fit_sliced_steps(
+            source_colors,
+            style_colors,
+            n_iter=self.n_iter,
+            n_knots=self.n_knots,
+            smoothing=self.smoothing,
+            generator=generator,
+        )
+        return steps
+
+    def _check_fitted(self) -> None:
+        if self.style_colors_ is None:
+            raise ColorotError("this ColorTransfer is not fitted yet; call fit(style) before transform(source)")
+
+    # -- applying ----------------------------------------------------------
+    def transform(self, source: Image, *, strength: float | None = None) -> Image:
+        """Give ``source`` the style's colors.
+
+        Parameters
+        ----------
+        source : array, PIL image or tensor
+            ``(H, W, 3|4)`` uint8, uint16 or float array, RGB(A) PIL image, or
+            ``(..., 3|4, H, W)`` tensor on any device. Alpha passes through.
+        strength : float, optional
+            Override the estimator's strength for this call.
+
+        Returns
+        -------
+        Same type, shape, dtype (and device) as ``source``.
+        """
+        self._check_fitted()
+        strength = self.strength if strength is None else _check_strength(strength)
+        view = image_to_pixels(source, "source")
+        if strength == 0.0:
+            return view.rebuild(view.pixels.clone())
+        lut = self.lut_ if self.steps_ is not None and strength == self.strength else None
+        if lut is None:
+            steps = self.steps_
+            if steps is None:
+                # A fresh generator per call: the result depends on the seed and the images only.
+                generator = _generator(self.seed, self.device_)
+                steps = self._fit_steps(self._sample(view, generator, self.device_, "source"), generator)
+            lut = bake_lut(steps, self.space, size=self.lut_size, strength=strength)
+        return apply_lut(lut, view, self.device_)
+
+    def fit_transform(self, source: Image, style) -> Image:
+        """``fit(style)`` then ``transform(source)``."""
+        return self.fit(style).transform(source)
+
+
+def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device) -> Image:
+    """Apply a lookup table to an image view and rebuild the caller's type."""
+    if view.is_uint8_array and device.type == "cpu":
+        return view.rebuild(lut.apply_uint8(view.array))
+    pixels = view.pixels
+    moved = lut.apply_pixels(pixels, scale=view.scale, device=device)
+    if pixels.shape[1] == 4:
+        moved = torch.cat((moved, pixels[:, 3:].to(moved.device)), dim=1)
+    return view.rebuild(moved)
+
+
+def transfer(
+    source: Image,
+    style,
+    *,
+    space: str = DEFAULTS["space"],
+    strength: float = 1.0,
+    seed: int | None = None,
+    device=None,
+    **options,
+) -> Image:
+    """Give ``source`` the colors of ``style`` by sliced optimal transport.
+
+    The colors of both images are matched in ``space`` by iterative sliced
+    transport (Pitié et al. 2005, Rabin et al. 2011); the resulting map, a
+    smooth function of color, is applied to every pixel through a 3D lookup
+    table, so equal colors stay equal and the image's structure is kept.
+
+    Parameters
+    ----------
+    source : numpy.ndarray, PIL.Image.Image or torch.Tensor
+        The image to recolor: ``(H, W, 3|4)`` array (uint8, uint16 or float in
+        ``[0, 1]``), RGB(A) PIL image, or ``(..., 3|4, H, W)`` tensor on any
+        device, batched or not. Alpha passes through and transparent pixels
+        are left out of the statistics.
+    style : numpy.ndarray, PIL.Image.Image or torch.Tensor
+        The image whose colors to take, in any of the same forms.
+    space : {"rgb", "linear", "lab", "oklab"}
+        Color space the distributions are matched in.
+    strength : float
+        0 returns the source, 1 the full transfer; in between, colors move
+        part of the way along their transport path.
+    seed : int, optional
+        Makes the result reproducible on a given device.
+    device : str or torch.device, optional
+        ``"auto"`` (the tensor's device, else CUDA when available), ``"cpu"``,
+        ``"cuda"`` or ``"cuda:N"``.
+    **options
+        Further :class:`ColorTransfer` parameters (``n_iter``, ``n_samples``,
+        ``smoothing``, ``n_knots``, ``lut_size``).
+
+    Returns
+    -------
+    Same type, shape, dtype, range and device as ``source``.
+
+    Raises
+    ------
+    ColorotError
+        For unsupported inputs (type, shape, dtype, NaN) or options.
+
+    Examples
+    --------
+    >>> import numpy as np, colorot
+    >>> rng = np.random.default_rng(0)
+    >>> source = rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    >>> style = (rng.random((32, 32, 3)) * [255, 128, 64]).astype(np.uint8)
+    >>> out = colorot.transfer(source, style, seed=0)
+    >>> out.dtype, out.shape
+    (dtype('uint8'), (32, 32, 3))
+    >>> bool(out[..., 2].mean() < source[..., 2].mean())  # blue pulled down
+    True
+    """
+    model = ColorTransfer(space=space, strength=strength, seed=seed, device=device, **options)
+    return model.fit(style).transform(source)
+
+
+class ColorTransferModule(torch.nn.Module):
+    """:func:`transfer` to a fixed style as an ``nn.Module``.
+
+    Drops into ``torchvision.transforms.Compose`` or an ``nn.Sequential``; takes
+    and returns ``(..., 3|4, H, W)`` tensors (arrays and PIL images work too).
+    The style's sampled colors are a buffer, so ``.to(device)`` moves them.
+    Not differentiable: the output is detached.
+
+    Parameters
+    ----------
+    style : array, PIL image or tensor
+        The look to apply.
+    **options
+        :class:`ColorTransfer` parameters (``space``, ``strength``, ``seed``, ...).
+
+    Examples
+    --------
+    >>> import torch
+    >>> module = ColorTransferModule(torch.rand(3, 32, 32) * 0.5, seed=0)
+    >>> module(torch.rand(2, 3, 16, 16)).shape
+    torch.Size([2, 3, 16, 16])
+    """
+
+    def __init__(self, style, **options):
+        super().__init__()
+        self.model = ColorTransfer(**options).fit(style)
+        self.register_buffer("style_colors", self.model.style_colors_)
+
+    def forward(self, image):
+        model = self.model
+        model.style_colors_ = self.style_colors
+        model.device_ = self.style_colors.device
+        return model.transform(image)

@@ -1,0 +1,118 @@
+"""Images as weighted color point clouds (discrete measures).
+
+An image with ``P`` pixels is the measure ``sum_i w_i delta_{c_i}`` over its
+colors ``c_i`` in the working space, with weights ``w_i`` proportional to the
+pixels' alpha (1 for opaque images, 0 for fully transparent pixels). Large
+images are represented by a seeded random subsample drawn in proportion to
+those weights, which is an unbiased sample of the same measure.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._convert import image_to_pixels
+from .colorspaces import to_space
+from .errors import ColorotError
+
+__all__ = ["color_measure", "sample_colors"]
+
+
+def _alpha_weights(pixels: torch.Tensor, scale: float) -> torch.Tensor | None:
+    """Per-pixel weights ``(B, P)`` from the alpha channel, None when all opaque."""
+    if pixels.shape[1] < 4:
+        return None
+    alpha = pixels[:, 3].to(torch.float64) / scale
+    if bool((alpha >= 1).all()):
+        return None
+    return alpha.clamp(0, 1)
+
+
+def sample_colors(
+    pixels: torch.Tensor,
+    scale: float,
+    n_samples: int,
+    generator: torch.Generator,
+    *,
+    device=None,
+    name: str = "image",
+) -> torch.Tensor:
+    """Draw ``n_samples`` colors per image from pixels ``(B, C, P)``.
+
+    Returns float32 sRGB values in ``[0, 1]``, shape ``(B, n_samples, 3)``, on
+    ``device``; pixels are drawn with probability proportional to their alpha
+    and with replacement, so the sample's empirical measure is unbiased.
+    """
+    batch, _, n_pixels = pixels.shape
+    weights = _alpha_weights(pixels, scale)
+    gen_device = generator.device
+    if weights is None:
+        index = torch.randint(n_pixels, (batch, n_samples), generator=generator, device=gen_device)
+    else:
+        total = weights.sum(dim=-1, keepdim=True)
+        if bool((total <= 0).any()):
+            raise ColorotError(f"{name} has no opaque pixels; check its alpha channel")
+        cdf = (weights.cumsum(dim=-1) / total).to(gen_device)
+        uniform = torch.rand((batch, n_samples), generator=generator, device=gen_device, dtype=torch.float64)
+        index = torch.searchsorted(cdf, uniform).clamp(max=n_pixels - 1)
+    index = index.to(pixels.device)
+    rows = torch.arange(batch, device=pixels.device)[:, None]
+    colors = pixels[:, :3].permute(0, 2, 1)[rows, index]
+    return (colors.to(device=device, dtype=torch.float32) / scale).clamp(0, 1)
+
+
+def color_measure(
+    image,
+    *,
+    space: str = "rgb",
+    n_samples: int | None = None,
+    seed: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The color distribution of an image as a weighted point cloud.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, PIL.Image.Image or torch.Tensor
+        An RGB or RGBA image: ``(H, W, C)`` array, PIL image, or ``(C, H, W)`` tensor.
+    space : {"rgb", "linear", "lab", "oklab"}
+        Working space of the returned colors (see :mod:`colorot.colorspaces`).
+    n_samples : int, optional
+        Draw this many colors (with replacement, in proportion to alpha)
+        instead of returning every pixel.
+    seed : int, optional
+        Seed of the subsample.
+
+    Returns
+    -------
+    colors : torch.Tensor, shape (n, 3)
+        Colors in the working space (float32).
+    weights : torch.Tensor, shape (n,)
+        Non-negative weights summing to 1; transparent pixels are dropped.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((2, 2, 4), dtype=np.uint8)
+    >>> image[0, 0] = (255, 0, 0, 255)          # one opaque red pixel
+    >>> colors, weights = color_measure(image)
+    >>> colors.tolist(), weights.tolist()
+    ([[1.0, 0.0, 0.0]], [1.0])
+    """
+    view = image_to_pixels(image, "image")
+    pixels = view.pixels
+    if pixels.shape[0] != 1:
+        raise ColorotError("color_measure takes one image, not a batch")
+    if n_samples is not None:
+        generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+        colors = sample_colors(pixels, view.scale, n_samples, generator)[0]
+        weights = torch.full((n_samples,), 1.0 / n_samples)
+    else:
+        alpha = _alpha_weights(pixels, view.scale)
+        colors = (pixels[0, :3].T.to(torch.float32) / view.scale).clamp(0, 1)
+        weights = torch.ones(colors.shape[0], dtype=torch.float64) if alpha is None else alpha[0]
+        keep = weights > 0
+        if not bool(keep.any()):
+            raise ColorotError("image has no opaque pixels; check its alpha channel")
+        colors, weights = colors[keep], weights[keep]
+        weights = (weights / weights.sum()).to(torch.float32)
+    return to_space(colors, space), weights

@@ -1,0 +1,172 @@
+"""The fitted color map as a 3D lookup table over sRGB.
+
+The sliced transport map (:class:`colorot.sliced.SlicedSteps`) is a function
+of color in the working space. :func:`bake_lut` samples it, composed with the
+conversions to and from the working space and with the strength
+interpolation, on a regular grid of the sRGB cube. Applying the map to an
+image is then one trilinear lookup per pixel, whatever the working space or
+the number of steps, and the same table exports to ``.cube`` files.
+
+Two lookup kernels give the same result:
+
+* 8-bit arrays on the CPU go through Pillow's C implementation
+  (:class:`PIL.ImageFilter.Color3DLUT`), in parallel strips;
+* everything else (16-bit, float, any torch device) goes through
+  :func:`torch.nn.functional.grid_sample` in chunks of bounded size.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .colorspaces import from_space, to_space
+from .sliced import SlicedSteps
+
+__all__ = ["ColorLUT", "bake_lut", "identity_grid"]
+
+CHUNK_PIXELS = 1 << 18
+
+
+def identity_grid(size: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
+    """The sRGB cube's grid nodes, shape ``(size**3, 3)``, red index fastest.
+
+    Examples
+    --------
+    >>> identity_grid(2).tolist()[:3]
+    [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
+    axis = torch.linspace(0, 1, size, device=device, dtype=dtype)
+    blue, green, red = torch.meshgrid(axis, axis, axis, indexing="ij")
+    return torch.stack((red, green, blue), dim=-1).reshape(-1, 3)
+
+
+class ColorLUT:
+    """A batch of 3D lookup tables over the sRGB cube.
+
+    Parameters
+    ----------
+    table : torch.Tensor, shape (B, 3, S, S, S)
+        Output sRGB colors; ``table[b, :, k, j, i]`` is the output for the input
+        color ``(i, j, k) / (S - 1)`` (red, green, blue), red index fastest as
+        in ``.cube`` files.
+
+    Notes
+    -----
+    The lookup interpolates the *displacement* ``table - identity`` and adds
+    it to the input, so an identity table returns its input exactly and
+    colors outside ``[0, 1]`` (float images) are shifted by the displacement
+    of the nearest face of the cube rather than clipped.
+    """
+
+    def __init__(self, table: torch.Tensor):
+        if table.ndim == 4:
+            table = table.unsqueeze(0)
+        if table.ndim != 5 or table.shape[1] != 3 or len(set(table.shape[2:])) != 1:
+            raise ValueError(f"a LUT table has shape (B, 3, S, S, S), got {tuple(table.shape)}")
+        self.table = table
+
+    @property
+    def size(self) -> int:
+        return self.table.shape[-1]
+
+    @property
+    def batch_size(self) -> int:
+        return self.table.shape[0]
+
+    def displacement(self) -> torch.Tensor:
+        """``table - identity``, shape (B, 3, S, S, S)."""
+        nodes = identity_grid(self.size, device=self.table.device, dtype=self.table.dtype)
+        return self.table - nodes.T.reshape(1, 3, self.size, self.size, self.size)
+
+    def to(self, device=None, dtype=None) -> "ColorLUT":
+        return ColorLUT(self.table.to(device=device, dtype=dtype))
+
+    def apply_pixels(self, pixels: torch.Tensor, *, scale: float = 1.0, device=None) -> torch.Tensor:
+        """Look up pixels ``(B, 3, P)`` of any dtype holding sRGB values in ``[0, scale]``.
+
+        The tables apply image by image (one table broadcasts over the batch).
+        Works in chunks of ``CHUNK_PIXELS`` pixels on ``device`` (default: the
+        pixels' device) and returns a tensor of the pixels' dtype on that
+        device: rounded and clipped for integer dtypes; for floats, clipped to
+        ``[0, scale]`` where the input was inside it.
+        """
+        device = pixels.device if device is None else torch.device(device)
+        displacement = self.displacement().to(device=device, dtype=torch.float32)
+        batch = max(pixels.shape[0], displacement.shape[0])
+        displacement = displacement.expand(batch, *displacement.shape[1:])
+        out = torch.empty((batch, 3, pixels.shape[-1]), device=device, dtype=pixels.dtype)
+        is_integer = not pixels.dtype.is_floating_point
+        for start in range(0, pixels.shape[-1], CHUNK_PIXELS):
+            chunk = pixels[:, :3, start : start + CHUNK_PIXELS].to(device=device, dtype=torch.float32)
+            chunk = chunk.expand(batch, 3, -1) / scale
+            grid = (chunk * 2 - 1).transpose(1, 2).reshape(batch, 1, 1, -1, 3)
+            shift = F.grid_sample(displacement, grid, mode="bilinear", padding_mode="border", align_corners=True)
+            moved = chunk + shift.reshape(batch, 3, -1)
+            if is_integer:
+                moved = (moved * scale).round_().clamp_(0, scale)
+            else:
+                low = torch.clamp(chunk, max=0)
+                high = torch.clamp(chunk, min=1)
+                moved = torch.minimum(torch.maximum(moved, low), high) * scale
+            out[..., start : start + CHUNK_PIXELS] = moved.to(pixels.dtype)
+        return out
+
+    def apply_uint8(self, image: np.ndarray, index: int = 0) -> np.ndarray:
+        """Look up an 8-bit ``(H, W, 3|4)`` array with Pillow's C kernel (alpha kept)."""
+        from PIL import Image, ImageFilter
+
+        table = self.table[index].clamp(0, 1).permute(1, 2, 3, 0).reshape(-1).to("cpu", torch.float32).numpy()
+        lut_filter = ImageFilter.Color3DLUT(self.size, table, channels=3)
+        mode = "RGBA" if image.shape[-1] == 4 else "RGB"
+        out = np.empty_like(image)
+        n_workers = min(os.cpu_count() or 1, 8)
+        bounds = np.linspace(0, image.shape[0], 2 * n_workers + 1).astype(int)
+
+        def work(rows: slice) -> None:
+            strip = Image.fromarray(np.ascontiguousarray(image[rows]), mode)
+            out[rows] = np.asarray(strip.filter(lut_filter))
+
+        strips = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        with ThreadPoolExecutor(n_workers) as pool:
+            list(pool.map(work, strips))
+        return out
+
+
+def bake_lut(
+    steps: SlicedSteps,
+    space: str,
+    *,
+    size: int = 65,
+    strength: float = 1.0,
+) -> ColorLUT:
+    """Sample a fitted map on the sRGB grid.
+
+    Parameters
+    ----------
+    steps : SlicedSteps
+        Map in the working space ``space``; its knots may carry a batch axis.
+    space : str
+        Working space of the map (see :data:`colorot.colorspaces.SPACES`).
+    size : int
+        Grid nodes per axis (17, 33 and 65 are the usual ``.cube`` sizes).
+    strength : float
+        Displacement interpolation ``x + strength * (T(x) - x)`` in the working space.
+
+    Returns
+    -------
+    ColorLUT
+        Output colors clipped to the sRGB cube.
+    """
+    device = steps.rotations.device
+    nodes = identity_grid(size, device=device, dtype=torch.float32)
+    batch_shape = steps.knots_in.shape[1:-2]
+    start = to_space(nodes, space).expand(*batch_shape, -1, -1)
+    moved = steps(start)
+    colors = from_space(start + strength * (moved - start), space).clamp(0, 1)
+    table = colors.reshape(-1, size, size, size, 3).permute(0, 4, 1, 2, 3)
+    return ColorLUT(table.contiguous())
