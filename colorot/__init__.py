@@ -5,26 +5,45 @@ The main entry points:
 * :func:`colorot.transfer` -- recolor an array, PIL image or tensor;
 * :class:`colorot.ColorTransfer` -- the same as a fit/transform estimator;
 * :class:`colorot.ColorTransferModule` -- the same as an ``nn.Module``;
-* :func:`colorot.sliced_wasserstein` -- the distance the engine minimizes.
+* :func:`colorot.sliced_wasserstein` -- the distance the engine minimizes;
+* :func:`colorot.read_image` / :func:`colorot.write_image` -- files in and out.
+
+Names are imported on first use, so that ``import colorot`` (and the command
+line's ``--help``) stays fast until the engine is needed.
 """
 
-from .api import ColorTransfer, ColorTransferModule, transfer
-from .colorspaces import SPACES, from_space, to_space
-from .errors import ColorotError
-from .measures import color_measure
-from .sliced import sliced_wasserstein
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "transfer",
-    "ColorTransfer",
-    "ColorTransferModule",
-    "ColorotError",
-    "color_measure",
-    "sliced_wasserstein",
-    "SPACES",
-    "to_space",
-    "from_space",
-    "__version__",
-]
+_EXPORTS = {
+    "transfer": "api",
+    "ColorTransfer": "api",
+    "ColorTransferModule": "api",
+    "ColorotError": "errors",
+    "color_measure": "measures",
+    "sliced_wasserstein": "sliced",
+    "SPACES": "colorspaces",
+    "to_space": "colorspaces",
+    "from_space": "colorspaces",
+    "color_distance": "metrics",
+    "structure_similarity": "metrics",
+    "read_image": "io",
+    "write_image": "io",
+}
+
+__all__ = [*_EXPORTS, "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'colorot' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

@@ -9,6 +9,7 @@ and ``P`` pixels, and ``scale``, the value of full intensity (255 for uint8,
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -75,7 +76,10 @@ def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:
     array = np.ascontiguousarray(array)
     height, width, channels = array.shape
     source = array.astype(np.float32) if array.dtype == np.float16 else array
-    pixels = torch.from_numpy(source).reshape(height * width, channels).T.unsqueeze(0)
+    with warnings.catch_warnings():
+        # Read-only arrays (from PIL, say) are only ever read here.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        pixels = torch.from_numpy(source).reshape(height * width, channels).T.unsqueeze(0)
     dtype = array.dtype
 
     def rebuild(result):

@@ -8,7 +8,7 @@ from typing import TypeVar
 import torch
 
 from ._convert import PixelView, image_to_pixels
-from .colorspaces import SPACES, to_space
+from .colorspaces import SPACES, luma_axis, to_space
 from .errors import ColorotError
 from .measures import sample_colors
 from .sliced import SlicedSteps, fit_sliced_steps
@@ -26,6 +26,7 @@ DEFAULTS = dict(
     smoothing=0.01,
     n_knots=128,
     lut_size=65,
+    monotone_luma=True,
 )
 
 
@@ -105,6 +106,11 @@ class ColorTransfer:
         Quantile levels of each 1-D map.
     lut_size : int
         Nodes per axis of the 3D lookup table the map is applied through.
+    monotone_luma : bool
+        Keep the image's structure: the output's luma is an increasing
+        function of the input's luma (luma is transported first, then colors
+        move only in the chroma plane). False gives Pitié's plain iterative
+        distribution transfer.
 
     Attributes
     ----------
@@ -141,6 +147,7 @@ class ColorTransfer:
         smoothing: float = DEFAULTS["smoothing"],
         n_knots: int = DEFAULTS["n_knots"],
         lut_size: int = DEFAULTS["lut_size"],
+        monotone_luma: bool = DEFAULTS["monotone_luma"],
     ):
         if space not in SPACES:
             raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
@@ -160,6 +167,7 @@ class ColorTransfer:
         self.smoothing = float(smoothing)
         self.n_knots = int(n_knots)
         self.lut_size = int(lut_size)
+        self.monotone_luma = bool(monotone_luma)
         self.style_colors_: torch.Tensor | None = None
         self.steps_: SlicedSteps | None = None
         self.lut_: ColorLUT | None = None
@@ -217,6 +225,7 @@ class ColorTransfer:
             n_iter=self.n_iter,
             n_knots=self.n_knots,
             smoothing=self.smoothing,
+            luma_axis=luma_axis(self.space) if self.monotone_luma else None,
             generator=generator,
         )
         return steps

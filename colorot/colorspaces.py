@@ -47,6 +47,7 @@ __all__ = [
     "oklab_to_rgb",
     "to_space",
     "from_space",
+    "luma_axis",
 ]
 
 SPACES = ("rgb", "linear", "lab", "oklab")
@@ -198,6 +199,22 @@ def rgb_to_oklab(rgb: torch.Tensor) -> torch.Tensor:
 def oklab_to_rgb(oklab: torch.Tensor) -> torch.Tensor:
     """Oklab to sRGB-encoded values (not clipped to the gamut)."""
     return linear_to_srgb(xyz_to_linear_rgb(oklab_to_xyz(oklab)))
+
+
+def luma_axis(space: str) -> torch.Tensor:
+    """Unit vector along which luma grows in a working space, shape ``(3,)``.
+
+    Rec. 709 luma weights for ``"rgb"`` (luma ``Y'``) and ``"linear"``
+    (luminance ``Y``), the lightness axis for ``"lab"`` and ``"oklab"``.
+
+    Examples
+    --------
+    >>> luma_axis("lab").tolist()
+    [1.0, 0.0, 0.0]
+    """
+    weights = (1.0, 0.0, 0.0) if _check_space(space) in ("lab", "oklab") else (0.2126, 0.7152, 0.0722)
+    axis = torch.tensor(weights, dtype=torch.float64)
+    return axis / axis.norm()
 
 
 def _check_space(space: str) -> str:

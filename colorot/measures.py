@@ -42,6 +42,9 @@ def sample_colors(
     Returns float32 sRGB values in ``[0, 1]``, shape ``(B, n_samples, 3)``, on
     ``device``; pixels are drawn with probability proportional to their alpha
     and with replacement, so the sample's empirical measure is unbiased.
+    Integer codes are dequantized (spread uniformly over the interval that
+    rounds to them), so that quantization steps do not turn into steps of
+    the transport map.
     """
     batch, _, n_pixels = pixels.shape
     weights = _alpha_weights(pixels, scale)
@@ -58,7 +61,12 @@ def sample_colors(
     index = index.to(pixels.device)
     rows = torch.arange(batch, device=pixels.device)[:, None]
     colors = pixels[:, :3].permute(0, 2, 1)[rows, index]
-    return (colors.to(device=device, dtype=torch.float32) / scale).clamp(0, 1)
+    colors = colors.to(device=device, dtype=torch.float32)
+    if not pixels.dtype.is_floating_point:
+        # Dequantize: an integer code stands for the interval of values that round to it.
+        jitter = torch.rand(colors.shape, generator=generator, device=gen_device, dtype=torch.float32)
+        colors = colors + (jitter.to(colors.device) - 0.5)
+    return (colors / scale).clamp(0, 1)
 
 
 def color_measure(

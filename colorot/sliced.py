@@ -19,6 +19,8 @@ References
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "wasserstein_1d",
     "sliced_wasserstein",
     "piecewise_linear",
+    "SlicedStep",
     "SlicedSteps",
     "fit_sliced_steps",
 ]
@@ -294,56 +297,86 @@ def piecewise_linear(values: torch.Tensor, knots_in: torch.Tensor, knots_out: to
     >>> piecewise_linear(torch.tensor([[-1.0, 0.5, 3.0]]), torch.tensor([[0.0, 1.0]]), torch.tensor([[0.0, 2.0]]))
     tensor([[-1.,  1.,  4.]])
     """
-    k = knots_in.shape[-1]
-    right = torch.searchsorted(knots_in, values.contiguous()).clamp(1, k - 1)
-    left = right - 1
-    x0, x1 = knots_in.gather(-1, left), knots_in.gather(-1, right)
-    y0, y1 = knots_out.gather(-1, left), knots_out.gather(-1, right)
-    inside = y0 + (values - x0) * (y1 - y0) / (x1 - x0)
-    below = values + (knots_out[..., :1] - knots_in[..., :1])
-    above = values + (knots_out[..., -1:] - knots_in[..., -1:])
-    return torch.where(values < knots_in[..., :1], below, torch.where(values > knots_in[..., -1:], above, inside))
+    slopes = torch.diff(knots_out, dim=-1) / torch.diff(knots_in, dim=-1)
+    ones = torch.ones_like(slopes[..., :1])
+    # Segment j covers [knots_in[j-1], knots_in[j]); segments 0 and k are the slope-1 tails.
+    slopes = torch.cat((ones, slopes, ones), dim=-1)
+    anchors_in = torch.cat((knots_in[..., :1], knots_in), dim=-1)
+    anchors_out = torch.cat((knots_out[..., :1], knots_out), dim=-1)
+    intercepts = anchors_out - slopes * anchors_in
+    segment = torch.searchsorted(knots_in, values.contiguous(), right=True)
+    return intercepts.gather(-1, segment) + slopes.gather(-1, segment) * values
 
 
-class SlicedSteps:
-    """The map fitted by iterative sliced transport: a composition of steps.
+class SlicedStep:
+    """One step of a sliced transport map: project, move each projection by a
+    monotone 1-D map, displace the color accordingly.
 
-    Step ``s`` rotates colors into the orthonormal basis ``rotations[s]``, applies
-    one increasing piecewise-linear map per axis (``knots_in[s]`` ->
-    ``knots_out[s]``) and rotates back. Every step, hence the whole map, is a
-    continuous function of color.
+    .. math:: x \\mapsto x + \\big(h(x D) - x D\\big) M
+
+    where the columns of ``D`` are the projection directions, ``h`` applies the
+    piecewise-linear map ``knots_in[j] -> knots_out[j]`` to column ``j``, and
+    the rows of ``M`` are the directions the colors move along. An orthonormal
+    basis with ``M = D.T`` is Pitié's step; the *luma-preserving* steps move
+    only within the chroma plane, with ``M`` chosen so that ``x D`` still
+    changes by exactly ``h(x D) - x D``.
 
     Attributes
     ----------
-    rotations : torch.Tensor, shape (S, d, d)
-        One basis per step, shared by every map of a batch.
-    knots_in, knots_out : torch.Tensor, shape (S, *batch, d, K)
-        The 1-D maps; ``batch`` holds one map per image of a batch.
+    directions : torch.Tensor, shape (d, k)
+    moves : torch.Tensor, shape (k, d)
+    knots_in, knots_out : torch.Tensor, shape (*batch, k, K)
     """
 
-    def __init__(self, rotations: torch.Tensor, knots_in: torch.Tensor, knots_out: torch.Tensor):
-        self.rotations = rotations
+    def __init__(self, directions, moves, knots_in, knots_out):
+        self.directions = directions
+        self.moves = moves
         self.knots_in = knots_in
         self.knots_out = knots_out
 
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        return (self.directions, self.moves, self.knots_in, self.knots_out)
+
+    def to(self, device=None, dtype=None) -> "SlicedStep":
+        return SlicedStep(*(t.to(device=device, dtype=dtype) for t in self.tensors()))
+
+    def __call__(self, colors: torch.Tensor) -> torch.Tensor:
+        """Apply the step to colors of shape ``(*batch, n, d)``."""
+        projected = (colors @ self.directions).transpose(-1, -2)
+        moved = _rowwise(piecewise_linear, projected, self.knots_in, self.knots_out)
+        return colors + (moved - projected).transpose(-1, -2) @ self.moves
+
+
+class SlicedSteps:
+    """The map fitted by iterative sliced transport: a composition of
+    :class:`SlicedStep`, hence a continuous function of color.
+
+    Attributes
+    ----------
+    steps : list of SlicedStep
+    """
+
+    def __init__(self, steps: list[SlicedStep]):
+        self.steps = list(steps)
+
     def __len__(self) -> int:
-        return self.rotations.shape[0]
+        return len(self.steps)
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return torch.broadcast_shapes(*(step.knots_in.shape[:-2] for step in self.steps))
+
+    @property
+    def device(self) -> torch.device:
+        return self.steps[0].directions.device
 
     def to(self, device=None, dtype=None) -> "SlicedSteps":
-        return SlicedSteps(*(t.to(device=device, dtype=dtype) for t in (self.rotations, self.knots_in, self.knots_out)))
-
-    def apply_step(self, index: int, colors: torch.Tensor) -> torch.Tensor:
-        """Apply step ``index`` to colors of shape ``(*batch, n, d)``."""
-        rotation = self.rotations[index]
-        projected = (colors @ rotation).transpose(-1, -2)
-        moved = _rowwise(piecewise_linear, projected, self.knots_in[index], self.knots_out[index])
-        return colors + (moved - projected).transpose(-1, -2) @ rotation.T
+        return SlicedSteps([step.to(device=device, dtype=dtype) for step in self.steps])
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         """Send colors of shape ``(*batch, n, d)`` through every step."""
-        steps = self.to(device=colors.device, dtype=colors.dtype)
-        for index in range(len(steps)):
-            colors = steps.apply_step(index, colors)
+        for step in self.steps:
+            colors = step.to(device=colors.device, dtype=colors.dtype)(colors)
         return colors
 
 
@@ -358,34 +391,6 @@ def _rowwise(function, values: torch.Tensor, *row_params: torch.Tensor) -> torch
     return function(values, *params).reshape(*batch_shape, -1)
 
 
-def _step_knots(
-    source_projected: torch.Tensor,
-    target_projected: torch.Tensor,
-    n_knots: int,
-    smoothing: float,
-    generator: torch.Generator | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Knots of the monotone 1-D maps of one step (rows = directions).
-
-    The source is smoothed by a Gaussian of standard deviation ``smoothing``
-    before its quantiles are taken: the map's slope, hence the gain it gives
-    to noise, is bounded where the source histogram has narrow peaks.
-    """
-    levels = torch.linspace(0, 1, n_knots, device=source_projected.device, dtype=source_projected.dtype)
-    if smoothing > 0:
-        noise = torch.randn(
-            source_projected.shape, generator=generator, device=_gen_device(generator), dtype=source_projected.dtype
-        ).to(source_projected.device)
-        source_projected = source_projected + smoothing * noise
-    knots_in = _sorted_quantiles(source_projected, levels)
-    knots_out = _sorted_quantiles(target_projected, levels)
-    # Strictly increasing input knots: separate ties by a negligible ramp.
-    spread = (knots_in[..., -1:] - knots_in[..., :1]).clamp_min(1e-6)
-    ramp = torch.arange(n_knots, device=knots_in.device, dtype=knots_in.dtype) * (1e-6 * spread / n_knots)
-    knots_in = torch.cummax(knots_in, dim=-1).values + ramp
-    return knots_in, knots_out
-
-
 def _sorted_quantiles(values: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     """Linearly interpolated quantiles (type 7) of each row at ``levels``."""
     sorted_values = values.sort(dim=-1).values
@@ -397,6 +402,62 @@ def _sorted_quantiles(values: torch.Tensor, levels: torch.Tensor) -> torch.Tenso
     return below + fraction * (above - below)
 
 
+def _fit_step(
+    colors: torch.Tensor,
+    target: torch.Tensor,
+    directions: torch.Tensor,
+    moves: torch.Tensor,
+    n_knots: int,
+    smoothing: float,
+    generator: torch.Generator | None,
+) -> SlicedStep:
+    """Fit the monotone 1-D maps of one step (one per direction).
+
+    The source's projections are smoothed by a Gaussian of standard deviation
+    ``smoothing`` before their quantiles are taken, which bounds the slope of
+    the map, hence the gain it gives to noise, where the source's histogram
+    has narrow peaks.
+    """
+    source_projected = (colors @ directions).transpose(-1, -2)
+    target_projected = (target @ directions).transpose(-1, -2)
+    if smoothing > 0:
+        noise = torch.randn(
+            source_projected.shape, generator=generator, device=_gen_device(generator), dtype=source_projected.dtype
+        )
+        source_projected = source_projected + smoothing * noise.to(source_projected.device)
+    levels = torch.linspace(0, 1, n_knots, device=colors.device, dtype=colors.dtype)
+    knots_in = _sorted_quantiles(source_projected, levels)
+    knots_out = _sorted_quantiles(target_projected, levels)
+    # Strictly increasing input knots: separate ties by a negligible ramp.
+    spread = (knots_in[..., -1:] - knots_in[..., :1]).clamp_min(1e-6)
+    ramp = torch.arange(n_knots, device=knots_in.device, dtype=knots_in.dtype) * (1e-6 * spread / n_knots)
+    knots_in = torch.cummax(knots_in, dim=-1).values + ramp
+    return SlicedStep(directions, moves, knots_in, knots_out)
+
+
+def _luma_preserving_basis(
+    luma_axis: torch.Tensor, max_tilt: float, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two directions tilted out of the chroma plane, and chroma-only moves.
+
+    With orthonormal chroma vectors ``c1, c2`` (perpendicular to the unit
+    ``luma_axis`` ``u``) and tilts ``t1, t2``, the directions are
+    ``cos(t) c + sin(t) u`` and each moves along ``c / cos(t)``: the color's
+    luma never changes, its projection on the other direction does not
+    either, and its projection on this one changes by exactly the 1-D step.
+    """
+    dim = luma_axis.shape[0]
+    basis = random_rotation(dim, generator, dtype=torch.float64)
+    basis[:, 0] = luma_axis.to(torch.float64)
+    chroma = torch.linalg.qr(basis).Q[:, 1:3]  # orthonormal, perpendicular to u
+    tilt = (torch.rand(2, generator=generator, dtype=torch.float64, device=_gen_device(generator)).cpu() * 2 - 1)
+    tilt = tilt * max_tilt
+    axis = luma_axis.to(torch.float64)[:, None]
+    directions = chroma * torch.cos(tilt) + axis * torch.sin(tilt)
+    moves = (chroma / torch.cos(tilt)).T
+    return directions, moves
+
+
 def fit_sliced_steps(
     source: torch.Tensor,
     target: torch.Tensor,
@@ -405,9 +466,21 @@ def fit_sliced_steps(
     tol: float = 1e-4,
     n_knots: int = 128,
     smoothing: float = 0.0,
+    luma_axis: torch.Tensor | None = None,
+    max_tilt: float = math.pi / 3,
     generator: torch.Generator | None = None,
 ) -> tuple[SlicedSteps, torch.Tensor]:
     """Iterative sliced transport of ``source`` onto ``target``.
+
+    Without ``luma_axis``, each step is Pitié's: a random orthonormal basis,
+    one 1-D optimal transport per axis, all applied at once. With a
+    ``luma_axis`` ``u``, the first step transports the luma ``x . u`` alone
+    (a monotone 1-D map) and every later step moves colors only
+    perpendicular to ``u``, along two random directions tilted out of the
+    chroma plane, so that the output's luma is an increasing function of the
+    input's luma -- image structure is kept exactly -- while the tilted
+    projections still couple luma and chroma, and the joint distribution
+    converges to the target's.
 
     Parameters
     ----------
@@ -417,7 +490,7 @@ def fit_sliced_steps(
     target : torch.Tensor, shape (*batch, m, d)
         Target samples; ``m`` may differ from ``n``; a batch of one broadcasts.
     n_iter : int
-        Maximum number of steps (random bases).
+        Maximum number of steps.
     tol : float
         Stop once the root-mean-square displacement of a step falls below
         ``tol`` for three steps in a row.
@@ -427,6 +500,10 @@ def fit_sliced_steps(
         Standard deviation of the Gaussian that smooths the source's
         projected distribution at every step, in working-space units. Bounds
         the map's slope; 0 gives the raw quantile maps.
+    luma_axis : torch.Tensor, shape (d,), optional
+        Unit vector of the luma axis in the working space.
+    max_tilt : float
+        Largest tilt (radians) of the luma-preserving directions.
     generator : torch.Generator, optional
         Source of randomness (bases and smoothing noise).
 
@@ -438,23 +515,30 @@ def fit_sliced_steps(
         ``steps(source)``, the transported samples.
     """
     dim = source.shape[-1]
-    rotations, knots_in, knots_out = [], [], []
+    options = dict(n_knots=n_knots, smoothing=smoothing, generator=generator)
+    steps = []
     moved = source
     quiet_steps = 0
+
+    def run(step: SlicedStep) -> float:
+        nonlocal moved
+        previous = moved
+        moved = step(moved)
+        steps.append(step)
+        return float((moved - previous).square().sum(dim=-1).mean(dim=-1).max().sqrt())
+
+    if luma_axis is not None:
+        axis = (luma_axis / luma_axis.norm()).to(device=source.device, dtype=source.dtype)[:, None]
+        run(_fit_step(moved, target, axis, axis.T, **options))
     for _ in range(n_iter):
-        rotation = random_rotation(dim, generator, device=source.device, dtype=source.dtype)
-        source_projected = (moved @ rotation).transpose(-1, -2)
-        target_projected = (target @ rotation).transpose(-1, -2)
-        step_in, step_out = _step_knots(source_projected, target_projected, n_knots, smoothing, generator)
-        shifted = _rowwise(piecewise_linear, source_projected, step_in, step_out)
-        displacement = (shifted - source_projected).transpose(-1, -2) @ rotation.T
-        moved = moved + displacement
-        rotations.append(rotation)
-        knots_in.append(step_in)
-        knots_out.append(step_out)
-        rms = float(displacement.square().sum(dim=-1).mean(dim=-1).max().sqrt())
+        if luma_axis is None:
+            rotation = random_rotation(dim, generator, device=source.device, dtype=source.dtype)
+            directions, moves = rotation, rotation.T
+        else:
+            directions, moves = _luma_preserving_basis(luma_axis, max_tilt, generator)
+            directions, moves = (t.to(device=source.device, dtype=source.dtype) for t in (directions, moves))
+        rms = run(_fit_step(moved, target, directions, moves, **options))
         quiet_steps = quiet_steps + 1 if rms < tol else 0
         if quiet_steps >= 3:
             break
-    steps = SlicedSteps(torch.stack(rotations), torch.stack(knots_in), torch.stack(knots_out))
-    return steps, moved
+    return SlicedSteps(steps), moved

@@ -162,10 +162,8 @@ def bake_lut(
     ColorLUT
         Output colors clipped to the sRGB cube.
     """
-    device = steps.rotations.device
-    nodes = identity_grid(size, device=device, dtype=torch.float32)
-    batch_shape = steps.knots_in.shape[1:-2]
-    start = to_space(nodes, space).expand(*batch_shape, -1, -1)
+    nodes = identity_grid(size, device=steps.device, dtype=torch.float32)
+    start = to_space(nodes, space).expand(*steps.batch_shape, -1, -1)
     moved = steps(start)
     colors = from_space(start + strength * (moved - start), space).clamp(0, 1)
     table = colors.reshape(-1, size, size, size, 3).permute(0, 4, 1, 2, 3)

@@ -1,0 +1,99 @@
+"""The ``colorot`` command line: a thin shell over the Python API.
+
+Heavy modules (torch) are imported inside the commands, so ``colorot -h``
+answers at once. Every failure is one line on stderr and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+SPACE_CHOICES = ("rgb", "linear", "lab", "oklab")
+CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
+
+
+class _Fail(click.ClickException):
+    """A one-line error, printed as ``colorot: error: ...``."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"colorot: error: {self.format_message()}", err=True)
+
+
+def _run(action):
+    """Run ``action`` and turn every failure into a one-line error."""
+    from .errors import ColorotError
+
+    try:
+        return action()
+    except ColorotError as error:
+        raise _Fail(str(error)) from None
+    except (click.ClickException, click.Abort, KeyboardInterrupt):
+        raise
+    except MemoryError:
+        raise _Fail("out of memory; try a smaller image or --device cpu") from None
+    except Exception as error:  # noqa: BLE001 - the CLI never shows a traceback
+        if os.environ.get("COLOROT_DEBUG"):
+            raise
+        raise _Fail(f"unexpected {type(error).__name__}: {error} (set COLOROT_DEBUG=1 for details)") from None
+
+
+def default_output(source: Path) -> Path:
+    """``photo.jpg`` -> ``photo_colorot.jpg`` next to the source (PNG for formats colorot cannot write)."""
+    from .io import _FORMATS
+
+    suffix = source.suffix if source.suffix.lower() in _FORMATS else ".png"
+    return source.with_name(f"{source.stem}_colorot{suffix}")
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="colorot", prog_name="colorot")
+def main() -> None:
+    """Give photos the colors of other photos with sliced optimal transport."""
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("source", type=click.Path(path_type=Path))
+@click.argument("style", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file [default: SOURCE_colorot.EXT].")
+@click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
+              help="Color space the distributions are matched in.")
+@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="0 keeps the source, 1 is the full transfer.")
+@click.option("--seed", type=int, default=None, help="Seed for reproducible results.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--quality", type=click.IntRange(1, 100), default=None,
+              help="JPEG/WebP quality [default: the source JPEG's own, else 95].")
+def transfer(source: Path, style: Path, output: Path | None, space: str, strength: float,
+             seed: int | None, device: str, quality: int | None) -> None:
+    """Give SOURCE the colors of STYLE and write the result.
+
+    \b
+    Example:
+      colorot transfer photo.jpg look.jpg -o graded.jpg
+    """
+    output = output or default_output(source)
+
+    def action():
+        from . import api, io
+
+        for path in (source, style):
+            if io.same_file(path, output) or Path(path).resolve() == Path(output).resolve():
+                raise api.ColorotError(f"{output}: refusing to overwrite an input file; choose another -o")
+        source_file = io.read_image(source)
+        style_file = io.read_image(style, max_side=1024)
+        result = api.transfer(
+            source_file.pixels, style_file.pixels, space=space, strength=strength, seed=seed, device=device
+        )
+        io.write_image(output, result, like=source_file, quality=quality)
+        return output
+
+    written = _run(action)
+    click.echo(str(written), err=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
