@@ -52,11 +52,12 @@ __all__ = [
 
 SPACES = ("rgb", "linear", "lab", "oklab")
 
-# sRGB primaries with the D65 white point (IEC 61966-2-1), linear RGB -> XYZ.
+# sRGB primaries with the D65 white point, linear RGB -> XYZ: the matrix
+# scikit-image uses, so that our Lab agrees with skimage.color.rgb2lab.
 _RGB_TO_XYZ = (
-    (0.412456439089691, 0.357576077643909, 0.180437483266400),
-    (0.212672851405623, 0.715152155287818, 0.072174993306560),
-    (0.019333895582329, 0.119192025881303, 0.950304078536368),
+    (0.412453, 0.357580, 0.180423),
+    (0.212671, 0.715160, 0.072169),
+    (0.019334, 0.119193, 0.950227),
 )
 # D65 reference white (2 degree observer), the one scikit-image uses.
 _D65 = (0.95047, 1.0, 1.08883)

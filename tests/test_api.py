@@ -1,0 +1,178 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import colorot
+from colorot import ColorotError, ColorTransfer, ColorTransferModule
+from colorot.metrics import color_distance, structure_similarity
+from conftest import DEVICES
+
+FAST = dict(n_iter=12, n_samples=8192, lut_size=33)
+
+
+def test_distance_to_style_drops_and_structure_is_kept(astronaut, coffee):
+    out = colorot.transfer(astronaut, coffee, seed=0)
+    before = color_distance(astronaut, coffee)
+    after = color_distance(out, coffee)
+    floor = color_distance(coffee[::2], coffee[1::2])
+    assert after < 0.2 * before
+    assert after < 4 * floor + 0.01
+    assert structure_similarity(out, astronaut) > 0.95
+
+
+def test_style_equal_to_source_leaves_image_nearly_unchanged(chelsea):
+    out = colorot.transfer(chelsea, chelsea, seed=0)
+    difference = np.abs(out.astype(int) - chelsea.astype(int))
+    assert difference.mean() < 2.0  # in 8-bit code values
+    assert structure_similarity(out, chelsea) > 0.99
+
+
+def test_unequal_sizes_and_shapes(astronaut, coffee):
+    out = colorot.transfer(astronaut[:50, :70], coffee, seed=0, **FAST)
+    assert out.shape == (50, 70, 3)
+    assert color_distance(out, coffee) < color_distance(astronaut[:50, :70], coffee)
+
+
+def test_strength_zero_is_identity_and_interpolates(astronaut, coffee):
+    identity = colorot.transfer(astronaut, coffee, strength=0.0, seed=0)
+    assert np.array_equal(identity, astronaut)
+    half = colorot.transfer(astronaut, coffee, strength=0.5, seed=0, **FAST).astype(float)
+    full = colorot.transfer(astronaut, coffee, strength=1.0, seed=0, **FAST).astype(float)
+    # Displacement interpolation in RGB: the half-way image sits half-way.
+    midpoint = (astronaut + full) / 2
+    assert np.abs(half - midpoint).mean() < 1.0
+    distances = [color_distance(image, coffee) for image in (astronaut, half, full)]
+    assert distances[0] > distances[1] > distances[2]
+
+
+@pytest.mark.parametrize("dtype, scale", [(np.uint8, 255), (np.uint16, 65535), (np.float32, 1), (np.float64, 1)])
+def test_numpy_dtypes_keep_dtype_and_range(astronaut, coffee, dtype, scale):
+    source = (astronaut.astype(np.float64) / 255 * scale).astype(dtype)
+    out = colorot.transfer(source, coffee, seed=0, **FAST)
+    assert out.dtype == dtype and out.shape == source.shape
+    assert out.min() >= 0 and out.max() <= scale
+    reference = colorot.transfer(astronaut, coffee, seed=0, **FAST).astype(np.float64) / 255
+    assert np.abs(out.astype(np.float64) / scale - reference).mean() < 2 / 255
+
+
+def test_pil_in_pil_out(astronaut, coffee):
+    out = colorot.transfer(Image.fromarray(astronaut), Image.fromarray(coffee), seed=0, **FAST)
+    assert isinstance(out, Image.Image) and out.mode == "RGB" and out.size == (astronaut.shape[1], astronaut.shape[0])
+
+
+def test_alpha_passes_through_and_transparent_pixels_carry_no_weight(coffee):
+    rng = np.random.default_rng(0)
+    source = np.concatenate([coffee, rng.integers(0, 256, coffee.shape[:2] + (1,), dtype=np.uint8)], axis=-1)
+    style = np.zeros((64, 64, 4), dtype=np.uint8)
+    style[..., 0] = 200  # opaque pixels are red ...
+    style[..., 3] = 255
+    style[:32, :, :3] = (0, 255, 0)  # ... transparent ones green
+    style[:32, :, 3] = 0
+    out = colorot.transfer(source, style, seed=0, **FAST)
+    assert out.shape == source.shape
+    assert np.array_equal(out[..., 3], source[..., 3])
+    assert out[..., 1].mean() < 20 and out[..., 0].mean() > 150
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.uint8])
+def test_torch_batched_keeps_device_dtype_shape(astronaut, coffee, device, dtype):
+    images = torch.from_numpy(np.stack([astronaut, astronaut[::-1].copy()])).permute(0, 3, 1, 2)
+    images = images.to(device)
+    source = images if dtype == torch.uint8 else images.to(dtype) / 255
+    style = torch.from_numpy(coffee).permute(2, 0, 1).to(device)
+    out = colorot.transfer(source, style, seed=0, **FAST)
+    assert out.device == source.device and out.dtype == source.dtype and out.shape == source.shape
+    for index in range(2):
+        assert color_distance(out[index], style) < 0.5 * color_distance(source[index], style)
+
+
+def test_torch_extra_leading_dims(astronaut, coffee):
+    source = torch.from_numpy(astronaut).permute(2, 0, 1).float().div(255).expand(2, 2, 3, *astronaut.shape[:2])
+    out = colorot.transfer(source, coffee, seed=0, **FAST)
+    assert out.shape == source.shape
+
+
+def test_seed_makes_runs_reproducible(astronaut, coffee):
+    first = colorot.transfer(astronaut, coffee, seed=3, **FAST)
+    second = colorot.transfer(astronaut, coffee, seed=3, **FAST)
+    other = colorot.transfer(astronaut, coffee, seed=4, **FAST)
+    assert np.array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_equal_input_colors_give_equal_output_colors(astronaut, coffee):
+    tiled = np.concatenate([astronaut, astronaut[:, ::-1]], axis=1)
+    out = colorot.transfer(tiled, coffee, seed=0, **FAST)
+    width = astronaut.shape[1]
+    assert np.array_equal(out[:, :width], out[:, width:][:, ::-1])
+
+
+@pytest.mark.parametrize("space", colorot.SPACES)
+def test_every_space_lowers_the_distance(astronaut, coffee, space):
+    out = colorot.transfer(astronaut, coffee, space=space, seed=0, **FAST)
+    assert color_distance(out, coffee) < 0.3 * color_distance(astronaut, coffee)
+
+
+def test_plain_idt_is_available(astronaut, coffee):
+    out = colorot.transfer(astronaut, coffee, seed=0, monotone_luma=False, **FAST)
+    assert color_distance(out, coffee) < 0.3 * color_distance(astronaut, coffee)
+
+
+def test_estimator_errors_before_fit_and_shares_a_fitted_map(astronaut, coffee, chelsea):
+    model = ColorTransfer(seed=0, **FAST)
+    with pytest.raises(ColorotError, match="not fitted"):
+        model.transform(astronaut)
+    assert model.fit(coffee) is model and model.style_colors_.shape == (1, FAST["n_samples"], 3)
+    shared = ColorTransfer(seed=0, **FAST).fit(coffee, sources=[astronaut, chelsea])
+    assert shared.lut_ is not None
+    # One map for all: a color present in both images is sent to the same place.
+    patch = np.full((4, 4, 3), (120, 90, 60), dtype=np.uint8)
+    assert np.array_equal(shared.transform(patch), shared.transform(patch.copy()))
+    assert color_distance(shared.transform(astronaut), coffee) < color_distance(astronaut, coffee)
+
+
+def test_module_drops_into_a_sequential(astronaut, coffee):
+    module = ColorTransferModule(torch.from_numpy(coffee).permute(2, 0, 1), seed=0, **FAST)
+    pipeline = torch.nn.Sequential(module, torch.nn.Identity())
+    source = torch.from_numpy(astronaut).permute(2, 0, 1).float() / 255
+    out = pipeline(source)
+    assert out.shape == source.shape and out.dtype == torch.float32
+    assert "style_colors" in dict(module.named_buffers())
+
+
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (np.zeros((8, 8)), "RGB or RGBA"),
+        (np.zeros((8, 8, 2)), "RGB or RGBA"),
+        (np.zeros((0, 8, 3), dtype=np.uint8), "empty"),
+        (np.full((8, 8, 3), np.nan), "NaN"),
+        (np.zeros((8, 8, 3), dtype=np.int64), "dtype"),
+        (torch.zeros(8, 8), "tensor"),
+        ("photo.jpg", "read_image"),
+        ([1, 2, 3], "numpy array"),
+    ],
+)
+def test_bad_input_gives_a_clear_error(coffee, source, message):
+    with pytest.raises(ColorotError, match=message):
+        colorot.transfer(source, coffee)
+
+
+def test_bad_options_give_clear_errors(astronaut, coffee):
+    with pytest.raises(ColorotError, match="strength"):
+        colorot.transfer(astronaut, coffee, strength=1.5)
+    with pytest.raises(ColorotError, match="color space"):
+        colorot.transfer(astronaut, coffee, space="hsv")
+    with pytest.raises(ColorotError, match="device"):
+        colorot.transfer(astronaut, coffee, device="tpu")
+    transparent = np.zeros((8, 8, 4), dtype=np.uint8)
+    with pytest.raises(ColorotError, match="no opaque pixels"):
+        colorot.transfer(astronaut, transparent)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error shown without CUDA")
+def test_cuda_request_without_cuda_is_a_clear_error(astronaut, coffee):
+    with pytest.raises(ColorotError, match="CUDA is not available"):
+        colorot.transfer(astronaut, coffee, device="cuda")

@@ -1,0 +1,92 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from colorot.cli import main
+from colorot.metrics import color_distance
+from conftest import load_sample
+
+
+@pytest.fixture
+def photos(tmp_path):
+    source, style = tmp_path / "photo.jpg", tmp_path / "look.jpg"
+    Image.fromarray(load_sample("astronaut", 128)).save(source, quality=90)
+    Image.fromarray(load_sample("coffee", 128)).save(style, quality=90)
+    return source, style
+
+
+def run(*args):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def test_transfer_writes_the_output_and_matches_the_style(photos, tmp_path):
+    source, style = photos
+    result = run("transfer", source, style, "-o", tmp_path / "out.jpg", "--seed", "0")
+    assert result.exit_code == 0, result.output
+    out = np.asarray(Image.open(tmp_path / "out.jpg"))
+    style_pixels = np.asarray(Image.open(style))
+    assert out.shape == np.asarray(Image.open(source)).shape
+    assert color_distance(out, style_pixels) < 0.5 * color_distance(np.asarray(Image.open(source)), style_pixels)
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_default_output_name_and_options(photos):
+    source, style = photos
+    result = run("transfer", source, style, "--space", "oklab", "--strength", "0.5", "--seed", "1", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert (source.parent / "photo_colorot.jpg").exists()
+
+
+def test_refuses_to_overwrite_an_input(photos):
+    source, style = photos
+    before = source.read_bytes()
+    result = run("transfer", source, style, "-o", source)
+    assert result.exit_code != 0 and "refusing to overwrite" in result.output
+    assert source.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "make_source, message",
+    [
+        (lambda d: d / "missing.jpg", "no such file"),
+        (lambda d: (d / "notes.jpg").write_text("not a picture") and d / "notes.jpg", "not an image"),
+        (lambda d: (d / "empty.png").write_bytes(b"") or d / "empty.png", "empty file"),
+        (lambda d: d, "is a directory"),
+    ],
+)
+def test_bad_input_is_one_line_and_nonzero(photos, tmp_path, make_source, message):
+    _, style = photos
+    bad = make_source(tmp_path)
+    result = run("transfer", bad, style, "-o", tmp_path / "out.png")
+    assert result.exit_code == 1
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "out.png").exists()
+
+
+def test_truncated_jpeg_is_a_clear_error(photos, tmp_path):
+    source, style = photos
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(source.read_bytes()[:600])
+    result = run("transfer", truncated, style, "-o", tmp_path / "out.png")
+    assert result.exit_code == 1 and "corrupt or truncated" in result.output
+
+
+def test_bad_options_are_rejected(photos, tmp_path):
+    source, style = photos
+    assert run("transfer", source, style, "--strength", "2").exit_code == 2
+    assert run("transfer", source, style, "--space", "hsv").exit_code == 2
+    result = run("transfer", source, style, "-o", tmp_path / "out.xyz")
+    assert result.exit_code == 1 and "unknown output format" in result.output
+
+
+def test_help_and_module_entry_point():
+    assert "transfer" in run("-h").output
+    assert "--strength" in run("transfer", "-h").output
+    completed = subprocess.run([sys.executable, "-m", "colorot", "-h"], capture_output=True, text=True, check=True)
+    assert "transfer" in completed.stdout

@@ -1,0 +1,89 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from colorot import ColorotError, read_image, write_image
+from conftest import load_sample
+
+
+def _srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".tif", ".webp"])
+def test_icc_profile_and_exif_survive_a_round_trip(tmp_path, suffix):
+    pixels = load_sample("chelsea", 64)
+    exif = Image.Exif()
+    exif[0x010F] = "colorot-test-camera"  # Make
+    path = tmp_path / f"in{suffix}"
+    Image.fromarray(pixels).save(path, icc_profile=_srgb_profile(), exif=exif.tobytes())
+    image = read_image(path)
+    out = write_image(tmp_path / f"out{suffix}", image.pixels, like=image)
+    with Image.open(out) as written:
+        assert written.info.get("icc_profile") == _srgb_profile()
+        assert written.getexif().get(0x010F) == "colorot-test-camera"
+
+
+def test_exif_orientation_is_applied_and_reset(tmp_path):
+    pixels = load_sample("chelsea", 64)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    path = tmp_path / "rotated.jpg"
+    Image.fromarray(pixels).save(path, exif=exif.tobytes())
+    image = read_image(path)
+    assert image.pixels.shape[:2] == pixels.shape[1::-1]
+    out = write_image(tmp_path / "out.jpg", image.pixels, like=image)
+    with Image.open(out) as written:
+        assert written.getexif().get(0x0112) == 1
+
+
+def test_jpeg_keeps_the_source_quality_tables(tmp_path):
+    path = tmp_path / "q70.jpg"
+    Image.fromarray(load_sample("coffee", 96)).save(path, quality=70)
+    image = read_image(path)
+    out = write_image(tmp_path / "out.jpg", image.pixels, like=image)
+    with Image.open(path) as original, Image.open(out) as written:
+        assert written.quantization == original.quantization
+
+
+def test_write_is_atomic_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    target = tmp_path / "out.png"
+    target.write_bytes(b"previous result")
+
+    def broken_save(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", broken_save)
+    with pytest.raises(ColorotError, match="cannot write"):
+        write_image(target, np.zeros((4, 4, 3), dtype=np.uint8))
+    assert target.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.png"]
+
+
+def test_alpha_png_round_trip_is_exact(tmp_path):
+    rgba = np.random.default_rng(0).integers(0, 256, (16, 16, 4), dtype=np.uint8)
+    path = tmp_path / "a.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    assert np.array_equal(read_image(path).pixels, rgba)
+    with pytest.raises(ColorotError, match="no alpha"):
+        write_image(tmp_path / "a.jpg", rgba)
+
+
+def test_random_bytes_only_raise_colorot_errors(tmp_path):
+    rng = np.random.default_rng(1)
+    valid = io.BytesIO()
+    Image.fromarray(load_sample("coffee", 32)).save(valid, format="PNG")
+    data = valid.getvalue()
+    for trial in range(30):
+        mutated = bytearray(data)
+        for position in rng.integers(8, len(data), size=8):
+            mutated[position] = rng.integers(0, 256)
+        path = tmp_path / f"fuzz{trial}.png"
+        path.write_bytes(bytes(mutated) if trial % 2 else bytes(mutated[: rng.integers(1, len(data))]))
+        try:
+            image = read_image(path)
+        except ColorotError:
+            continue
+        assert image.pixels.ndim == 3
