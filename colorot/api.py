@@ -27,6 +27,7 @@ DEFAULTS = dict(
     n_knots=128,
     lut_size=65,
     monotone_luma=True,
+    lut_blur=0.0,
 )
 
 
@@ -148,6 +149,7 @@ class ColorTransfer:
         n_knots: int = DEFAULTS["n_knots"],
         lut_size: int = DEFAULTS["lut_size"],
         monotone_luma: bool = DEFAULTS["monotone_luma"],
+        lut_blur: float = DEFAULTS["lut_blur"],
     ):
         if space not in SPACES:
             raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
@@ -168,6 +170,7 @@ class ColorTransfer:
         self.n_knots = int(n_knots)
         self.lut_size = int(lut_size)
         self.monotone_luma = bool(monotone_luma)
+        self.lut_blur = float(lut_blur)
         self.style_colors_: torch.Tensor | None = None
         self.steps_: SlicedSteps | None = None
         self.lut_: ColorLUT | None = None
@@ -209,7 +212,7 @@ class ColorTransfer:
                 dim=-2,
             ).reshape(1, -1, 3)
             self.steps_ = self._fit_steps(pooled, generator)
-            self.lut_ = bake_lut(self.steps_, self.space, size=self.lut_size, strength=self.strength)
+            self.lut_ = self._bake(self.steps_, self.strength)
         return self
 
     def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator) -> SlicedSteps:
@@ -229,6 +232,9 @@ class ColorTransfer:
             generator=generator,
         )
         return steps
+
+    def _bake(self, steps: SlicedSteps, strength: float) -> ColorLUT:
+        return bake_lut(steps, self.space, size=self.lut_size, strength=strength, blur=self.lut_blur)
 
     def _check_fitted(self) -> None:
         if self.style_colors_ is None:
@@ -262,7 +268,7 @@ class ColorTransfer:
                 # A fresh generator per call: the result depends on the seed and the images only.
                 generator = _generator(self.seed, self.device_)
                 steps = self._fit_steps(self._sample(view, generator, self.device_, "source"), generator)
-            lut = bake_lut(steps, self.space, size=self.lut_size, strength=strength)
+            lut = self._bake(steps, strength)
         return apply_lut(lut, view, self.device_)
 
     def fit_transform(self, source: Image, style) -> Image:

@@ -263,6 +263,11 @@ def sliced_wasserstein(
     source_projected = (source @ directions).transpose(-1, -2)
     target_projected = (target.to(source.dtype) @ directions).transpose(-1, -2)
 
+    if source_weights is None and target_weights is None and source.shape[-2] == target.shape[-2]:
+        # Equal sizes and weights: the 1-D plans match sorted samples one to one.
+        gap = source_projected.sort(dim=-1).values - target_projected.sort(dim=-1).values
+        return (gap.abs() ** p).mean(dim=-1).mean(dim=-1) ** (1 / p)
+
     def expand(weights, projected):
         return None if weights is None else weights.to(source.dtype).unsqueeze(-2).expand_as(projected)
 
@@ -391,15 +396,25 @@ def _rowwise(function, values: torch.Tensor, *row_params: torch.Tensor) -> torch
     return function(values, *params).reshape(*batch_shape, -1)
 
 
-def _sorted_quantiles(values: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
-    """Linearly interpolated quantiles (type 7) of each row at ``levels``."""
-    sorted_values = values.sort(dim=-1).values
-    position = levels * (values.shape[-1] - 1)
-    lower = position.floor().long().clamp(max=values.shape[-1] - 2)
-    fraction = position - lower
-    below = sorted_values[..., lower]
-    above = sorted_values[..., lower + 1]
-    return below + fraction * (above - below)
+def _histogram_quantiles(values: torch.Tensor, levels: torch.Tensor, bins: int = 4096) -> torch.Tensor:
+    """Quantiles of each row of ``values`` at ``levels``, from a fine histogram.
+
+    Linear interpolation of the cumulative histogram over ``bins`` equal bins
+    between each row's minimum and maximum: exact at levels 0 and 1, within
+    one bin width elsewhere, and O(n) instead of the O(n log n) of sorting.
+    """
+    lowest = values.min(dim=-1, keepdim=True).values
+    highest = values.max(dim=-1, keepdim=True).values
+    width = (highest - lowest).clamp_min(1e-12) / bins
+    index = ((values - lowest) / width).long().clamp_(0, bins - 1)
+    counts = torch.zeros(*values.shape[:-1], bins, device=values.device, dtype=values.dtype)
+    counts.scatter_add_(-1, index, torch.ones_like(values))
+    cdf = torch.cat((torch.zeros_like(counts[..., :1]), counts.cumsum(dim=-1)), dim=-1) / values.shape[-1]
+    levels = levels.to(values.dtype).expand(*values.shape[:-1], levels.shape[-1]).contiguous()
+    upper = torch.searchsorted(cdf, levels).clamp_(1, bins)
+    below, above = cdf.gather(-1, upper - 1), cdf.gather(-1, upper)
+    fraction = ((levels - below) / (above - below).clamp_min(1e-12)).clamp(0, 1)
+    return lowest + (upper - 1 + fraction) * width
 
 
 def _fit_step(
@@ -426,8 +441,8 @@ def _fit_step(
         )
         source_projected = source_projected + smoothing * noise.to(source_projected.device)
     levels = torch.linspace(0, 1, n_knots, device=colors.device, dtype=colors.dtype)
-    knots_in = _sorted_quantiles(source_projected, levels)
-    knots_out = _sorted_quantiles(target_projected, levels)
+    knots_in = _histogram_quantiles(source_projected, levels)
+    knots_out = _histogram_quantiles(target_projected, levels)
     # Strictly increasing input knots: separate ties by a negligible ramp.
     spread = (knots_in[..., -1:] - knots_in[..., :1]).clamp_min(1e-6)
     ramp = torch.arange(n_knots, device=knots_in.device, dtype=knots_in.dtype) * (1e-6 * spread / n_knots)

@@ -17,6 +17,7 @@ Two lookup kernels give the same result:
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -143,6 +144,7 @@ def bake_lut(
     *,
     size: int = 65,
     strength: float = 1.0,
+    blur: float = 0.0,
 ) -> ColorLUT:
     """Sample a fitted map on the sRGB grid.
 
@@ -156,6 +158,11 @@ def bake_lut(
         Grid nodes per axis (17, 33 and 65 are the usual ``.cube`` sizes).
     strength : float
         Displacement interpolation ``x + strength * (T(x) - x)`` in the working space.
+    blur : float
+        Standard deviation, in sRGB units, of a Gaussian that smooths the
+        displacement over the cube: it bounds how fast the map can change
+        between neighbouring colors (a blurred function of luma alone stays
+        one, so luma order is kept). 0 disables it.
 
     Returns
     -------
@@ -165,6 +172,26 @@ def bake_lut(
     nodes = identity_grid(size, device=steps.device, dtype=torch.float32)
     start = to_space(nodes, space).expand(*steps.batch_shape, -1, -1)
     moved = steps(start)
-    colors = from_space(start + strength * (moved - start), space).clamp(0, 1)
+    colors = from_space(start + strength * (moved - start), space)
     table = colors.reshape(-1, size, size, size, 3).permute(0, 4, 1, 2, 3)
-    return ColorLUT(table.contiguous())
+    if blur > 0:
+        identity = nodes.T.reshape(1, 3, size, size, size)
+        table = identity + _gaussian_blur_3d(table - identity, blur * (size - 1))
+    return ColorLUT(table.clamp(0, 1).contiguous())
+
+
+def _gaussian_blur_3d(volume: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``(B, C, S, S, S)`` volumes, edges replicated."""
+    radius = max(1, int(math.ceil(3 * sigma)))
+    offsets = torch.arange(-radius, radius + 1, device=volume.device, dtype=volume.dtype)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    batch, channels = volume.shape[:2]
+    out = volume.reshape(batch * channels, 1, *volume.shape[2:])
+    for axis in range(3):
+        shape = [1, 1, 1, 1, 1]
+        shape[2 + axis] = -1
+        padding = [0, 0, 0, 0, 0, 0]
+        padding[2 * (2 - axis)] = padding[2 * (2 - axis) + 1] = radius
+        out = F.conv3d(F.pad(out, padding, mode="replicate"), kernel.view(shape))
+    return out.reshape(volume.shape)
