@@ -63,7 +63,9 @@ def _open(path: Path):
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ColorotError(f"{path}: too many pixels (over Pillow's decompression-bomb limit)") from None
     except OSError as error:
-        raise ColorotError(f"{path}: cannot open ({error.strerror or error})") from None
+        if error.errno is not None:
+            raise ColorotError(f"{path}: cannot open ({error.strerror})") from None
+        raise ColorotError(f"{path}: corrupt or truncated image ({error})") from None
 
 
 def read_image(path, *, max_side: int | None = None) -> ImageFile:

@@ -193,7 +193,7 @@ def wasserstein_1d(
     --------
     >>> import torch
     >>> wasserstein_1d(torch.tensor([0.0, 1.0]), torch.tensor([2.0, 3.0, 4.0]))
-    tensor(6.3333)
+    tensor(6.5000)
     """
     cdfs = []
     for values, weights in ((source, source_weights), (target, target_weights)):
