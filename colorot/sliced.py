@@ -369,7 +369,7 @@ class SlicedSteps:
 
     @property
     def batch_shape(self) -> torch.Size:
-        return torch.broadcast_shapes(*(step.knots_in.shape[:-2] for step in self.steps))
+        return _broadcast_shapes(*(step.knots_in.shape[:-2] for step in self.steps))
 
     @property
     def device(self) -> torch.device:
@@ -385,12 +385,25 @@ class SlicedSteps:
         return colors
 
 
+def _broadcast_shapes(*shapes) -> torch.Size:
+    """The broadcast of several shapes (``torch.broadcast_shapes`` imports sympy: 0.3 s at start-up)."""
+    ndim = max(len(shape) for shape in shapes)
+    padded = [(1,) * (ndim - len(shape)) + tuple(shape) for shape in shapes]
+    result = []
+    for sizes in zip(*padded):
+        larger = {size for size in sizes if size != 1}
+        if len(larger) > 1:
+            raise ValueError(f"shapes {shapes} do not broadcast")
+        result.append(larger.pop() if larger else 1)
+    return torch.Size(result)
+
+
 def _rowwise(function, values: torch.Tensor, *row_params: torch.Tensor) -> torch.Tensor:
     """Apply a row-by-row function to ``values`` of shape ``(*batch, d, n)``.
 
     ``row_params`` have shape ``(*batch, d, k)``; a batch of one broadcasts.
     """
-    batch_shape = torch.broadcast_shapes(values.shape[:-1], *(p.shape[:-1] for p in row_params))
+    batch_shape = _broadcast_shapes(values.shape[:-1], *(p.shape[:-1] for p in row_params))
     values = values.expand(*batch_shape, values.shape[-1]).reshape(-1, values.shape[-1])
     params = [p.expand(*batch_shape, p.shape[-1]).reshape(-1, p.shape[-1]) for p in row_params]
     return function(values, *params).reshape(*batch_shape, -1)
