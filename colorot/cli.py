@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
@@ -83,11 +84,14 @@ def transfer(source: Path, style: Path, output: Path | None, space: str, strengt
         for path in (source, style):
             if io.same_file(path, output) or Path(path).resolve() == Path(output).resolve():
                 raise api.ColorotError(f"{output}: refusing to overwrite an input file; choose another -o")
-        source_file = io.read_image(source)
-        style_file = io.read_image(style, max_side=1024)
-        result = api.transfer(
-            source_file.pixels, style_file.pixels, space=space, strength=strength, seed=seed, device=device
-        )
+        # Decode the source in the background while the style is read and sampled.
+        with ThreadPoolExecutor(1) as pool:
+            source_job = pool.submit(io.read_image, source)
+            style_file = io.read_image(style, max_side=1024)
+            model = api.ColorTransfer(space=space, strength=strength, seed=seed, device=device)
+            model.fit(style_file.pixels)
+            source_file = source_job.result()
+        result = model.transform(source_file.pixels)
         io.write_image(output, result, like=source_file, quality=quality)
         return output
 

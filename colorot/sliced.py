@@ -347,9 +347,13 @@ class SlicedStep:
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         """Apply the step to colors of shape ``(*batch, n, d)``."""
-        projected = (colors @ self.directions).transpose(-1, -2)
+        return self.apply_channels_first(colors.transpose(-1, -2)).transpose(-1, -2)
+
+    def apply_channels_first(self, colors: torch.Tensor) -> torch.Tensor:
+        """Apply the step to colors laid out ``(*batch, d, n)`` (no transposed copies)."""
+        projected = self.directions.T @ colors
         moved = _rowwise(piecewise_linear, projected, self.knots_in, self.knots_out)
-        return colors + (moved - projected).transpose(-1, -2) @ self.moves
+        return colors + self.moves.T @ (moved - projected)
 
 
 class SlicedSteps:
@@ -380,9 +384,10 @@ class SlicedSteps:
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         """Send colors of shape ``(*batch, n, d)`` through every step."""
+        channels_first = colors.transpose(-1, -2).contiguous()
         for step in self.steps:
-            colors = step.to(device=colors.device, dtype=colors.dtype)(colors)
-        return colors
+            channels_first = step.to(device=colors.device, dtype=colors.dtype).apply_channels_first(channels_first)
+        return channels_first.transpose(-1, -2)
 
 
 def _broadcast_shapes(*shapes) -> torch.Size:
@@ -441,13 +446,15 @@ def _fit_step(
 ) -> SlicedStep:
     """Fit the monotone 1-D maps of one step (one per direction).
 
+    ``colors`` and ``target`` are laid out channels first, ``(*batch, d, n)``.
+
     The source's projections are smoothed by a Gaussian of standard deviation
     ``smoothing`` before their quantiles are taken, which bounds the slope of
     the map, hence the gain it gives to noise, where the source's histogram
     has narrow peaks.
     """
-    source_projected = (colors @ directions).transpose(-1, -2)
-    target_projected = (target @ directions).transpose(-1, -2)
+    source_projected = directions.T @ colors
+    target_projected = directions.T @ target
     if smoothing > 0:
         noise = torch.randn(
             source_projected.shape, generator=generator, device=_gen_device(generator), dtype=source_projected.dtype
@@ -545,15 +552,17 @@ def fit_sliced_steps(
     dim = source.shape[-1]
     options = dict(n_knots=n_knots, smoothing=smoothing, generator=generator)
     steps = []
-    moved = source
+    # Channels first, (*batch, d, n): projections are then rows, with no transposed copies.
+    moved = source.transpose(-1, -2).contiguous()
+    target = target.transpose(-1, -2).contiguous()
     quiet_steps = 0
 
     def run(step: SlicedStep) -> float:
         nonlocal moved
         previous = moved
-        moved = step(moved)
+        moved = step.apply_channels_first(moved)
         steps.append(step)
-        return float((moved - previous).square().sum(dim=-1).mean(dim=-1).max().sqrt())
+        return float((moved - previous).square().sum(dim=-2).mean(dim=-1).max().sqrt())
 
     if luma_axis is not None:
         axis = (luma_axis / luma_axis.norm()).to(device=source.device, dtype=source.dtype)[:, None]
@@ -569,4 +578,4 @@ def fit_sliced_steps(
         quiet_steps = quiet_steps + 1 if rms < tol else 0
         if quiet_steps >= 3:
             break
-    return SlicedSteps(steps), moved
+    return SlicedSteps(steps), moved.transpose(-1, -2)
