@@ -62,11 +62,12 @@ def sample_colors(
     rows = torch.arange(batch, device=pixels.device)[:, None]
     colors = pixels[:, :3].permute(0, 2, 1)[rows, index]
     colors = colors.to(device=device, dtype=torch.float32)
-    if not pixels.dtype.is_floating_point:
-        # Dequantize: an integer code stands for the interval of values that round to it.
-        jitter = torch.rand(colors.shape, generator=generator, device=gen_device, dtype=torch.float32)
-        colors = colors + (jitter.to(colors.device) - 0.5)
-    return (colors / scale).clamp(0, 1)
+    if pixels.dtype.is_floating_point:
+        return colors.clamp(0, 1)
+    # Dequantize: an integer code stands for the interval of values that round to it. Not clipped:
+    # clipping would pile the jitter of codes 0 and 255 up into atoms at 0 and 1.
+    jitter = torch.rand(colors.shape, generator=generator, device=gen_device, dtype=torch.float32)
+    return (colors + (jitter.to(colors.device) - 0.5)) / scale
 
 
 def color_measure(
