@@ -112,6 +112,10 @@ class ColorTransfer:
         function of the input's luma (luma is transported first, then colors
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
+    lut_blur : float
+        Further regularization: standard deviation, in sRGB units, of a
+        Gaussian blur of the map's displacement over the color cube. 0 (the
+        default) disables it.
 
     Attributes
     ----------
@@ -278,7 +282,7 @@ class ColorTransfer:
 
 def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device) -> Image:
     """Apply a lookup table to an image view and rebuild the caller's type."""
-    if view.is_uint8_array and device.type == "cpu":
+    if view.is_uint8_array and device.type == "cpu" and lut.size <= 65:  # Pillow's kernel stops at 65
         return view.rebuild(lut.apply_uint8(view.array))
     pixels = view.pixels
     moved = lut.apply_pixels(pixels, scale=view.scale, device=device)

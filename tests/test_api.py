@@ -188,3 +188,11 @@ def test_bad_options_give_clear_errors(astronaut, coffee):
 def test_cuda_request_without_cuda_is_a_clear_error(astronaut, coffee):
     with pytest.raises(ColorotError, match="CUDA is not available"):
         colorot.transfer(astronaut, coffee, device="cuda")
+
+
+def test_large_lut_and_lut_blur_options(astronaut, coffee):
+    # 8-bit arrays with LUTs beyond Pillow's 65 nodes go through the torch kernel.
+    big = colorot.transfer(astronaut, coffee, seed=0, n_iter=8, n_samples=8192, lut_size=80)
+    assert big.dtype == np.uint8
+    blurred = colorot.transfer(astronaut, coffee, seed=0, lut_blur=0.03, **FAST)
+    assert color_distance(blurred, coffee) < 0.5 * color_distance(astronaut, coffee)
