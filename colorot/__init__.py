@@ -30,6 +30,8 @@ _EXPORTS = {
     "from_space": "colorspaces",
     "color_distance": "metrics",
     "structure_similarity": "metrics",
+    "exact_distance": "metrics",
+    "evaluate": "metrics",
     "read_image": "io",
     "write_image": "io",
 }

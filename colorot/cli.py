@@ -99,5 +99,37 @@ def transfer(source: Path, style: Path, output: Path | None, space: str, strengt
     click.echo(str(written), err=False)
 
 
+@main.command(context_settings=CONTEXT)
+@click.argument("output", type=click.Path(path_type=Path))
+@click.option("--style", type=click.Path(path_type=Path), help="The style OUTPUT should match.")
+@click.option("--source", type=click.Path(path_type=Path), help="The image OUTPUT was made from.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the subsamples.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def evaluate(output: Path, style: Path | None, source: Path | None, seed: int, as_json: bool) -> None:
+    """Measure OUTPUT: its color distance to STYLE and the structure it kept from SOURCE.
+
+    \b
+    Figures: sliced_w2_to_style and exact_w2_to_style (RGB in [0, 1], lower is closer),
+    ssim_to_source and structure_to_source (1 = identical structure).
+    Example:
+      colorot evaluate graded.jpg --style look.jpg --source photo.jpg --json
+    """
+
+    def action():
+        from . import io, metrics
+
+        images = {name: io.read_image(path).pixels for name, path in (("style", style), ("source", source)) if path}
+        return metrics.evaluate(io.read_image(output).pixels, seed=seed, **images)
+
+    figures = _run(action)
+    if as_json:
+        import json
+
+        click.echo(json.dumps({"file": str(output), **figures}))
+    else:
+        for name, value in figures.items():
+            click.echo(f"{name:<20} {value:.5f}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

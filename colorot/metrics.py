@@ -2,6 +2,8 @@
 
 * :func:`color_distance` -- sliced W2 between two images' colors (sRGB in
   ``[0, 1]`` by default): how well the look is matched.
+* :func:`exact_distance` -- exact W2 on subsamples (POT), and :func:`ssim`;
+* :func:`evaluate` -- all of them at once, as ``colorot evaluate`` prints them;
 * :func:`structure_similarity` -- the structure term of SSIM on luma, the
   local correlation of luminance between two images: 1 means no detail lost
   and no noise added.
@@ -11,15 +13,17 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ._convert import image_to_pixels
 from .colorspaces import to_space
+from .errors import ColorotError
 from .measures import sample_colors
 from .sliced import sliced_wasserstein
 
-__all__ = ["color_distance", "structure_similarity", "luma"]
+__all__ = ["color_distance", "exact_distance", "structure_similarity", "ssim", "evaluate", "luma"]
 
 _LUMA = (0.2126, 0.7152, 0.0722)  # Rec. 709 weights, applied to sRGB-encoded values
 
@@ -121,10 +125,88 @@ def structure_similarity(image, reference, *, sigma: float = 1.5) -> float:
     """
     x, y = luma(image), luma(reference)
     if x.shape != y.shape:
-        raise ValueError(f"images differ in size: {tuple(x.shape)} and {tuple(y.shape)}")
+        raise ColorotError(f"images differ in size: {tuple(x.shape)} and {tuple(y.shape)}")
     c3 = (0.03**2) / 2
     mean_x, mean_y = _gaussian_blur(x, sigma), _gaussian_blur(y, sigma)
     var_x = (_gaussian_blur(x * x, sigma) - mean_x**2).clamp_min(0)
     var_y = (_gaussian_blur(y * y, sigma) - mean_y**2).clamp_min(0)
     cov = _gaussian_blur(x * y, sigma) - mean_x * mean_y
     return float(((cov + c3) / (var_x.sqrt() * var_y.sqrt() + c3)).mean())
+
+
+def exact_distance(image, reference, *, n_samples: int = 2000, seed: int = 0) -> float:
+    """Exact W2 between the colors of two images, on seeded subsamples (POT's network simplex).
+
+    ``n_samples`` pixels of each image (sRGB in ``[0, 1]``, drawn in proportion to alpha) are matched by
+    :func:`ot.emd2` with the squared Euclidean cost; the cost is cubic in ``n_samples``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.random.default_rng(0).random((32, 32, 3))
+    >>> exact_distance(a, a, n_samples=200) < exact_distance(a, a ** 2, n_samples=200)
+    True
+    """
+    import ot
+
+    generator = torch.Generator().manual_seed(seed)
+    clouds = []
+    for value, name in ((image, "image"), (reference, "reference")):
+        view = image_to_pixels(value, name)
+        clouds.append(sample_colors(view.pixels, view.scale, n_samples, generator, name=name)[0].double().numpy())
+    weights = np.full(n_samples, 1.0 / n_samples)
+    return float(np.sqrt(max(ot.emd2(weights, weights, ot.dist(clouds[0], clouds[1])), 0.0)))
+
+
+def ssim(image, reference) -> float:
+    """Full SSIM between the lumas of two images (scikit-image, Gaussian window, sigma 1.5)."""
+    from skimage.metrics import structural_similarity
+
+    x, y = luma(image), luma(reference)
+    if x.shape != y.shape:
+        raise ColorotError(f"images differ in size: {tuple(x.shape)} and {tuple(y.shape)}")
+    scores = [
+        structural_similarity(a.numpy(), b.numpy(), data_range=1.0, gaussian_weights=True, sigma=1.5,
+                              use_sample_covariance=False)
+        for a, b in zip(x, y)
+    ]
+    return float(np.mean(scores))
+
+
+def evaluate(output, *, style=None, source=None, n_exact: int = 2000, seed: int = 0) -> dict[str, float]:
+    """Quality figures of a color transfer.
+
+    Parameters
+    ----------
+    output : array, PIL image or tensor
+        The recolored image.
+    style : array, PIL image or tensor, optional
+        The style it should match: gives ``sliced_w2_to_style`` (:func:`color_distance`) and
+        ``exact_w2_to_style`` (:func:`exact_distance` on ``n_exact`` samples).
+    source : array, PIL image or tensor, optional
+        The image it came from: gives ``ssim_to_source`` (:func:`ssim`) and ``structure_to_source``
+        (:func:`structure_similarity`).
+
+    Returns
+    -------
+    dict
+        Figure name -> value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.random.default_rng(0).random((32, 32, 3))
+    >>> figures = evaluate(a, source=a)
+    >>> round(figures["ssim_to_source"], 6), round(figures["structure_to_source"], 6)
+    (1.0, 1.0)
+    """
+    if style is None and source is None:
+        raise ColorotError("nothing to compare with: give a style, a source, or both")
+    figures: dict[str, float] = {}
+    if style is not None:
+        figures["sliced_w2_to_style"] = color_distance(output, style, seed=seed)
+        figures["exact_w2_to_style"] = exact_distance(output, style, n_samples=n_exact, seed=seed)
+    if source is not None:
+        figures["ssim_to_source"] = ssim(output, source)
+        figures["structure_to_source"] = structure_similarity(output, source)
+    return figures

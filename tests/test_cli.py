@@ -94,3 +94,27 @@ def test_help_and_module_entry_point():
     assert "--strength" in run("transfer", "-h").output
     completed = subprocess.run([sys.executable, "-m", "colorot", "-h"], capture_output=True, text=True, check=True)
     assert "transfer" in completed.stdout
+
+
+def test_evaluate_reports_closer_colors_after_transfer(photos, tmp_path):
+    import json
+
+    source, style = photos
+    out = tmp_path / "out.png"
+    assert run("transfer", source, style, "-o", out, "--seed", "0").exit_code == 0
+    after = run("evaluate", out, "--style", style, "--source", source, "--json")
+    before = run("evaluate", source, "--style", style, "--source", source, "--json")
+    assert after.exit_code == 0, after.output
+    after, before = json.loads(after.output), json.loads(before.output)
+    assert after["sliced_w2_to_style"] < 0.5 * before["sliced_w2_to_style"]
+    assert after["exact_w2_to_style"] < before["exact_w2_to_style"]
+    assert before["ssim_to_source"] == pytest.approx(1.0) and before["structure_to_source"] == pytest.approx(1.0)
+    assert 0.9 < after["structure_to_source"] <= 1.0
+    text = run("evaluate", out, "--style", style)
+    assert text.exit_code == 0 and "sliced_w2_to_style" in text.output and "ssim" not in text.output
+
+
+def test_evaluate_needs_something_to_compare_with(photos):
+    source, _ = photos
+    result = run("evaluate", source)
+    assert result.exit_code == 1 and "nothing to compare with" in result.output
