@@ -112,6 +112,10 @@ class ColorTransfer:
         function of the input's luma (luma is transported first, then colors
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
+    keep_luma : bool
+        Match only chroma: every pixel keeps its luma (Rec. 709 ``Y'`` in
+        ``"rgb"``, luminance in ``"linear"``, ``L`` in ``"lab"``/``"oklab"``),
+        up to rounding and gamut clipping.
     lut_blur : float
         Further regularization: standard deviation, in sRGB units, of a
         Gaussian blur of the map's displacement over the color cube. 0 (the
@@ -154,6 +158,7 @@ class ColorTransfer:
         lut_size: int = DEFAULTS["lut_size"],
         monotone_luma: bool = DEFAULTS["monotone_luma"],
         lut_blur: float = DEFAULTS["lut_blur"],
+        keep_luma: bool = False,
     ):
         if space not in SPACES:
             raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
@@ -175,6 +180,7 @@ class ColorTransfer:
         self.lut_size = int(lut_size)
         self.monotone_luma = bool(monotone_luma)
         self.lut_blur = float(lut_blur)
+        self.keep_luma = bool(keep_luma)
         self.style_colors_: torch.Tensor | None = None
         self.steps_: SlicedSteps | None = None
         self.lut_: ColorLUT | None = None
@@ -232,7 +238,8 @@ class ColorTransfer:
             n_iter=self.n_iter,
             n_knots=self.n_knots,
             smoothing=self.smoothing,
-            luma_axis=luma_axis(self.space) if self.monotone_luma else None,
+            luma_axis=luma_axis(self.space) if self.monotone_luma or self.keep_luma else None,
+            transport_luma=not self.keep_luma,
             generator=generator,
         )
         return steps

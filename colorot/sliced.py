@@ -503,6 +503,7 @@ def fit_sliced_steps(
     smoothing: float = 0.0,
     luma_axis: torch.Tensor | None = None,
     max_tilt: float = math.pi / 3,
+    transport_luma: bool = True,
     generator: torch.Generator | None = None,
 ) -> tuple[SlicedSteps, torch.Tensor]:
     """Iterative sliced transport of ``source`` onto ``target``.
@@ -539,6 +540,9 @@ def fit_sliced_steps(
         Unit vector of the luma axis in the working space.
     max_tilt : float
         Largest tilt (radians) of the luma-preserving directions.
+    transport_luma : bool
+        With ``luma_axis``: False skips the luma step, so every color keeps
+        its luma and only chroma is matched (conditionally on luma).
     generator : torch.Generator, optional
         Source of randomness (bases and smoothing noise).
 
@@ -564,7 +568,7 @@ def fit_sliced_steps(
         steps.append(step)
         return float((moved - previous).square().sum(dim=-2).mean(dim=-1).max().sqrt())
 
-    if luma_axis is not None:
+    if luma_axis is not None and transport_luma:
         axis = (luma_axis / luma_axis.norm()).to(device=source.device, dtype=source.dtype)[:, None]
         run(_fit_step(moved, target, axis, axis.T, **options))
     for _ in range(n_iter):

@@ -196,3 +196,22 @@ def test_large_lut_and_lut_blur_options(astronaut, coffee):
     assert big.dtype == np.uint8
     blurred = colorot.transfer(astronaut, coffee, seed=0, lut_blur=0.03, **FAST)
     assert color_distance(blurred, coffee) < 0.5 * color_distance(astronaut, coffee)
+
+
+@pytest.mark.parametrize("space", ["rgb", "oklab"])
+def test_keep_luma_changes_chroma_only(astronaut, coffee, space):
+    source = astronaut.astype(np.float64) / 255
+    out = colorot.transfer(source, coffee, seed=0, keep_luma=True, space=space, **FAST)
+    if space == "rgb":
+        weights = np.array([0.2126, 0.7152, 0.0722])
+        before, after = source @ weights, out @ weights
+    else:
+        before = colorot.to_space(torch.from_numpy(source), "oklab")[..., 0].numpy()
+        after = colorot.to_space(torch.from_numpy(out), "oklab")[..., 0].numpy()
+    change = np.abs(after - before)
+    # Exact in RGB up to float error; in Oklab the sRGB lookup table interpolates the non-linear conversions,
+    # which moves L by well under one 8-bit step. Colors clipped to the sRGB gamut may change more.
+    tolerance = 1e-3 if space == "rgb" else 1 / 255
+    assert np.median(change) < tolerance and np.mean(change) < 0.01
+    assert np.abs(out - source).mean() > 0.02  # the chroma did change
+    assert color_distance(out, coffee) < 0.7 * color_distance(source, coffee)
