@@ -541,8 +541,9 @@ def fit_sliced_steps(
     max_tilt : float
         Largest tilt (radians) of the luma-preserving directions.
     transport_luma : bool
-        With ``luma_axis``: False skips the luma step, so every color keeps
-        its luma and only chroma is matched (conditionally on luma).
+        With ``luma_axis``: False skips the luma step and does not tilt the
+        directions, so every color keeps its luma and the chroma
+        distribution (the projection on the chroma plane) is matched.
     generator : torch.Generator, optional
         Source of randomness (bases and smoothing noise).
 
@@ -576,7 +577,9 @@ def fit_sliced_steps(
             rotation = random_rotation(dim, generator, device=source.device, dtype=source.dtype)
             directions, moves = rotation, rotation.T
         else:
-            directions, moves = _luma_preserving_basis(luma_axis, max_tilt, generator)
+            # Keeping luma, the chroma marginal is matched: directions in the chroma plane (no tilt).
+            tilt = max_tilt if transport_luma else 0.0
+            directions, moves = _luma_preserving_basis(luma_axis, tilt, generator)
             directions, moves = (t.to(device=source.device, dtype=source.dtype) for t in (directions, moves))
         rms = run(_fit_step(moved, target, directions, moves, **options))
         quiet_steps = quiet_steps + 1 if rms < tol else 0
