@@ -62,13 +62,18 @@ def color_distance(
     >>> color_distance(a, a, n_samples=4096) < color_distance(a, a ** 2, n_samples=4096)
     True
     """
+    colors, reference_colors = (to_space(c, space) for c in _sample_pair(image, reference, n_samples, seed))
+    return float(sliced_wasserstein(colors, reference_colors, n_projections=n_projections, seed=seed))
+
+
+def _sample_pair(image, reference, n_samples: int, seed: int) -> list[torch.Tensor]:
+    """``n_samples`` sRGB colors ``(n, 3)`` from each of two images, drawn with one seeded generator."""
     generator = torch.Generator().manual_seed(seed)
     clouds = []
     for value, name in ((image, "image"), (reference, "reference")):
         view = image_to_pixels(value, name)
-        colors = sample_colors(view.pixels, view.scale, n_samples, generator, device="cpu", name=name)[0]
-        clouds.append(to_space(colors, space))
-    return float(sliced_wasserstein(clouds[0], clouds[1], n_projections=n_projections, seed=seed))
+        clouds.append(sample_colors(view.pixels, view.scale, n_samples, generator, device="cpu", name=name)[0])
+    return clouds
 
 
 def luma(image) -> torch.Tensor:
@@ -149,13 +154,9 @@ def exact_distance(image, reference, *, n_samples: int = 2000, seed: int = 0) ->
     """
     import ot
 
-    generator = torch.Generator().manual_seed(seed)
-    clouds = []
-    for value, name in ((image, "image"), (reference, "reference")):
-        view = image_to_pixels(value, name)
-        clouds.append(sample_colors(view.pixels, view.scale, n_samples, generator, name=name)[0].double().numpy())
+    colors, reference_colors = (c.double().numpy() for c in _sample_pair(image, reference, n_samples, seed))
     weights = np.full(n_samples, 1.0 / n_samples)
-    return float(np.sqrt(max(ot.emd2(weights, weights, ot.dist(clouds[0], clouds[1])), 0.0)))
+    return float(np.sqrt(max(ot.emd2(weights, weights, ot.dist(colors, reference_colors)), 0.0)))
 
 
 def ssim(image, reference) -> float:
