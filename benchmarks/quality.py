@@ -3,7 +3,9 @@
 For each pair: the output's sliced W2 to the style (RGB in [0, 1]; lower = look matched), the floor
 (the same distance between two random halves of the style's own pixels), and the SSIM structure term
 between output and source (1 = no detail lost, no noise added). Also colorot's noise gain: how much the
-fitted map amplifies a small Gaussian perturbation of the source, std(T(x + n) - T(x)) / std(n).
+fitted map amplifies a small Gaussian perturbation of the source, std(T(x + n) - T(x)) / std(n), and
+that gain divided by the map's global contrast gain std(T(x)) / std(x) ("excess": 1 = noise grows no more
+than the picture's contrast does).
 
     python benchmarks/quality.py [--no-peers] [--json results.json]
 """
@@ -28,14 +30,18 @@ def floor(style: np.ndarray) -> float:
     return color_distance(pixels[order[:half]][None], pixels[order[half:]][None])
 
 
-def noise_gain(source: np.ndarray, style: np.ndarray, sigma: float = 2.0, **options) -> float:
+def noise_gain(source: np.ndarray, style: np.ndarray, sigma: float = 2.0, **options) -> tuple[float, float]:
+    """(noise gain, excess gain): std(T(x + n) - T(x)) / std(n), and the same divided by the map's
+    global contrast gain std(T(x)) / std(x), which any map that widens the palette must have."""
     model = colorot.ColorTransfer(seed=0, **options).fit(style, sources=[source])
     noise = np.random.default_rng(1).normal(0, sigma, source.shape)
     base = source.astype(np.float64) / 255
     noisy = np.clip(base + noise / 255, 0, 1)
     kept = (noisy > 0) & (noisy < 1)
-    moved = model.transform(base) - model.transform(noisy)
-    return float(moved[kept].std() / (noise[kept] / 255).std())
+    mapped = model.transform(base)
+    gain = float((mapped - model.transform(noisy))[kept].std() / (noise[kept] / 255).std())
+    contrast = float(mapped.reshape(-1, 3).std(axis=0).mean() / base.reshape(-1, 3).std(axis=0).mean())
+    return gain, gain / contrast
 
 
 def main() -> None:
@@ -50,16 +56,17 @@ def main() -> None:
     rows = []
     for source_name, style_name in ordered_pairs():
         source, style = load(source_name), load(style_name)
+        (gain, excess), (gain_raw, excess_raw) = (
+            noise_gain(source, style), noise_gain(source, style, smoothing=0.0, monotone_luma=False))
         row = {"source": source_name, "style": style_name, "floor": floor(style),
-               "gain": noise_gain(source, style), "gain_raw": noise_gain(source, style, smoothing=0.0,
-                                                                         monotone_luma=False)}
+               "gain": gain, "gain_raw": gain_raw, "excess": excess, "excess_raw": excess_raw}
         for name, method in methods.items():
             out = method(source, style)
             row[name] = (color_distance(out, style), structure_similarity(out, source))
         rows.append(row)
         cells = "  ".join(f"{n} {row[n][0]:.4f}/{row[n][1]:.3f}" for n in methods)
-        print(f"{source_name:>9} -> {style_name:<9} floor {row['floor']:.4f}  gain {row['gain']:.2f} "
-              f"(raw {row['gain_raw']:.2f})  {cells}", flush=True)
+        print(f"{source_name:>9} -> {style_name:<9} floor {row['floor']:.4f}  gain {gain:.2f} (raw {gain_raw:.2f}) "
+              f"excess {excess:.2f} (raw {excess_raw:.2f})  {cells}", flush=True)
     print("\nmethod            SW2 to style (min-max)   structure (min-max)")
     for name in methods:
         sw = [r[name][0] for r in rows]
@@ -71,6 +78,9 @@ def main() -> None:
     raw = [r["gain_raw"] for r in rows]
     print(f"noise gain        colorot median {np.median(gains):.2f} max {max(gains):.2f}; "
           f"raw IDT median {np.median(raw):.2f} max {max(raw):.2f}")
+    excess, excess_raw = [r["excess"] for r in rows], [r["excess_raw"] for r in rows]
+    print(f"excess gain       colorot median {np.median(excess):.2f} max {max(excess):.2f}; "
+          f"raw IDT median {np.median(excess_raw):.2f} max {max(excess_raw):.2f}")
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(rows, handle, indent=1)
