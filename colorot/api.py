@@ -11,6 +11,7 @@ from ._convert import PixelView, image_to_pixels
 from .colorspaces import SPACES, luma_axis, to_space
 from .errors import ColorotError
 from .measures import sample_colors
+from .methods import METHODS
 from .sliced import SlicedSteps, fit_sliced_steps
 from .transport_map import ColorLUT, bake_lut
 
@@ -112,6 +113,10 @@ class ColorTransfer:
         function of the input's luma (luma is transported first, then colors
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
+    method : {"sliced", "mkl", "reinhard", "histogram"}
+        ``"sliced"`` (default) is the sliced optimal transport described
+        here; the others are classic methods for comparison (see
+        :mod:`colorot.methods`), applied through the same lookup table.
     keep_luma : bool
         Match only chroma: every pixel keeps its luma (Rec. 709 ``Y'`` in
         ``"rgb"``, luminance in ``"linear"``, ``L`` in ``"lab"``/``"oklab"``),
@@ -159,7 +164,10 @@ class ColorTransfer:
         monotone_luma: bool = DEFAULTS["monotone_luma"],
         lut_blur: float = DEFAULTS["lut_blur"],
         keep_luma: bool = False,
+        method: str = "sliced",
     ):
+        if method != "sliced" and method not in METHODS:
+            raise ColorotError(f"unknown method {method!r}; choose one of sliced, {', '.join(METHODS)}")
         if space not in SPACES:
             raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
         for name, value, low in (("n_iter", n_iter, 1), ("n_samples", n_samples, 16), ("n_knots", n_knots, 2)):
@@ -181,14 +189,20 @@ class ColorTransfer:
         self.monotone_luma = bool(monotone_luma)
         self.lut_blur = float(lut_blur)
         self.keep_luma = bool(keep_luma)
+        self.method = method
         self.style_colors_: torch.Tensor | None = None
         self.steps_: SlicedSteps | None = None
         self.lut_: ColorLUT | None = None
 
     # -- fitting -----------------------------------------------------------
+    @property
+    def fit_space(self) -> str:
+        """The working space the map is fitted in (fixed by some methods, e.g. Lab for Reinhard)."""
+        return (METHODS[self.method][1] if self.method in METHODS else None) or self.space
+
     def _sample(self, view: PixelView, generator: torch.Generator, device, name: str) -> torch.Tensor:
         colors = sample_colors(view.pixels, view.scale, self.n_samples, generator, device=device, name=name)
-        return to_space(colors, self.space)
+        return to_space(colors, self.fit_space)
 
     def fit(self, style, sources=None) -> "ColorTransfer":
         """Record the style's colors and, with ``sources``, fit one shared map.
@@ -232,6 +246,8 @@ class ColorTransfer:
                 f"got {style_colors.shape[0]} styles for {source_colors.shape[0]} source images; "
                 "pass one style or one per image"
             )
+        if self.method in METHODS:
+            return METHODS[self.method][0](source_colors, style_colors)
         steps, _ = fit_sliced_steps(
             source_colors,
             style_colors,
@@ -245,7 +261,7 @@ class ColorTransfer:
         return steps
 
     def _bake(self, steps: SlicedSteps, strength: float) -> ColorLUT:
-        return bake_lut(steps, self.space, size=self.lut_size, strength=strength, blur=self.lut_blur)
+        return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur)
 
     def _check_fitted(self) -> None:
         if self.style_colors_ is None:

@@ -66,11 +66,13 @@ def main() -> None:
               help="0 keeps the source, 1 is the full transfer.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible results.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram")), default="sliced",
+              show_default=True, help="sliced optimal transport, or a classic method for comparison.")
 @click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma.")
 @click.option("--quality", type=click.IntRange(1, 100), default=None,
               help="JPEG/WebP quality [default: the source JPEG's own, else 95].")
 def transfer(source: Path, style: Path, output: Path | None, space: str, strength: float,
-             seed: int | None, device: str, keep_luma: bool, quality: int | None) -> None:
+             seed: int | None, device: str, method: str, keep_luma: bool, quality: int | None) -> None:
     """Give SOURCE the colors of STYLE and write the result.
 
     \b
@@ -89,7 +91,9 @@ def transfer(source: Path, style: Path, output: Path | None, space: str, strengt
         with ThreadPoolExecutor(1) as pool:
             source_job = pool.submit(io.read_image, source)
             style_file = io.read_image(style, max_side=1024)
-            model = api.ColorTransfer(space=space, strength=strength, seed=seed, device=device, keep_luma=keep_luma)
+            model = api.ColorTransfer(
+                space=space, strength=strength, seed=seed, device=device, keep_luma=keep_luma, method=method
+            )
             model.fit(style_file.pixels)
             source_file = source_job.result()
         result = model.transform(source_file.pixels)

@@ -230,3 +230,33 @@ def test_keep_luma_changes_chroma_only(astronaut, coffee, space):
     assert float(colorot.sliced_wasserstein(chroma(out), target)) < 0.5 * float(
         colorot.sliced_wasserstein(chroma(source), target)
     )
+
+
+@pytest.mark.parametrize("method", ["mkl", "reinhard", "histogram"])
+def test_other_methods_lower_the_distance(astronaut, coffee, method):
+    out = colorot.transfer(astronaut, coffee, method=method, seed=0, **FAST)
+    assert out.dtype == np.uint8 and out.shape == astronaut.shape
+    assert color_distance(out, coffee) < 0.6 * color_distance(astronaut, coffee)
+
+
+def test_histogram_method_matches_each_channel(astronaut, coffee):
+    from skimage.exposure import match_histograms
+
+    ours = colorot.transfer(astronaut, coffee, method="histogram", seed=0, **FAST).astype(float)
+    reference = match_histograms(astronaut, coffee, channel_axis=-1).astype(float)
+    for channel in range(3):
+        # Same per-channel distribution as scikit-image's histogram matching (sorted values agree).
+        gap = np.abs(np.sort(ours[..., channel], axis=None) - np.sort(reference[..., channel], axis=None))
+        assert gap.mean() < 3.0
+
+
+def test_mkl_matches_mean_and_covariance(astronaut, coffee):
+    out = colorot.transfer(astronaut, coffee, method="mkl", seed=0, n_samples=1 << 16).reshape(-1, 3) / 255
+    style = coffee.reshape(-1, 3) / 255
+    assert np.abs(out.mean(0) - style.mean(0)).max() < 0.02
+    assert np.abs(np.cov(out.T) - np.cov(style.T)).max() < 0.01
+
+
+def test_unknown_method_is_a_clear_error(astronaut, coffee):
+    with pytest.raises(ColorotError, match="unknown method"):
+        colorot.transfer(astronaut, coffee, method="magic")
