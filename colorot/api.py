@@ -113,7 +113,7 @@ class ColorTransfer:
         function of the input's luma (luma is transported first, then colors
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
-    method : {"sliced", "mkl", "reinhard", "histogram"}
+    method : {"sliced", "mkl", "reinhard", "histogram", "emd"}
         ``"sliced"`` (default) is the sliced optimal transport described
         here; the others are classic methods for comparison (see
         :mod:`colorot.methods`), applied through the same lookup table.

@@ -66,7 +66,7 @@ def main() -> None:
               help="0 keeps the source, 1 is the full transfer.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible results.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram")), default="sliced",
+@click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram", "emd")), default="sliced",
               show_default=True, help="sliced optimal transport, or a classic method for comparison.")
 @click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma.")
 @click.option("--quality", type=click.IntRange(1, 100), default=None,

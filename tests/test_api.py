@@ -232,7 +232,7 @@ def test_keep_luma_changes_chroma_only(astronaut, coffee, space):
     )
 
 
-@pytest.mark.parametrize("method", ["mkl", "reinhard", "histogram"])
+@pytest.mark.parametrize("method", ["mkl", "reinhard", "histogram", "emd"])
 def test_other_methods_lower_the_distance(astronaut, coffee, method):
     out = colorot.transfer(astronaut, coffee, method=method, seed=0, **FAST)
     assert out.dtype == np.uint8 and out.shape == astronaut.shape
@@ -260,3 +260,12 @@ def test_mkl_matches_mean_and_covariance(astronaut, coffee):
 def test_unknown_method_is_a_clear_error(astronaut, coffee):
     with pytest.raises(ColorotError, match="unknown method"):
         colorot.transfer(astronaut, coffee, method="magic")
+
+
+@pytest.mark.parametrize("method", ["mkl", "reinhard", "histogram", "emd"])
+def test_other_methods_on_a_batch(astronaut, coffee, method):
+    batch = torch.from_numpy(np.stack([astronaut, astronaut[::-1].copy()])).permute(0, 3, 1, 2).float() / 255
+    out = colorot.transfer(batch, coffee, method=method, seed=0, **FAST)
+    assert out.shape == batch.shape
+    for index in range(2):
+        assert color_distance(out[index], coffee) < 0.6 * color_distance(batch[index], coffee)
