@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 
 import numpy as np
 
@@ -51,6 +52,8 @@ def main() -> None:
     args = parser.parse_args()
     methods = {"colorot": lambda s, t: colorot.transfer(s, t, seed=0)}
     methods["colorot-raw"] = lambda s, t: colorot.transfer(s, t, seed=0, smoothing=0.0, monotone_luma=False)
+    for name in ("mkl", "reinhard", "histogram", "emd"):
+        methods[f"colorot-{name}"] = lambda s, t, name=name: colorot.transfer(s, t, seed=0, method=name)
     if not args.no_peers:
         methods.update(peers())
     rows = []
@@ -61,17 +64,23 @@ def main() -> None:
         row = {"source": source_name, "style": style_name, "floor": floor(style),
                "gain": gain, "gain_raw": gain_raw, "excess": excess, "excess_raw": excess_raw}
         for name, method in methods.items():
+            start = time.perf_counter()
             out = method(source, style)
-            row[name] = (color_distance(out, style), structure_similarity(out, source))
+            elapsed = time.perf_counter() - start
+            row[name] = (color_distance(out, style), structure_similarity(out, source), elapsed)
         rows.append(row)
         cells = "  ".join(f"{n} {row[n][0]:.4f}/{row[n][1]:.3f}" for n in methods)
         print(f"{source_name:>9} -> {style_name:<9} floor {row['floor']:.4f}  gain {gain:.2f} (raw {gain_raw:.2f}) "
               f"excess {excess:.2f} (raw {excess_raw:.2f})  {cells}", flush=True)
-    print("\nmethod            SW2 to style (min-max)   structure (min-max)")
+    print("\nmethod              SW2 to style (min-max)  structure (min-max)  median time  pairs meeting both")
     for name in methods:
         sw = [r[name][0] for r in rows]
         st = [r[name][1] for r in rows]
-        print(f"{name:<17} {min(sw):.4f}-{max(sw):.4f}          {min(st):.3f}-{max(st):.3f}")
+        seconds = float(np.median([r[name][2] for r in rows]))
+        both = sum(r[name][0] <= 0.010 and r[name][1] >= 0.985 for r in rows)
+        print(f"{name:<19} {min(sw):.4f}-{max(sw):.4f}         {min(st):.3f}-{max(st):.3f}          "
+              f"{seconds:6.3f} s     {both}/{len(rows)}")
+    print("(pairs meeting both: SW <= 0.010 and structure >= 0.985)")
     floors = [r["floor"] for r in rows]
     print(f"floor             {min(floors):.4f}-{max(floors):.4f}")
     gains = [r["gain"] for r in rows]
