@@ -29,19 +29,27 @@ from .sliced import SlicedStep, SlicedSteps, _fit_step
 __all__ = ["METHODS", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd"]
 
 
-class LinearMap:
+class _BatchedMap:
+    """What :func:`colorot.transport_map.bake_lut` needs of a map besides calling it: its device and
+    batch shape, read off ``parameters``, a ``(*batch, k, 3)`` tensor of the map."""
+
+    parameters: torch.Tensor
+
+    @property
+    def device(self) -> torch.device:
+        return self.parameters.device
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return self.parameters.shape[:-2]
+
+
+class LinearMap(_BatchedMap):
     """The affine map ``x -> (x - source_mean) @ matrix.T + style_mean``, batched."""
 
     def __init__(self, matrix: torch.Tensor, source_mean: torch.Tensor, style_mean: torch.Tensor):
         self.matrix, self.source_mean, self.style_mean = matrix, source_mean, style_mean
-
-    @property
-    def device(self) -> torch.device:
-        return self.matrix.device
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return self.matrix.shape[:-2]
+        self.parameters = matrix
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         matrix, source_mean, style_mean = (t.to(colors.dtype) for t in (self.matrix, self.source_mean, self.style_mean))
@@ -113,20 +121,13 @@ def fit_histogram(source: torch.Tensor, style: torch.Tensor, n_knots: int = 256)
     return SlicedSteps([step])
 
 
-class NearestDisplacementMap:
+class NearestDisplacementMap(_BatchedMap):
     """Out-of-sample extension of a discrete transport plan: each color moves by the displacement of its
     nearest fitted source sample (as POT's ``ot.da`` transports do), batched as ``(*batch, k, 3)``."""
 
     def __init__(self, anchors: torch.Tensor, displacements: torch.Tensor):
         self.anchors, self.displacements = anchors, displacements
-
-    @property
-    def device(self) -> torch.device:
-        return self.anchors.device
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return self.anchors.shape[:-2]
+        self.parameters = anchors
 
     def __call__(self, colors: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
         anchors = self.anchors.to(colors.dtype).expand(*colors.shape[:-2], -1, -1)
