@@ -86,12 +86,14 @@ def _gen_device(generator: torch.Generator | None) -> torch.device:
     return torch.device("cpu") if generator is None else generator.device
 
 
-def _cumulative_weights(weights: torch.Tensor | None, n: int, like: torch.Tensor) -> torch.Tensor:
-    """Normalized weights of shape ``(..., n)`` (uniform when ``weights`` is None)."""
+def _sorted_masses(values: torch.Tensor, weights: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """The sorting order of each row of ``values`` and the normalized masses in that order
+    (uniform when ``weights`` is None)."""
+    order = values.argsort(dim=-1)
     if weights is None:
-        return torch.full(like.shape, 1.0 / n, device=like.device, dtype=like.dtype)
-    weights = weights.to(like.dtype)
-    return weights / weights.sum(dim=-1, keepdim=True)
+        return order, torch.full(values.shape, 1.0 / values.shape[-1], device=values.device, dtype=values.dtype)
+    weights = weights.gather(-1, order).to(values.dtype)
+    return order, weights / weights.sum(dim=-1, keepdim=True)
 
 
 def quantile_function(
@@ -124,9 +126,8 @@ def quantile_function(
     >>> quantile_function(torch.tensor([3.0, 1.0, 2.0]), torch.tensor([0.1, 0.5, 1.0]))
     tensor([1., 2., 3.])
     """
-    order = values.argsort(dim=-1)
+    order, probability = _sorted_masses(values, weights)
     sorted_values = values.gather(-1, order)
-    probability = _cumulative_weights(None if weights is None else weights.gather(-1, order), values.shape[-1], values)
     cdf = probability.cumsum(dim=-1)
     levels = levels.to(values.dtype).expand(*values.shape[:-1], levels.shape[-1]).contiguous()
     # Tolerate the rounding of the cumulative sum at the top level.
@@ -164,10 +165,7 @@ def transport_1d(
     >>> transport_1d(torch.tensor([0.3, 0.1, 0.2]), torch.tensor([10.0, 30.0, 20.0]))
     tensor([30., 10., 20.])
     """
-    order = source.argsort(dim=-1)
-    probability = _cumulative_weights(
-        None if source_weights is None else source_weights.gather(-1, order), source.shape[-1], source
-    )
+    order, probability = _sorted_masses(source, source_weights)
     middle = probability.cumsum(dim=-1) - probability / 2
     moved_sorted = quantile_function(target, middle, target_weights)
     return torch.empty_like(moved_sorted).scatter_(-1, order, moved_sorted)
@@ -197,9 +195,7 @@ def wasserstein_1d(
     """
     cdfs = []
     for values, weights in ((source, source_weights), (target, target_weights)):
-        order = values.argsort(dim=-1)
-        w = _cumulative_weights(None if weights is None else weights.gather(-1, order), values.shape[-1], values)
-        cdfs.append(w.cumsum(dim=-1))
+        cdfs.append(_sorted_masses(values, weights)[1].cumsum(dim=-1))
     breakpoints, _ = torch.cat(cdfs, dim=-1).clamp(0, 1).sort(dim=-1)
     zero = torch.zeros_like(breakpoints[..., :1])
     lower = torch.cat((zero, breakpoints[..., :-1]), dim=-1)
