@@ -85,7 +85,7 @@ def transfer(source: Path, style: Path, output: Path | None, space: str, strengt
         from . import api, io
 
         for path in (source, style):
-            if io.same_file(path, output) or Path(path).resolve() == Path(output).resolve():
+            if io.same_file(path, output):
                 raise api.ColorotError(f"{output}: refusing to overwrite an input file; choose another -o")
         # Decode the source in the background while the style is read and sampled.
         with ThreadPoolExecutor(1) as pool:

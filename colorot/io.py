@@ -127,10 +127,11 @@ def read_image(path, *, max_side: int | None = None) -> ImageFile:
 
 
 def same_file(a, b) -> bool:
-    """Whether two paths name the same existing file (or the same path)."""
+    """Whether two paths name the same file: the same path once resolved, or the same existing file
+    (through a hard link, say)."""
     a, b = Path(a), Path(b)
     try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
 
