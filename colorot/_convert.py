@@ -42,6 +42,7 @@ class PixelView:
     scale: float
     kind: str  # "numpy", "pil" or "torch"
     rebuild: Callable[[torch.Tensor | np.ndarray], Any]
+    size: tuple[int, int]  # (H, W)
     array: np.ndarray | None = None  # the (H, W, C) array behind numpy and PIL inputs
 
     @property
@@ -89,7 +90,8 @@ def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:
         result = result.astype(dtype, copy=False)
         return result if rebuild_pil is None else rebuild_pil(result)
 
-    return PixelView(pixels, _SCALES[dtype], "numpy" if rebuild_pil is None else "pil", rebuild, array)
+    kind = "numpy" if rebuild_pil is None else "pil"
+    return PixelView(pixels, _SCALES[dtype], kind, rebuild, (height, width), array)
 
 
 def _from_pil(image, name: str) -> PixelView:
@@ -131,7 +133,7 @@ def _from_torch(tensor: torch.Tensor, name: str) -> PixelView:
             result = torch.from_numpy(result)
         return result.reshape(shape).to(device=tensor.device, dtype=dtype)
 
-    return PixelView(pixels, _TORCH_SCALES[dtype], "torch", rebuild)
+    return PixelView(pixels, _TORCH_SCALES[dtype], "torch", rebuild, tuple(shape[-2:]))
 
 
 def image_to_pixels(image, name: str = "image") -> PixelView:

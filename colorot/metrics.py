@@ -82,11 +82,7 @@ def luma(image) -> torch.Tensor:
     pixels = view.pixels[:, :3].to(torch.float64) / view.scale
     weights = torch.tensor(_LUMA, dtype=torch.float64)
     values = (pixels * weights[None, :, None]).sum(dim=1)
-    if view.kind == "torch":
-        height, width = image.shape[-2:]
-    else:
-        height, width = view.array.shape[:2]
-    return values.reshape(-1, height, width)
+    return values.reshape(-1, *view.size)
 
 
 def _gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:

@@ -75,10 +75,6 @@ class ColorLUT:
     def size(self) -> int:
         return self.table.shape[-1]
 
-    @property
-    def batch_size(self) -> int:
-        return self.table.shape[0]
-
     def displacement(self) -> torch.Tensor:
         """``table - identity``, shape (B, 3, S, S, S)."""
         nodes = identity_grid(self.size, device=self.table.device, dtype=self.table.dtype)
