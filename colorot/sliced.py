@@ -481,12 +481,30 @@ def _luma_preserving_basis(
     basis = random_rotation(dim, generator, dtype=torch.float64)
     basis[:, 0] = luma_axis.to(torch.float64)
     chroma = torch.linalg.qr(basis).Q[:, 1:3]  # orthonormal, perpendicular to u
-    tilt = (torch.rand(2, generator=generator, dtype=torch.float64, device=_gen_device(generator)).cpu() * 2 - 1)
-    tilt = tilt * max_tilt
+    tilt = (torch.rand(2, generator=generator, dtype=torch.float64) * 2 - 1) * max_tilt
     axis = luma_axis.to(torch.float64)[:, None]
     directions = chroma * torch.cos(tilt) + axis * torch.sin(tilt)
     moves = (chroma / torch.cos(tilt)).T
     return directions, moves
+
+
+def _draw_bases(
+    n_iter: int, dim: int, luma_axis: torch.Tensor | None, max_tilt: float, generator: torch.Generator | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The projection directions and moves of every step, shape ``(n_iter, d, k)`` and ``(n_iter, k, d)``.
+
+    Drawn on the CPU (tiny QR decompositions) from a generator seeded by
+    ``generator``, and sent to the device in one copy.
+    """
+    if generator is not None and generator.device.type != "cpu":
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+        generator = torch.Generator().manual_seed(seed)
+    if luma_axis is None:
+        rotations = [random_rotation(dim, generator, dtype=torch.float64) for _ in range(n_iter)]
+        return torch.stack(rotations), torch.stack([r.T for r in rotations])
+    luma_axis = luma_axis.detach().to("cpu", torch.float64)
+    pairs = [_luma_preserving_basis(luma_axis, max_tilt, generator) for _ in range(n_iter)]
+    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
 
 
 def fit_sliced_steps(
@@ -556,29 +574,27 @@ def fit_sliced_steps(
     # Channels first, (*batch, d, n): projections are then rows, with no transposed copies.
     moved = source.transpose(-1, -2).contiguous()
     target = target.transpose(-1, -2).contiguous()
-    quiet_steps = 0
+    bases = _draw_bases(n_iter, dim, luma_axis, max_tilt if transport_luma else 0.0, generator)
+    bases = [t.to(device=source.device, dtype=source.dtype) for t in bases]
+    # Reading the step size back from an accelerator stalls its queue: there it is read every few steps.
+    check_every = 1 if source.device.type == "cpu" else 5
+    step_sizes = []
 
-    def run(step: SlicedStep) -> float:
+    def run(step: SlicedStep) -> None:
         nonlocal moved
         previous = moved
         moved = step.apply_channels_first(moved)
         steps.append(step)
-        return float((moved - previous).square().sum(dim=-2).mean(dim=-1).max().sqrt())
+        step_sizes.append((moved - previous).square().sum(dim=-2).mean(dim=-1).max().sqrt())
 
     if luma_axis is not None and transport_luma:
         axis = (luma_axis / luma_axis.norm()).to(device=source.device, dtype=source.dtype)[:, None]
         run(_fit_step(moved, target, axis, axis.T, **options))
-    for _ in range(n_iter):
-        if luma_axis is None:
-            rotation = random_rotation(dim, generator, device=source.device, dtype=source.dtype)
-            directions, moves = rotation, rotation.T
-        else:
-            # Keeping luma, the chroma marginal is matched: directions in the chroma plane (no tilt).
-            tilt = max_tilt if transport_luma else 0.0
-            directions, moves = _luma_preserving_basis(luma_axis, tilt, generator)
-            directions, moves = (t.to(device=source.device, dtype=source.dtype) for t in (directions, moves))
-        rms = run(_fit_step(moved, target, directions, moves, **options))
-        quiet_steps = quiet_steps + 1 if rms < tol else 0
-        if quiet_steps >= 3:
-            break
+        step_sizes.clear()
+    directions, moves = bases
+    for index in range(n_iter):
+        run(_fit_step(moved, target, directions[index], moves[index], **options))
+        if len(step_sizes) >= 3 and (index + 1) % check_every == 0:
+            if bool((torch.stack(step_sizes[-3:]) < tol).all()):
+                break
     return SlicedSteps(steps), moved.transpose(-1, -2)
