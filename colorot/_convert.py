@@ -10,6 +10,7 @@ and ``P`` pixels, and ``scale``, the value of full intensity (255 for uint8,
 from __future__ import annotations
 
 import warnings
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -48,6 +49,22 @@ class PixelView:
     @property
     def is_uint8_array(self) -> bool:
         return self.array is not None and self.array.dtype == np.uint8
+
+    def to(self, device: torch.device) -> "PixelView":
+        """The view with its pixels on ``device``.
+
+        The copy keeps the pixels' own memory layout (channels last for arrays
+        and PIL images) and the axes are swapped on arrival, so that no
+        transposed copy is made on the host.
+        """
+        pixels, device = self.pixels, torch.device(device)
+        if pixels.device.type == device.type and device.index in (None, pixels.device.index):
+            return self
+        if not pixels.is_contiguous() and pixels.transpose(1, 2).is_contiguous():
+            pixels = pixels.transpose(1, 2).to(device).transpose(1, 2)
+        else:
+            pixels = pixels.to(device)
+        return dataclasses.replace(self, pixels=pixels)
 
 
 def _check_finite(values, name: str) -> None:

@@ -288,6 +288,8 @@ class ColorTransfer:
         view = image_to_pixels(source, "source")
         if strength == 0.0:
             return view.rebuild(view.pixels.clone())
+        if self.device_.type != "cpu":
+            view = view.to(self.device_)  # sampled and looked up there
         lut = self.lut_ if self.steps_ is not None and strength == self.strength else None
         if lut is None:
             steps = self.steps_
@@ -307,10 +309,10 @@ def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device) -> Image:
     """Apply a lookup table to an image view and rebuild the caller's type."""
     if view.is_uint8_array and device.type == "cpu" and lut.size <= 65:  # Pillow's kernel stops at 65
         return view.rebuild(lut.apply_uint8(view.array))
-    pixels = view.pixels
+    pixels = view.to(device).pixels
     moved = lut.apply_pixels(pixels, scale=view.scale, device=device)
     if pixels.shape[1] == 4:
-        moved = torch.cat((moved, pixels[:, 3:].to(moved.device)), dim=1)
+        moved = torch.cat((moved, pixels[:, 3:]), dim=1)
     return view.rebuild(moved)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -298,15 +299,29 @@ def piecewise_linear(values: torch.Tensor, knots_in: torch.Tensor, knots_out: to
     >>> piecewise_linear(torch.tensor([[-1.0, 0.5, 3.0]]), torch.tensor([[0.0, 1.0]]), torch.tensor([[0.0, 2.0]]))
     tensor([[-1.,  1.,  4.]])
     """
+    return evaluate_pieces(values, knots_in, *linear_pieces(knots_in, knots_out))
+
+
+def linear_pieces(knots_in: torch.Tensor, knots_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Slopes and intercepts of the pieces of :func:`piecewise_linear`, each of shape ``(..., k + 1)``.
+
+    Piece ``j`` covers ``[knots_in[j-1], knots_in[j])``; pieces ``0`` and
+    ``k`` are the slope-1 tails.
+    """
     slopes = torch.diff(knots_out, dim=-1) / torch.diff(knots_in, dim=-1)
-    ones = torch.ones_like(slopes[..., :1])
-    # Segment j covers [knots_in[j-1], knots_in[j]); segments 0 and k are the slope-1 tails.
+    ones = slopes.new_ones(()).expand(*slopes.shape[:-1], 1)
     slopes = torch.cat((ones, slopes, ones), dim=-1)
     anchors_in = torch.cat((knots_in[..., :1], knots_in), dim=-1)
     anchors_out = torch.cat((knots_out[..., :1], knots_out), dim=-1)
-    intercepts = anchors_out - slopes * anchors_in
+    return slopes, torch.addcmul(anchors_out, slopes, anchors_in, value=-1)
+
+
+def evaluate_pieces(
+    values: torch.Tensor, knots_in: torch.Tensor, slopes: torch.Tensor, intercepts: torch.Tensor
+) -> torch.Tensor:
+    """Evaluate the maps given by :func:`linear_pieces` at ``values`` of shape ``(r, n)``."""
     segment = torch.searchsorted(knots_in, values.contiguous(), right=True)
-    return intercepts.gather(-1, segment) + slopes.gather(-1, segment) * values
+    return torch.addcmul(intercepts.gather(-1, segment), slopes.gather(-1, segment), values)
 
 
 class SlicedStep:
@@ -334,11 +349,15 @@ class SlicedStep:
         self.moves = moves
         self.knots_in = knots_in
         self.knots_out = knots_out
+        self.slopes, self.intercepts = linear_pieces(knots_in, knots_out)
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
         return (self.directions, self.moves, self.knots_in, self.knots_out)
 
     def to(self, device=None, dtype=None) -> "SlicedStep":
+        same_device = device is None or torch.device(device) == self.knots_in.device
+        if same_device and (dtype is None or dtype == self.knots_in.dtype):
+            return self
         return SlicedStep(*(t.to(device=device, dtype=dtype) for t in self.tensors()))
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
@@ -348,8 +367,12 @@ class SlicedStep:
     def apply_channels_first(self, colors: torch.Tensor) -> torch.Tensor:
         """Apply the step to colors laid out ``(*batch, d, n)`` (no transposed copies)."""
         projected = self.directions.T @ colors
-        moved = _rowwise(piecewise_linear, projected, self.knots_in, self.knots_out)
-        return colors + self.moves.T @ (moved - projected)
+        return colors + self.shift(projected)
+
+    def shift(self, projected: torch.Tensor) -> torch.Tensor:
+        """The color displacement, ``(*batch, d, n)``, of colors whose projections are ``projected``."""
+        moved = _evaluate_rows(projected, self.knots_in, self.slopes, self.intercepts)
+        return self.moves.T @ (moved - projected)
 
 
 class SlicedSteps:
@@ -399,15 +422,16 @@ def _broadcast_shapes(*shapes) -> torch.Size:
     return torch.Size(result)
 
 
-def _rowwise(function, values: torch.Tensor, *row_params: torch.Tensor) -> torch.Tensor:
-    """Apply a row-by-row function to ``values`` of shape ``(*batch, d, n)``.
+def _evaluate_rows(values: torch.Tensor, *row_params: torch.Tensor) -> torch.Tensor:
+    """:func:`evaluate_pieces` on ``values`` of shape ``(*batch, d, n)``, one map per row.
 
-    ``row_params`` have shape ``(*batch, d, k)``; a batch of one broadcasts.
+    ``row_params`` (knots, slopes, intercepts) have shape ``(*batch, d, K)``;
+    a batch of one broadcasts.
     """
     batch_shape = _broadcast_shapes(values.shape[:-1], *(p.shape[:-1] for p in row_params))
     values = values.expand(*batch_shape, values.shape[-1]).reshape(-1, values.shape[-1])
     params = [p.expand(*batch_shape, p.shape[-1]).reshape(-1, p.shape[-1]) for p in row_params]
-    return function(values, *params).reshape(*batch_shape, -1)
+    return evaluate_pieces(values, *params).reshape(*batch_shape, -1)
 
 
 def _histogram_quantiles(values: torch.Tensor, levels: torch.Tensor, bins: int = 4096) -> torch.Tensor:
@@ -431,6 +455,58 @@ def _histogram_quantiles(values: torch.Tensor, levels: torch.Tensor, bins: int =
     return lowest + (upper - 1 + fraction) * width
 
 
+class _Quantiles:
+    """Quantiles of rows of samples at fixed ``levels`` (shape ``(K,)``).
+
+    On the CPU, from a fine histogram (O(n), see :func:`_histogram_quantiles`);
+    on accelerators, where sorting is fast and every kernel launch counts,
+    exactly, by linear interpolation between order statistics.
+    """
+
+    def __init__(self, n_samples: int, levels: torch.Tensor, exact: bool | None = None):
+        self.levels = levels
+        self.exact = levels.device.type != "cpu" if exact is None else exact
+        position = levels * (n_samples - 1)
+        self.lower = position.floor().long().clamp_(0, n_samples - 1)
+        self.upper = (self.lower + 1).clamp_(max=n_samples - 1)
+        self.fraction = position - self.lower
+        self.ramp = torch.arange(levels.shape[-1], device=levels.device, dtype=levels.dtype) * (1e-6 / levels.shape[-1])
+
+    def increasing(self, values: torch.Tensor) -> torch.Tensor:
+        """The quantiles, with ties separated by a negligible ramp (1e-6 of their spread)."""
+        knots = self(values)
+        spread = (knots[..., -1:] - knots[..., :1]).clamp_min(1e-6)
+        return torch.addcmul(torch.cummax(knots, dim=-1).values, self.ramp, spread)
+
+    def __call__(self, values: torch.Tensor) -> torch.Tensor:
+        if not self.exact:
+            return _histogram_quantiles(values, self.levels)
+        ordered = values.sort(dim=-1).values
+        return torch.lerp(ordered.index_select(-1, self.lower), ordered.index_select(-1, self.upper), self.fraction)
+
+
+def _step_from_projections(
+    projected: torch.Tensor,
+    knots_out: torch.Tensor,
+    directions: torch.Tensor,
+    moves: torch.Tensor,
+    quantiles: _Quantiles,
+    smoothing: float,
+    generator: torch.Generator | None,
+) -> SlicedStep:
+    """The step whose 1-D maps send the (smoothed) ``projected`` source to quantiles ``knots_out``.
+
+    The source's projections are smoothed by a Gaussian of standard deviation
+    ``smoothing`` before their quantiles are taken, which bounds the slope of
+    the map, hence the gain it gives to noise, where the source's histogram
+    has narrow peaks.
+    """
+    if smoothing > 0:
+        noise = torch.randn(projected.shape, generator=generator, device=_gen_device(generator), dtype=projected.dtype)
+        projected = projected.add(noise.to(projected.device), alpha=smoothing)
+    return SlicedStep(directions, moves, quantiles.increasing(projected), knots_out)
+
+
 def _fit_step(
     colors: torch.Tensor,
     target: torch.Tensor,
@@ -443,49 +519,11 @@ def _fit_step(
     """Fit the monotone 1-D maps of one step (one per direction).
 
     ``colors`` and ``target`` are laid out channels first, ``(*batch, d, n)``.
-
-    The source's projections are smoothed by a Gaussian of standard deviation
-    ``smoothing`` before their quantiles are taken, which bounds the slope of
-    the map, hence the gain it gives to noise, where the source's histogram
-    has narrow peaks.
     """
-    source_projected = directions.T @ colors
-    target_projected = directions.T @ target
-    if smoothing > 0:
-        noise = torch.randn(
-            source_projected.shape, generator=generator, device=_gen_device(generator), dtype=source_projected.dtype
-        )
-        source_projected = source_projected + smoothing * noise.to(source_projected.device)
     levels = torch.linspace(0, 1, n_knots, device=colors.device, dtype=colors.dtype)
-    knots_in = _histogram_quantiles(source_projected, levels)
-    knots_out = _histogram_quantiles(target_projected, levels)
-    # Strictly increasing input knots: separate ties by a negligible ramp.
-    spread = (knots_in[..., -1:] - knots_in[..., :1]).clamp_min(1e-6)
-    ramp = torch.arange(n_knots, device=knots_in.device, dtype=knots_in.dtype) * (1e-6 * spread / n_knots)
-    knots_in = torch.cummax(knots_in, dim=-1).values + ramp
-    return SlicedStep(directions, moves, knots_in, knots_out)
-
-
-def _luma_preserving_basis(
-    luma_axis: torch.Tensor, max_tilt: float, generator: torch.Generator | None
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Two directions tilted out of the chroma plane, and chroma-only moves.
-
-    With orthonormal chroma vectors ``c1, c2`` (perpendicular to the unit
-    ``luma_axis`` ``u``) and tilts ``t1, t2``, the directions are
-    ``cos(t) c + sin(t) u`` and each moves along ``c / cos(t)``: the color's
-    luma never changes, its projection on the other direction does not
-    either, and its projection on this one changes by exactly the 1-D step.
-    """
-    dim = luma_axis.shape[0]
-    basis = random_rotation(dim, generator, dtype=torch.float64)
-    basis[:, 0] = luma_axis.to(torch.float64)
-    chroma = torch.linalg.qr(basis).Q[:, 1:3]  # orthonormal, perpendicular to u
-    tilt = (torch.rand(2, generator=generator, dtype=torch.float64) * 2 - 1) * max_tilt
-    axis = luma_axis.to(torch.float64)[:, None]
-    directions = chroma * torch.cos(tilt) + axis * torch.sin(tilt)
-    moves = (chroma / torch.cos(tilt)).T
-    return directions, moves
+    knots_out = _Quantiles(target.shape[-1], levels)(directions.T @ target)
+    quantiles = _Quantiles(colors.shape[-1], levels)
+    return _step_from_projections(directions.T @ colors, knots_out, directions, moves, quantiles, smoothing, generator)
 
 
 def _draw_bases(
@@ -493,18 +531,40 @@ def _draw_bases(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The projection directions and moves of every step, shape ``(n_iter, d, k)`` and ``(n_iter, k, d)``.
 
-    Drawn on the CPU (tiny QR decompositions) from a generator seeded by
-    ``generator``, and sent to the device in one copy.
+    Without ``luma_axis``: uniformly random orthonormal bases (Haar measure:
+    QR of a Gaussian matrix with the signs of ``R``'s diagonal fixed,
+    Mezzadri 2007), moving along the same directions.
+
+    With a unit ``luma_axis`` ``u``: two directions tilted out of the chroma
+    plane, and chroma-only moves. With orthonormal chroma vectors ``c1, c2``
+    (perpendicular to ``u``, uniformly oriented) and tilts ``t1, t2`` uniform
+    in ``[-max_tilt, max_tilt]``, the directions are ``cos(t) c + sin(t) u``
+    and each moves along ``c / cos(t)``: the color's luma never changes, its
+    projection on the other direction does not either, and its projection on
+    this one changes by exactly the 1-D step.
+
+    Drawn on the CPU in a few vectorized calls (tiny batched QR
+    decompositions), from a generator seeded by ``generator``.
     """
     if generator is not None and generator.device.type != "cpu":
         seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
         generator = torch.Generator().manual_seed(seed)
+    gaussian = torch.randn(n_iter, dim, dim, generator=generator, dtype=torch.float64).numpy()
     if luma_axis is None:
-        rotations = [random_rotation(dim, generator, dtype=torch.float64) for _ in range(n_iter)]
-        return torch.stack(rotations), torch.stack([r.T for r in rotations])
-    luma_axis = luma_axis.detach().to("cpu", torch.float64)
-    pairs = [_luma_preserving_basis(luma_axis, max_tilt, generator) for _ in range(n_iter)]
-    return torch.stack([p[0] for p in pairs]), torch.stack([p[1] for p in pairs])
+        q, r = np.linalg.qr(gaussian)
+        rotations = q * np.sign(np.diagonal(r, axis1=-2, axis2=-1))[:, None, :]
+        return torch.from_numpy(rotations), torch.from_numpy(rotations.transpose(0, 2, 1).copy())
+    axis = luma_axis.detach().to("cpu", torch.float64).numpy()
+    axis = axis / np.linalg.norm(axis)
+    gaussian[:, :, 0] = axis
+    chroma = np.linalg.qr(gaussian)[0][:, :, 1:3]  # orthonormal, perpendicular to the luma axis
+    tilt = (torch.rand(n_iter, 1, 2, generator=generator, dtype=torch.float64).numpy() * 2 - 1) * max_tilt
+    directions = chroma * np.cos(tilt) + axis[None, :, None] * np.sin(tilt)
+    moves = (chroma / np.cos(tilt)).transpose(0, 2, 1)
+    return torch.from_numpy(directions), torch.from_numpy(moves.copy())
+
+
+_TARGET_BLOCK = 10  # steps whose target quantiles are taken together
 
 
 def fit_sliced_steps(
@@ -569,31 +629,44 @@ def fit_sliced_steps(
         ``steps(source)``, the transported samples.
     """
     dim = source.shape[-1]
-    options = dict(n_knots=n_knots, smoothing=smoothing, generator=generator)
-    steps = []
     # Channels first, (*batch, d, n): projections are then rows, with no transposed copies.
     moved = source.transpose(-1, -2).contiguous()
     target = target.transpose(-1, -2).contiguous()
-    bases = _draw_bases(n_iter, dim, luma_axis, max_tilt if transport_luma else 0.0, generator)
-    bases = [t.to(device=source.device, dtype=source.dtype) for t in bases]
-    # Reading the step size back from an accelerator stalls its queue: there it is read every few steps.
-    check_every = 1 if source.device.type == "cpu" else 5
-    step_sizes = []
+    levels = torch.linspace(0, 1, n_knots, device=source.device, dtype=source.dtype)
+    source_quantiles = _Quantiles(moved.shape[-1], levels)
+    target_quantiles = _Quantiles(target.shape[-1], levels)
+    steps = []
 
-    def run(step: SlicedStep) -> None:
+    def run(directions, moves, knots_out) -> torch.Tensor:
         nonlocal moved
-        previous = moved
-        moved = step.apply_channels_first(moved)
+        projected = directions.T @ moved
+        step = _step_from_projections(
+            projected, knots_out, directions, moves, source_quantiles, smoothing, generator
+        )
         steps.append(step)
-        step_sizes.append((moved - previous).square().sum(dim=-2).mean(dim=-1).max().sqrt())
+        shift = step.shift(projected)
+        moved = moved + shift
+        return shift
 
     if luma_axis is not None and transport_luma:
         axis = (luma_axis / luma_axis.norm()).to(device=source.device, dtype=source.dtype)[:, None]
-        run(_fit_step(moved, target, axis, axis.T, **options))
-        step_sizes.clear()
-    directions, moves = bases
+        run(axis, axis.T, target_quantiles(axis.T @ target))
+    directions, moves = (
+        t.to(device=source.device, dtype=source.dtype)
+        for t in _draw_bases(n_iter, dim, luma_axis, max_tilt if transport_luma else 0.0, generator)
+    )
+    # Reading a step's size back from an accelerator stalls its queue: there it is read every 10 steps.
+    check_every = 1 if source.device.type == "cpu" else 10
+    step_sizes = []
     for index in range(n_iter):
-        run(_fit_step(moved, target, directions[index], moves[index], **options))
+        if index % _TARGET_BLOCK == 0:
+            # The target's quantiles along the directions of several steps, in one batch.
+            block = directions[index : index + _TARGET_BLOCK]
+            stacked = block.permute(1, 0, 2).reshape(dim, -1)
+            target_knots = target_quantiles(stacked.T @ target).unflatten(-2, (block.shape[0], block.shape[2]))
+        shift = run(directions[index], moves[index], target_knots[..., index % _TARGET_BLOCK, :, :])
+        if check_every - index % check_every <= 3:
+            step_sizes.append(shift.square().sum(dim=-2).mean(dim=-1).max().sqrt())
         if len(step_sizes) >= 3 and (index + 1) % check_every == 0:
             if bool((torch.stack(step_sizes[-3:]) < tol).all()):
                 break

@@ -120,3 +120,28 @@ def test_batched_fit_equals_independent_shapes():
     assert moved.shape == source.shape and steps.batch_shape == (2,)
     for index in range(2):
         assert float(sliced.sliced_wasserstein(moved[index], target[0])) < 0.02
+
+
+def test_quantiles_exact_and_histogram_agree_with_torch():
+    values = torch.randn(3, 5000, generator=torch.Generator().manual_seed(0)) * torch.tensor([[1.0], [0.1], [5.0]])
+    levels = torch.linspace(0, 1, 33)
+    reference = torch.quantile(values, levels, dim=-1).T
+    exact = sliced._Quantiles(values.shape[-1], levels, exact=True)(values)
+    torch.testing.assert_close(exact, reference, atol=1e-5, rtol=1e-5)
+    histogram = sliced._Quantiles(values.shape[-1], levels, exact=False)(values)
+    bin_width = (values.max(dim=-1).values - values.min(dim=-1).values) / 4096
+    assert bool(((histogram - reference).abs() <= 2 * bin_width[:, None]).all())
+
+
+def test_bases_keep_luma_and_move_projections_exactly():
+    from colorot.colorspaces import luma_axis
+
+    axis = luma_axis("rgb")
+    directions, moves = sliced._draw_bases(20, 3, axis, math.pi / 3, torch.Generator().manual_seed(0))
+    unit = (axis / axis.norm()).to(torch.float64)
+    assert directions.shape == (20, 3, 2) and moves.shape == (20, 2, 3)
+    torch.testing.assert_close(moves @ unit, torch.zeros(20, 2, dtype=torch.float64), atol=1e-12, rtol=0)
+    # Moving along row j changes the projection on direction j by one and the other by nothing.
+    torch.testing.assert_close(moves @ directions, torch.eye(2, dtype=torch.float64).expand(20, 2, 2))
+    rotations, transposed = sliced._draw_bases(20, 3, None, 0.0, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(transposed @ rotations, torch.eye(3, dtype=torch.float64).expand(20, 3, 3))
