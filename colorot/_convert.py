@@ -64,6 +64,8 @@ class PixelView:
             pixels = pixels.transpose(1, 2).to(device).transpose(1, 2)
         else:
             pixels = pixels.to(device)
+        if pixels.dtype == torch.uint16 and device.type != "cpu":
+            pixels = pixels.to(torch.int32)  # CUDA kernels index and gather no uint16
         return dataclasses.replace(self, pixels=pixels)
 
 

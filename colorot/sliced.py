@@ -429,9 +429,13 @@ def _evaluate_rows(values: torch.Tensor, *row_params: torch.Tensor) -> torch.Ten
     a batch of one broadcasts.
     """
     batch_shape = _broadcast_shapes(values.shape[:-1], *(p.shape[:-1] for p in row_params))
-    values = values.expand(*batch_shape, values.shape[-1]).reshape(-1, values.shape[-1])
-    params = [p.expand(*batch_shape, p.shape[-1]).reshape(-1, p.shape[-1]) for p in row_params]
-    return evaluate_pieces(values, *params).reshape(*batch_shape, -1)
+
+    def rows(tensor: torch.Tensor) -> torch.Tensor:
+        if tensor.shape[:-1] != batch_shape:
+            tensor = tensor.expand(*batch_shape, tensor.shape[-1])
+        return tensor.reshape(-1, tensor.shape[-1])
+
+    return evaluate_pieces(rows(values), *map(rows, row_params)).reshape(*batch_shape, -1)
 
 
 def _histogram_quantiles(values: torch.Tensor, levels: torch.Tensor, bins: int = 4096) -> torch.Tensor:
@@ -476,7 +480,9 @@ class _Quantiles:
         """The quantiles, with ties separated by a negligible ramp (1e-6 of their spread)."""
         knots = self(values)
         spread = (knots[..., -1:] - knots[..., :1]).clamp_min(1e-6)
-        return torch.addcmul(torch.cummax(knots, dim=-1).values, self.ramp, spread)
+        if not self.exact:  # interpolated order statistics are sorted already
+            knots = torch.cummax(knots, dim=-1).values
+        return torch.addcmul(knots, self.ramp, spread)
 
     def __call__(self, values: torch.Tensor) -> torch.Tensor:
         if not self.exact:
@@ -491,20 +497,28 @@ def _step_from_projections(
     directions: torch.Tensor,
     moves: torch.Tensor,
     quantiles: _Quantiles,
-    smoothing: float,
-    generator: torch.Generator | None,
+    noise: torch.Tensor | None,
 ) -> SlicedStep:
     """The step whose 1-D maps send the (smoothed) ``projected`` source to quantiles ``knots_out``.
 
-    The source's projections are smoothed by a Gaussian of standard deviation
-    ``smoothing`` before their quantiles are taken, which bounds the slope of
-    the map, hence the gain it gives to noise, where the source's histogram
-    has narrow peaks.
+    The source's projections are smoothed -- ``noise``, Gaussian with the
+    standard deviation ``smoothing``, is added -- before their quantiles are
+    taken, which bounds the slope of the map, hence the gain it gives to
+    noise, where the source's histogram has narrow peaks.
     """
-    if smoothing > 0:
-        noise = torch.randn(projected.shape, generator=generator, device=_gen_device(generator), dtype=projected.dtype)
-        projected = projected.add(noise.to(projected.device), alpha=smoothing)
+    if noise is not None:
+        projected = projected + noise
     return SlicedStep(directions, moves, quantiles.increasing(projected), knots_out)
+
+
+def _smoothing_noise(
+    shape: tuple[int, ...], smoothing: float, generator: torch.Generator | None, like: torch.Tensor
+) -> torch.Tensor | None:
+    """Gaussian noise of standard deviation ``smoothing`` (None when it is 0), on ``like``'s device."""
+    if smoothing <= 0:
+        return None
+    noise = torch.randn(shape, generator=generator, device=_gen_device(generator), dtype=like.dtype)
+    return noise.to(like.device).mul_(smoothing)
 
 
 def _fit_step(
@@ -522,8 +536,9 @@ def _fit_step(
     """
     levels = torch.linspace(0, 1, n_knots, device=colors.device, dtype=colors.dtype)
     knots_out = _Quantiles(target.shape[-1], levels)(directions.T @ target)
-    quantiles = _Quantiles(colors.shape[-1], levels)
-    return _step_from_projections(directions.T @ colors, knots_out, directions, moves, quantiles, smoothing, generator)
+    projected = directions.T @ colors
+    noise = _smoothing_noise(projected.shape, smoothing, generator, projected)
+    return _step_from_projections(projected, knots_out, directions, moves, _Quantiles(colors.shape[-1], levels), noise)
 
 
 def _draw_bases(
@@ -564,7 +579,7 @@ def _draw_bases(
     return torch.from_numpy(directions), torch.from_numpy(moves.copy())
 
 
-_TARGET_BLOCK = 10  # steps whose target quantiles are taken together
+_BLOCK = 10  # steps whose target quantiles and smoothing noise are drawn together
 
 
 def fit_sliced_steps(
@@ -636,13 +651,12 @@ def fit_sliced_steps(
     source_quantiles = _Quantiles(moved.shape[-1], levels)
     target_quantiles = _Quantiles(target.shape[-1], levels)
     steps = []
+    batch_shape, n_samples = moved.shape[:-2], moved.shape[-1]
 
-    def run(directions, moves, knots_out) -> torch.Tensor:
+    def run(directions, moves, knots_out, noise) -> torch.Tensor:
         nonlocal moved
         projected = directions.T @ moved
-        step = _step_from_projections(
-            projected, knots_out, directions, moves, source_quantiles, smoothing, generator
-        )
+        step = _step_from_projections(projected, knots_out, directions, moves, source_quantiles, noise)
         steps.append(step)
         shift = step.shift(projected)
         moved = moved + shift
@@ -650,7 +664,8 @@ def fit_sliced_steps(
 
     if luma_axis is not None and transport_luma:
         axis = (luma_axis / luma_axis.norm()).to(device=source.device, dtype=source.dtype)[:, None]
-        run(axis, axis.T, target_quantiles(axis.T @ target))
+        noise = _smoothing_noise((*batch_shape, 1, n_samples), smoothing, generator, moved)
+        run(axis, axis.T, target_quantiles(axis.T @ target), noise)
     directions, moves = (
         t.to(device=source.device, dtype=source.dtype)
         for t in _draw_bases(n_iter, dim, luma_axis, max_tilt if transport_luma else 0.0, generator)
@@ -659,12 +674,16 @@ def fit_sliced_steps(
     check_every = 1 if source.device.type == "cpu" else 10
     step_sizes = []
     for index in range(n_iter):
-        if index % _TARGET_BLOCK == 0:
-            # The target's quantiles along the directions of several steps, in one batch.
-            block = directions[index : index + _TARGET_BLOCK]
+        within = index % _BLOCK
+        if within == 0:
+            # The target's quantiles along the directions of several steps, and their smoothing noise, at once.
+            block = directions[index : index + _BLOCK]
             stacked = block.permute(1, 0, 2).reshape(dim, -1)
-            target_knots = target_quantiles(stacked.T @ target).unflatten(-2, (block.shape[0], block.shape[2]))
-        shift = run(directions[index], moves[index], target_knots[..., index % _TARGET_BLOCK, :, :])
+            block_shape = (block.shape[0], block.shape[2])
+            target_knots = target_quantiles(stacked.T @ target).unflatten(-2, block_shape)
+            noise = _smoothing_noise((*batch_shape, *block_shape, n_samples), smoothing, generator, moved)
+        step_noise = None if noise is None else noise[..., within, :, :]
+        shift = run(directions[index], moves[index], target_knots[..., within, :, :], step_noise)
         if check_every - index % check_every <= 3:
             step_sizes.append(shift.square().sum(dim=-2).mean(dim=-1).max().sqrt())
         if len(step_sizes) >= 3 and (index + 1) % check_every == 0:
