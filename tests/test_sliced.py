@@ -122,12 +122,16 @@ def test_batched_fit_equals_independent_shapes():
         assert float(sliced.sliced_wasserstein(moved[index], target[0])) < 0.02
 
 
-def test_quantiles_exact_and_histogram_agree_with_torch():
+def test_quantiles_sorted_and_histogram_agree_with_torch():
     values = torch.randn(3, 5000, generator=torch.Generator().manual_seed(0)) * torch.tensor([[1.0], [0.1], [5.0]])
     levels = torch.linspace(0, 1, 33)
     reference = torch.quantile(values, levels, dim=-1).T
     exact = sliced._Quantiles(values.shape[-1], levels, exact=True)(values)
-    torch.testing.assert_close(exact, reference, atol=1e-5, rtol=1e-5)
+    # The nearest order statistic: within one spacing of the interpolated quantile.
+    ordered = values.sort(dim=-1).values
+    spacing = (ordered[:, 1:] - ordered[:, :-1]).max(dim=-1).values
+    assert bool(((exact - reference).abs() <= spacing[:, None]).all())
+    assert bool(torch.isin(exact, values).all())
     histogram = sliced._Quantiles(values.shape[-1], levels, exact=False)(values)
     bin_width = (values.max(dim=-1).values - values.min(dim=-1).values) / 4096
     assert bool(((histogram - reference).abs() <= 2 * bin_width[:, None]).all())
