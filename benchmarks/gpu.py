@@ -97,7 +97,7 @@ def main() -> None:
 
     source_array, style_array = photo("astronaut", width, height), photo("coffee", width, height)
     source, style = to_tensor(source_array, args.device), to_tensor(style_array, args.device)
-    for _ in range(3):  # warm-up: kernels, allocator, cuBLAS
+    for _ in range(10):  # warm-up: kernels, allocator, cuBLAS, clocks
         colorot.transfer(source, style, seed=0)
 
     figures["tensor on the device, fit + apply (ms)"] = 1e3 * timed(

@@ -200,6 +200,7 @@ class ColorTransfer:
         """The working space the map is fitted in (fixed by some methods, e.g. Lab for Reinhard)."""
         return (METHODS[self.method][1] if self.method in METHODS else None) or self.space
 
+    @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
     def _sample(self, view: PixelView, generator: torch.Generator, device, name: str) -> torch.Tensor:
         colors = sample_colors(view.pixels, view.scale, self.n_samples, generator, device=device, name=name)
         return to_space(colors, self.fit_space)
@@ -239,6 +240,7 @@ class ColorTransfer:
             self.lut_ = self._bake(self.steps_, self.strength)
         return self
 
+    @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
     def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator) -> SlicedSteps:
         style_colors = self.style_colors_
         if style_colors.shape[0] not in (1, source_colors.shape[0]):
@@ -260,6 +262,7 @@ class ColorTransfer:
         )
         return steps
 
+    @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
     def _bake(self, steps: SlicedSteps, strength: float) -> ColorLUT:
         return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur)
 
@@ -305,6 +308,7 @@ class ColorTransfer:
         return self.fit(style).transform(source)
 
 
+@torch.no_grad()
 def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device) -> Image:
     """Apply a lookup table to an image view and rebuild the caller's type."""
     if view.is_uint8_array and device.type == "cpu" and lut.size <= 65:  # Pillow's kernel stops at 65

@@ -280,3 +280,12 @@ def test_rgba_array_on_any_device_keeps_alpha_and_layout(astronaut, coffee, devi
     assert out.shape == rgba.shape and out.dtype == np.uint8
     np.testing.assert_array_equal(out[..., 3], alpha)
     assert color_distance(out[..., :3], coffee) < 0.6 * color_distance(astronaut, coffee)
+
+
+def test_tensor_output_is_usable_in_autograd(astronaut, coffee):
+    source = torch.from_numpy(astronaut).permute(2, 0, 1).float().div(255).requires_grad_()
+    out = colorot.transfer(source, torch.from_numpy(coffee).permute(2, 0, 1), seed=0, **FAST)
+    assert not out.requires_grad
+    weight = torch.ones(3, requires_grad=True)
+    (out * weight[:, None, None]).sum().backward()  # an ordinary tensor: autograd may save it
+    assert weight.grad is not None and torch.isfinite(weight.grad).all()
