@@ -42,6 +42,11 @@ def _run(action):
         raise _Fail(f"unexpected {type(error).__name__}: {error} (set COLOROT_DEBUG=1 for details)") from None
 
 
+def _show_notes(image_file) -> None:
+    for note in image_file.notes:
+        click.echo(f"colorot: note: {image_file.path}: {note}", err=True)
+
+
 def default_output(source: Path) -> Path:
     """``photo.jpg`` -> ``photo_colorot.jpg`` next to the source (PNG for formats colorot cannot write)."""
     from .io import _FORMATS
@@ -70,34 +75,51 @@ def main() -> None:
               show_default=True, help="sliced optimal transport, or a classic method for comparison.")
 @click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma.")
 @click.option("--quality", type=click.IntRange(1, 100), default=None,
-              help="JPEG/WebP quality [default: the source JPEG's own, else 95].")
+              help="JPEG/WebP/AVIF quality [default: the source JPEG's own, else 95].")
+@click.option("--in-place", is_flag=True, help="Overwrite SOURCE with the result (atomically).")
+@click.option("--strip-metadata", is_flag=True,
+              help="Leave EXIF (camera, place, time) out of the output; the ICC profile is kept.")
+@click.option("--max-pixels", type=click.IntRange(1), default=None,
+              help="Refuse larger images [default: COLOROT_MAX_PIXELS or 250000000].")
 def transfer(source: Path, style: Path, output: Path | None, space: str, strength: float,
-             seed: int | None, device: str, method: str, keep_luma: bool, quality: int | None) -> None:
+             seed: int | None, device: str, method: str, keep_luma: bool, quality: int | None,
+             in_place: bool, strip_metadata: bool, max_pixels: int | None) -> None:
     """Give SOURCE the colors of STYLE and write the result.
+
+    The output keeps SOURCE's bit depth (16-bit PNG and TIFF, float TIFF), alpha, ICC profile and EXIF.
+    When STYLE has another ICC profile, its colors are converted into SOURCE's profile first.
 
     \b
     Example:
       colorot transfer photo.jpg look.jpg -o graded.jpg
     """
-    output = output or default_output(source)
+    if in_place and output is not None:
+        raise _Fail("use either -o/--output or --in-place, not both")
+    output = source if in_place else (output or default_output(source))
 
     def action():
-        from . import api, io
+        from . import api, icc, io
 
         for path in (source, style):
-            if io.same_file(path, output):
-                raise api.ColorotError(f"{output}: refusing to overwrite an input file; choose another -o")
+            if io.same_file(path, output) and not (in_place and path == source):
+                raise api.ColorotError(
+                    f"{output}: refusing to overwrite an input file; choose another -o (or --in-place)"
+                )
+        source_profile = io.read_icc_profile(source)
         # Decode the source in the background while the style is read and sampled.
         with ThreadPoolExecutor(1) as pool:
-            source_job = pool.submit(io.read_image, source)
-            style_file = io.read_image(style, max_side=1024)
+            source_job = pool.submit(io.read_image, source, max_pixels=max_pixels)
+            style_file = io.read_image(style, max_side=1024, max_pixels=max_pixels)
+            _show_notes(style_file)
+            style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, source_profile)
             model = api.ColorTransfer(
                 space=space, strength=strength, seed=seed, device=device, keep_luma=keep_luma, method=method
             )
-            model.fit(style_file.pixels)
+            model.fit(style_pixels)
             source_file = source_job.result()
+        _show_notes(source_file)
         result = model.transform(source_file.pixels)
-        io.write_image(output, result, like=source_file, quality=quality)
+        io.write_image(output, result, like=source_file, quality=quality, strip_metadata=strip_metadata)
         return output
 
     written = _run(action)

@@ -1,26 +1,52 @@
-"""Reading and writing image files.
+"""Reading and writing image files, keeping everything but the colors.
 
 :func:`read_image` decodes a file into an :class:`ImageFile`: the pixels as
-an ``(H, W, C)`` array with EXIF orientation applied, plus what must survive
-the round trip (ICC profile, EXIF, JPEG quality tables and subsampling).
-:func:`write_image` writes pixels back with that metadata, atomically: to a
-temporary file in the destination folder, renamed over the destination only
-once complete, so no partial file is ever left behind.
+an ``(H, W, 3|4)`` array at the file's own depth (uint8, uint16 or float32),
+EXIF orientation applied, plus what must survive the round trip (ICC
+profile, EXIF with the orientation reset, JPEG quality tables and
+subsampling). :func:`write_image` writes pixels back with that metadata,
+atomically: to a temporary file in the destination folder, renamed over the
+destination only once complete, so no partial file is ever left behind.
+
+Pillow decodes most formats; 16-bit PNG goes through imagecodecs and 16-bit
+or floating-point TIFF through tifffile, since Pillow would cut them to 8
+bits. HEIC/HEIF needs the ``heic`` extra (pillow-heif).
+
+What is kept, by format (read -> write):
+
+============  ==========================  =====  ====  =====
+format        depths                      alpha  ICC   EXIF
+============  ==========================  =====  ====  =====
+JPEG          8                           --     yes   yes
+PNG           8, 16                       yes    yes   yes
+TIFF          8, 16, 32-bit float         yes    yes   8-bit only
+WebP          8                           yes    yes   yes
+AVIF          8                           yes    yes   yes
+HEIC/HEIF     8 (``heic`` extra)          yes    yes   yes
+BMP           8                           yes    --    --
+GIF           8, first frame; read only   yes    --    --
+============  ==========================  =====  ====  =====
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import _codecs
 from .errors import ColorotError
 
-__all__ = ["ImageFile", "read_image", "write_image", "same_file"]
+__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "DEFAULT_MAX_PIXELS"]
+
+#: Largest image read by default (width x height), against decompression bombs; a 150 MP
+#: medium-format frame fits. Set ``COLOROT_MAX_PIXELS`` or pass ``max_pixels`` to change it.
+DEFAULT_MAX_PIXELS = 250_000_000
 
 _FORMATS = {
     ".jpg": "JPEG",
@@ -29,13 +55,37 @@ _FORMATS = {
     ".tif": "TIFF",
     ".tiff": "TIFF",
     ".webp": "WEBP",
+    ".avif": "AVIF",
+    ".heic": "HEIF",
+    ".heif": "HEIF",
     ".bmp": "BMP",
 }
+_METADATA_FORMATS = {"JPEG", "PNG", "TIFF", "WEBP", "AVIF", "HEIF"}  # write ICC and EXIF
+_HIGH_DEPTH_FORMATS = {"PNG", "TIFF"}  # keep 16 bits (and float for TIFF)
+_PIL_LIMIT = threading.Lock()
 
 
 @dataclass
 class ImageFile:
-    """Decoded pixels and the metadata to write back with them."""
+    """Decoded pixels and the metadata to write back with them.
+
+    Attributes
+    ----------
+    pixels : numpy.ndarray, shape (H, W, 3|4)
+        uint8, uint16 or float32, as stored in the file (grayscale replicated to RGB).
+    path : pathlib.Path
+    format : str
+        Pillow's name of the file format (``"JPEG"``, ``"PNG"``, ``"TIFF"``...).
+    icc_profile : bytes or None
+        The profile the pixels are encoded in (None: sRGB is assumed).
+    exif : bytes or None
+        EXIF block with the orientation reset (the pixels are already turned).
+    save_options : dict
+        JPEG quantization tables and subsampling, to write at the source's quality.
+    notes : list of str
+        What was done on reading that the user should know (first frame of an
+        animation, grayscale read as RGB, CMYK converted).
+    """
 
     pixels: np.ndarray
     path: Path
@@ -43,43 +93,204 @@ class ImageFile:
     icc_profile: bytes | None = None
     exif: bytes | None = None
     save_options: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
 
 
-def _open(path: Path):
-    from PIL import Image
+def _max_pixels(max_pixels: int | None) -> int:
+    if max_pixels is not None:
+        return int(max_pixels)
+    value = os.environ.get("COLOROT_MAX_PIXELS")
+    try:
+        return int(value) if value else DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise ColorotError(f"COLOROT_MAX_PIXELS must be a whole number, got {value!r}") from None
 
+
+def _check_file(path: Path) -> None:
     if not path.exists():
         raise ColorotError(f"{path}: no such file")
     if path.is_dir():
         raise ColorotError(f"{path}: is a directory, not an image file")
     if path.stat().st_size == 0:
         raise ColorotError(f"{path}: empty file")
+
+
+def _too_many(path: Path, pixels: int, limit: int) -> ColorotError:
+    return ColorotError(
+        f"{path}: {pixels / 1e6:.0f} megapixels is over the limit of {limit / 1e6:.0f} "
+        "(a guard against decompression bombs; raise it with --max-pixels or COLOROT_MAX_PIXELS)"
+    )
+
+
+def _corrupt(path: Path, error: Exception) -> ColorotError:
+    message = str(error).splitlines()[0][:200] if str(error).strip() else type(error).__name__
+    return ColorotError(f"{path}: corrupt, truncated or unsupported image ({message})")
+
+
+def _open_pillow(path: Path, limit: int):
+    """Open lazily with Pillow under colorot's own pixel limit (Pillow's is lifted meanwhile)."""
+    from PIL import Image
+
+    _register_heif()
+    with _PIL_LIMIT:
+        previous = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = None  # checked below, against the caller's limit
+        try:
+            image = Image.open(path)
+        except Image.UnidentifiedImageError:
+            raise ColorotError(f"{path}: not an image, or a format colorot cannot read") from None
+        finally:
+            Image.MAX_IMAGE_PIXELS = previous
+    width, height = image.size
+    if width * height > limit:
+        image.close()
+        raise _too_many(path, width * height, limit)
+    return image
+
+
+_HEIF_REGISTERED = False
+
+
+def _register_heif() -> None:
+    """Let Pillow read and write HEIC/HEIF when the ``heic`` extra (pillow-heif) is installed."""
+    global _HEIF_REGISTERED
+    if not _HEIF_REGISTERED:
+        try:
+            from pillow_heif import register_heif_opener
+        except ImportError:
+            pass
+        else:
+            register_heif_opener()
+        _HEIF_REGISTERED = True
+
+
+def _pillow_pixels(image, notes: list) -> tuple[np.ndarray, bytes | None]:
+    """An oriented Pillow image as an RGB(A) array at its own depth, and the profile it is now in."""
+    from PIL import Image
+
+    mode, icc = image.mode, image.info.get("icc_profile")
+    if mode in ("RGB", "RGBA"):
+        return np.asarray(image), icc
+    if mode == "CMYK":
+        if icc:
+            from PIL import ImageCms
+            import io as _bytes_io
+
+            from .icc import srgb_profile
+
+            image = ImageCms.profileToProfile(
+                image, ImageCms.ImageCmsProfile(_bytes_io.BytesIO(icc)),
+                ImageCms.ImageCmsProfile(_bytes_io.BytesIO(srgb_profile())),
+                renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB",
+            )
+            notes.append("CMYK converted to sRGB through its ICC profile; written as RGB")
+            return np.asarray(image), srgb_profile()
+        notes.append("CMYK without a profile converted to RGB naively; written as RGB")
+        return np.asarray(image.convert("RGB")), None
+    if mode in ("L", "1", "LA", "La", "I;16", "I;16L", "I;16B", "I", "F"):
+        notes.append("grayscale read as RGB (gray replicated); the output is RGB")
+        alpha = None
+        if mode in ("LA", "La"):
+            alpha = np.asarray(image.getchannel("A"))
+            image = image.getchannel("L")
+        gray = np.asarray(image)
+        if mode == "1":
+            gray = gray.astype(np.uint8) * 255
+        elif mode == "I":  # 32-bit integer: 16-bit PNG and TIFF samples land here
+            gray = np.clip(gray, 0, 65535).astype(np.uint16)
+        elif mode.startswith("I;16"):
+            gray = gray.astype(np.uint16)
+        elif mode == "F":
+            gray = gray.astype(np.float32)
+        channels = [gray] * 3 + ([alpha] if alpha is not None else [])
+        return np.stack(channels, axis=-1), icc
+    has_alpha = "A" in mode or "a" in mode or "transparency" in image.info
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")
+    return np.asarray(image.convert("RGBA" if has_alpha else "RGB")), icc
+
+
+def _read_exif(image) -> bytes | None:
+    """The EXIF block with Orientation reset to 1, or None."""
+    from PIL import Image
+
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(path)
-    except Image.UnidentifiedImageError:
-        raise ColorotError(f"{path}: not an image, or a format colorot cannot read") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ColorotError(f"{path}: too many pixels (over Pillow's decompression-bomb limit)") from None
-    except OSError as error:
-        if error.errno is not None:
-            raise ColorotError(f"{path}: cannot open ({error.strerror})") from None
-        raise ColorotError(f"{path}: corrupt or truncated image ({error})") from None
+        original = image.getexif()
+        if not original:
+            return None
+        exif = Image.Exif()  # a copy: the image's own block still tells exif_transpose how to turn it
+        exif.load(original.tobytes())
+        exif[0x0112] = 1  # Orientation: applied to the pixels
+        return exif.tobytes()
+    except Exception:  # noqa: BLE001 - a damaged EXIF block is dropped, not fatal
+        return None
 
 
-def read_image(path, *, max_side: int | None = None) -> ImageFile:
-    """Decode an image file to an RGB or RGBA array.
+def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
+    from PIL import ImageOps
+
+    with open(path, "rb") as handle:
+        head = handle.read(26)
+    notes: list = []
+    image = _open_pillow(path, limit)
+    with image:
+        image_format = image.format
+        save_options = {}
+        if image_format == "TIFF":
+            decoded = _codecs.read_tiff(path, limit)
+            if decoded is not None:
+                pixels, icc, orientation = decoded
+                return _from_array(path, pixels, image_format, icc, orientation, _read_exif(image), notes)
+        if image_format == "PNG" and _codecs.png_bit_depth(head) == 16:
+            pixels = _codecs.read_png16(path.read_bytes())
+            exif = image.getexif()
+            orientation = int(exif.get(0x0112, 1)) if exif else 1
+            icc = image.info.get("icc_profile")
+            return _from_array(path, pixels, image_format, icc, orientation, _read_exif(image), notes)
+        if image_format == "JPEG":
+            from PIL import JpegImagePlugin
+
+            save_options = {"qtables": image.quantization, "subsampling": JpegImagePlugin.get_sampling(image)}
+            if max_side:
+                image.draft("RGB", (max_side, max_side))
+        if getattr(image, "n_frames", 1) > 1:
+            notes.append(f"{image.n_frames} frames: only the first is used")
+        exif = _read_exif(image)
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        pixels, icc = _pillow_pixels(image, notes)
+    return ImageFile(np.ascontiguousarray(pixels), path, image_format, icc, exif, save_options, notes)
+
+
+def _from_array(path, pixels, image_format, icc, orientation, exif, notes) -> ImageFile:
+    """An ImageFile from a decoded high-depth array (gray or RGB, with or without alpha)."""
+    if pixels.ndim == 2:
+        pixels = pixels[..., None]
+    if pixels.ndim != 3 or pixels.shape[-1] not in (1, 2, 3, 4):
+        raise ValueError(f"unexpected sample layout {pixels.shape}")
+    if pixels.shape[-1] in (1, 2):
+        notes.append("grayscale read as RGB (gray replicated); the output is RGB")
+        pixels = np.concatenate([pixels[..., :1]] * 3 + [pixels[..., 1:]], axis=-1)
+    pixels = _codecs.orient(pixels, orientation)
+    return ImageFile(np.ascontiguousarray(pixels), path, image_format, icc, exif, {}, notes)
+
+
+def read_image(path, *, max_side: int | None = None, max_pixels: int | None = None) -> ImageFile:
+    """Decode an image file to an RGB or RGBA array at the file's own depth.
 
     Parameters
     ----------
     path : str or os.PathLike
-        The file to read.
+        The file to read: JPEG, PNG, TIFF, WebP, AVIF, BMP, GIF (first frame),
+        HEIC/HEIF (with the ``heic`` extra), and whatever else Pillow reads.
     max_side : int, optional
         Allow a JPEG to be decoded at a reduced scale (1/2, 1/4 or 1/8, by
         libjpeg's DCT scaling, much faster) as long as both sides stay at
         least ``max_side`` pixels. Used for style images, whose color
         statistics do not need every pixel.
+    max_pixels : int, optional
+        Refuse images with more pixels (default ``COLOROT_MAX_PIXELS`` or
+        :data:`DEFAULT_MAX_PIXELS`).
 
     Returns
     -------
@@ -88,42 +299,63 @@ def read_image(path, *, max_side: int | None = None) -> ImageFile:
     Raises
     ------
     ColorotError
-        Missing, empty, corrupt, truncated or unsupported files.
+        Missing, empty, corrupt, truncated, oversized or unsupported files,
+        and directories; the message names the file.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from PIL import Image
+    >>> path = os.path.join(tempfile.mkdtemp(), "gray.png")
+    >>> Image.fromarray(np.full((2, 3), 7, dtype=np.uint8)).save(path)
+    >>> image = read_image(path)
+    >>> image.pixels.shape, image.pixels.dtype, image.notes
+    ((2, 3, 3), dtype('uint8'), ['grayscale read as RGB (gray replicated); the output is RGB'])
     """
-    from PIL import Image, ImageOps
-
     path = Path(path)
-    image = _open(path)
+    _check_file(path)
+    limit = _max_pixels(max_pixels)
     try:
-        with image:
-            image_format = image.format
-            save_options = {}
-            if image_format == "JPEG":
-                from PIL import JpegImagePlugin
-
-                save_options = {
-                    "qtables": image.quantization,
-                    "subsampling": JpegImagePlugin.get_sampling(image),
-                }
-                if max_side:
-                    image.draft("RGB", (max_side, max_side))
-            icc_profile = image.info.get("icc_profile")
-            exif = image.getexif()
-            image.load()
-            image = ImageOps.exif_transpose(image)
-            if image.mode not in ("RGB", "RGBA"):
-                has_alpha = "A" in image.mode or "transparency" in image.info
-                image = image.convert("RGBA" if has_alpha else "RGB")
-            pixels = np.asarray(image)
+        return _read(path, max_side, limit)
     except ColorotError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ColorotError(f"{path}: corrupt or truncated image ({error})") from None
-    exif_bytes = None
-    if exif:
-        exif[0x0112] = 1  # Orientation: already applied to the pixels
-        exif_bytes = exif.tobytes()
-    return ImageFile(pixels, path, image_format, icc_profile, exif_bytes, save_options)
+    except _codecs._TooManyPixels as error:
+        raise _too_many(path, error.pixels, limit) from None
+    except MemoryError:
+        raise ColorotError(f"{path}: not enough memory to decode this image") from None
+    except PermissionError:
+        raise ColorotError(f"{path}: permission denied") from None
+    except Exception as error:  # noqa: BLE001 - decoders raise anything on damaged input
+        raise _corrupt(path, error) from None
+
+
+def read_icc_profile(path) -> bytes | None:
+    """The ICC profile of an image file, read from its header only (None when it has none).
+
+    The same profile :func:`read_image` reports, except for CMYK files, whose
+    pixels that function converts to sRGB.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        with _open_pillow(path, 1 << 62) as image:
+            icc = image.info.get("icc_profile")
+            if icc is None and image.format == "TIFF":
+                decoded_icc = _tiff_icc(path)
+                icc = decoded_icc or None
+            return None if image.mode == "CMYK" else icc
+    except ColorotError:
+        raise
+    except Exception as error:  # noqa: BLE001 - decoders raise anything on damaged input
+        raise _corrupt(path, error) from None
+
+
+def _tiff_icc(path: Path) -> bytes | None:
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        tag = tiff.pages[0].tags.get(34675)
+        return bytes(tag.value) if tag is not None else None
 
 
 def same_file(a, b) -> bool:
@@ -142,18 +374,57 @@ def _umask() -> int:
     return mask
 
 
-def write_image(path, pixels: np.ndarray, *, like: ImageFile | None = None, quality: int | None = None) -> Path:
-    """Write an ``(H, W, 3|4)`` uint8 array atomically, keeping ``like``'s metadata.
+def _to_depth(pixels: np.ndarray, image_format: str) -> np.ndarray:
+    """Pixels in a depth the format stores: uint16 and float32 kept where it can, else 8 bits."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    if image_format == "TIFF" and pixels.dtype in (np.uint16, np.float32):
+        return pixels
+    if image_format == "TIFF" and pixels.dtype.kind == "f":
+        return pixels.astype(np.float32)
+    if image_format == "PNG" and pixels.dtype == np.uint16:
+        return pixels
+    if pixels.dtype.kind == "f":
+        pixels = np.clip(pixels, 0, 1)
+        scale = 65535 if image_format == "PNG" else 255
+        return np.round(pixels * scale).astype(np.uint16 if scale == 65535 else np.uint8)
+    if pixels.dtype == np.uint16:
+        return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    raise ColorotError(f"cannot write {pixels.dtype} pixels; use uint8, uint16 or float")
 
-    The format follows the file extension. JPEG output keeps the input's
-    quantization tables and chroma subsampling when the input was a JPEG
-    (unless ``quality`` is given) and is quality 95, 4:4:4 otherwise; the ICC
-    profile and EXIF (orientation reset) are written where the format allows.
+
+def write_image(
+    path,
+    pixels: np.ndarray,
+    *,
+    like: ImageFile | None = None,
+    quality: int | None = None,
+    strip_metadata: bool = False,
+) -> Path:
+    """Write an ``(H, W, 3|4)`` array atomically, keeping ``like``'s metadata.
+
+    The format follows the file extension. PNG keeps 16 bits; TIFF keeps 16
+    bits and 32-bit float; other formats store 8 bits (deeper pixels are
+    rounded). JPEG output keeps the input's quantization tables and chroma
+    subsampling when the input was a JPEG (unless ``quality`` is given) and
+    is quality 95, 4:4:4 otherwise. The ICC profile and EXIF (orientation
+    reset) are written where the format allows; ``strip_metadata`` drops the
+    EXIF (camera, place, time) but keeps the ICC profile, which defines what
+    the pixel values mean.
 
     Returns
     -------
     pathlib.Path
         The written file.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> out = os.path.join(tempfile.mkdtemp(), "deep.png")
+    >>> pixels = np.full((2, 2, 3), 40000, dtype=np.uint16)
+    >>> _ = write_image(out, pixels)
+    >>> read_image(out).pixels.dtype
+    dtype('uint16')
     """
     from PIL import Image
 
@@ -163,31 +434,55 @@ def write_image(path, pixels: np.ndarray, *, like: ImageFile | None = None, qual
         raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(_FORMATS))}")
     if not path.parent.exists():
         raise ColorotError(f"{path.parent}: output folder does not exist")
-    image = Image.fromarray(np.ascontiguousarray(pixels))
-    options: dict = {}
-    if like is not None:
-        if like.icc_profile:
-            options["icc_profile"] = like.icc_profile
-        if like.exif and image_format in ("JPEG", "PNG", "TIFF", "WEBP"):
-            options["exif"] = like.exif
-    if image_format == "JPEG":
-        if image.mode == "RGBA":
-            raise ColorotError(f"{path}: JPEG has no alpha channel; write PNG, TIFF or WebP instead")
-        if quality is None and like is not None and like.format == "JPEG" and like.save_options:
-            options.update(like.save_options)
-        else:
-            options.update(quality=quality or 95, subsampling=0)
-    elif image_format == "WEBP":
-        options.update(quality=quality or 95)
+    if path.is_dir():
+        raise ColorotError(f"{path}: is a directory")
+    pixels = np.asarray(pixels)
+    if pixels.ndim != 3 or pixels.shape[-1] not in (3, 4):
+        raise ColorotError(f"{path}: pixels must be (H, W, 3) or (H, W, 4), got {pixels.shape}")
+    if image_format == "JPEG" and pixels.shape[-1] == 4:
+        raise ColorotError(f"{path}: JPEG has no alpha channel; write PNG, TIFF, WebP or AVIF instead")
+    pixels = _to_depth(pixels, image_format)
+    icc = like.icc_profile if like is not None else None
+    exif = like.exif if like is not None and not strip_metadata else None
+
+    def save(handle) -> None:
+        if pixels.dtype != np.uint8:
+            if image_format == "PNG":
+                handle.write(_codecs.write_png16(pixels, icc, exif))
+            else:
+                _codecs.write_tiff(handle, pixels, icc)
+            return
+        if image_format == "HEIF":
+            _register_heif()
+        image = Image.fromarray(np.ascontiguousarray(pixels))
+        options: dict = {}
+        if image_format in _METADATA_FORMATS:
+            if icc:
+                options["icc_profile"] = icc
+            if exif:
+                options["exif"] = exif
+        if image_format == "JPEG":
+            if quality is None and like is not None and like.format == "JPEG" and like.save_options:
+                options.update(like.save_options)
+            else:
+                options.update(quality=quality or 95, subsampling=0)
+        elif image_format in ("WEBP", "AVIF", "HEIF"):
+            options.update(quality=quality or 95)
+        elif image_format == "TIFF":
+            options.update(compression="tiff_deflate")
+        image.save(handle, format=image_format, **options)
+
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
-            image.save(handle, format=image_format, **options)
+            save(handle)
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(error, OSError):
             raise ColorotError(f"{path}: cannot write ({error.strerror or error})") from None
+        if isinstance(error, KeyError) and image_format == "HEIF":
+            raise ColorotError(f"{path}: writing HEIC/HEIF needs the heic extra: pip install 'colorot[heic]'") from None
         raise
     return path

@@ -78,7 +78,7 @@ def test_truncated_jpeg_is_a_clear_error(photos, tmp_path):
     truncated = tmp_path / "cut.jpg"
     truncated.write_bytes(source.read_bytes()[:600])
     result = run("transfer", truncated, style, "-o", tmp_path / "out.png")
-    assert result.exit_code == 1 and "corrupt or truncated" in result.output
+    assert result.exit_code == 1 and "corrupt, truncated" in result.output and "cut.jpg" in result.output
 
 
 def test_bad_options_are_rejected(photos, tmp_path):

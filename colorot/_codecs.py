@@ -1,0 +1,123 @@
+"""Decoders and encoders for what Pillow cannot hold: 16-bit RGB(A) PNG and
+16-bit or floating-point TIFF (through imagecodecs and tifffile), and EXIF
+orientation applied to plain arrays.
+
+Pillow reads a 16-bit RGB PNG or TIFF as 8 bits without a word; these paths
+keep every bit. Metadata (ICC profile, EXIF) is handled by the caller.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def png_bit_depth(head: bytes) -> int | None:
+    """The bit depth from a PNG's IHDR chunk (``head``: the file's first 26 bytes), None if not a PNG."""
+    if len(head) < 26 or not head.startswith(_PNG_SIGNATURE) or head[12:16] != b"IHDR":
+        return None
+    return head[24]
+
+
+def read_png16(data: bytes) -> np.ndarray:
+    """Decode a 16-bit PNG to a uint16 array ``(H, W)``, ``(H, W, 2)``, ``(H, W, 3)`` or ``(H, W, 4)``."""
+    import imagecodecs
+
+    return np.asarray(imagecodecs.png_decode(data))
+
+
+def _chunk(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+
+
+def write_png16(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None) -> bytes:
+    """Encode a uint16 ``(H, W, 3|4)`` array as PNG, with ``iCCP`` and ``eXIf`` chunks after ``IHDR``."""
+    import imagecodecs
+
+    encoded = bytes(imagecodecs.png_encode(np.ascontiguousarray(pixels), level=6))
+    extra = b""
+    if icc_profile:
+        extra += _chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc_profile))
+    if exif:
+        extra += _chunk(b"eXIf", exif[6:] if exif.startswith(b"Exif\x00\x00") else exif)
+    end_of_header = len(_PNG_SIGNATURE) + 8 + 13 + 4  # signature, IHDR length + type, payload, CRC
+    return encoded[:end_of_header] + extra + encoded[end_of_header:]
+
+
+_TIFF_INTERCOLOR_PROFILE = 34675
+_TIFF_ORIENTATION = 274
+
+
+def read_tiff(path: Path, max_pixels: int) -> tuple[np.ndarray, bytes | None, int] | None:
+    """Decode the first page of a TIFF with more than 8 bits per sample, keeping its depth.
+
+    Returns ``(pixels (H, W[, S]), icc_profile, orientation)``, or None when
+    the page is one Pillow reads faithfully (8-bit, palette, CMYK, YCbCr...).
+    Raises ``ValueError`` for pages over ``max_pixels``.
+    """
+    import tifffile
+
+    with tifffile.TiffFile(path) as tiff:
+        page = tiff.pages[0]
+        photometric = int(page.photometric)
+        if page.dtype == np.uint8 or photometric not in (1, 2):  # MINISBLACK, RGB
+            return None
+        if page.imagelength * page.imagewidth > max_pixels:
+            raise _TooManyPixels(page.imagewidth, page.imagelength)
+        pixels = page.asarray()
+        axes = page.axes
+        if "S" in axes and axes.index("S") < axes.index("Y"):  # planar configuration: samples first
+            pixels = np.moveaxis(pixels, axes.index("S"), -1)
+        tags = page.tags
+        icc = tags[_TIFF_INTERCOLOR_PROFILE].value if _TIFF_INTERCOLOR_PROFILE in tags else None
+        orientation = int(tags[_TIFF_ORIENTATION].value) if _TIFF_ORIENTATION in tags else 1
+    if pixels.dtype.kind == "f":
+        pixels = pixels.astype(np.float32, copy=False)
+    elif pixels.dtype != np.uint16:
+        raise ValueError(f"{pixels.dtype} samples; colorot reads 8 and 16-bit integer and float TIFF")
+    return pixels, (bytes(icc) if icc else None), orientation
+
+
+def write_tiff(handle, pixels: np.ndarray, icc_profile: bytes | None) -> None:
+    """Write a uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF."""
+    import tifffile
+
+    extratags = []
+    if icc_profile:
+        extratags.append((_TIFF_INTERCOLOR_PROFILE, "B", len(icc_profile), icc_profile, True))
+    tifffile.imwrite(
+        handle,
+        np.ascontiguousarray(pixels),
+        photometric="rgb",
+        extrasamples=["unassalpha"] if pixels.shape[-1] == 4 else None,
+        compression="zlib",
+        predictor=True,
+        extratags=extratags,
+        metadata=None,
+    )
+
+
+class _TooManyPixels(ValueError):
+    def __init__(self, width: int, height: int):
+        super().__init__(f"{width}x{height}")
+        self.pixels = width * height
+
+
+def orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF/TIFF orientation (1-8) to an ``(H, W, ...)`` array, as a viewer would display it."""
+    operations = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.swapaxes(a, 0, 1)[::-1],
+    }
+    operation = operations.get(orientation)
+    return pixels if operation is None else np.ascontiguousarray(operation(pixels))
