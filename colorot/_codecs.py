@@ -83,15 +83,18 @@ def read_tiff(path: Path, max_pixels: int) -> tuple[np.ndarray, bytes | None, in
     return pixels, (bytes(icc) if icc else None), orientation
 
 
-def write_tiff(handle, pixels: np.ndarray, icc_profile: bytes | None) -> None:
-    """Write a uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF."""
+def write_tiff(pixels: np.ndarray, icc_profile: bytes | None) -> bytes:
+    """Encode a uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF."""
+    import io
+
     import tifffile
 
     extratags = []
     if icc_profile:
         extratags.append((_TIFF_INTERCOLOR_PROFILE, "B", len(icc_profile), icc_profile, True))
+    buffer = io.BytesIO()
     tifffile.imwrite(
-        handle,
+        buffer,
         np.ascontiguousarray(pixels),
         photometric="rgb",
         extrasamples=["unassalpha"] if pixels.shape[-1] == 4 else None,
@@ -100,6 +103,7 @@ def write_tiff(handle, pixels: np.ndarray, icc_profile: bytes | None) -> None:
         extratags=extratags,
         metadata=None,
     )
+    return buffer.getvalue()
 
 
 class _TooManyPixels(ValueError):

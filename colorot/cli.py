@@ -24,6 +24,12 @@ class _Fail(click.ClickException):
         click.echo(f"colorot: error: {self.format_message()}", err=True)
 
 
+class _UsageFail(_Fail):
+    """A one-line error about how the command was called (exit status 2, as click's own)."""
+
+    exit_code = 2
+
+
 def _run(action):
     """Run ``action`` and turn every failure into a one-line error."""
     from .errors import ColorotError
@@ -94,7 +100,7 @@ def transfer(source: Path, style: Path, output: Path | None, space: str, strengt
       colorot transfer photo.jpg look.jpg -o graded.jpg
     """
     if in_place and output is not None:
-        raise _Fail("use either -o/--output or --in-place, not both")
+        raise _UsageFail("use either -o/--output or --in-place, not both")
     output = source if in_place else (output or default_output(source))
 
     def action():

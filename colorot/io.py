@@ -63,6 +63,10 @@ _FORMATS = {
 _METADATA_FORMATS = {"JPEG", "PNG", "TIFF", "WEBP", "AVIF", "HEIF"}  # write ICC and EXIF
 _HIGH_DEPTH_FORMATS = {"PNG", "TIFF"}  # keep 16 bits (and float for TIFF)
 _PIL_LIMIT = threading.Lock()
+_TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
+#: First-directory EXIF tags carried to the output: description, camera, orientation, resolution,
+#: software, date, artist, copyright, and the pointers to the EXIF and GPS sub-directories.
+_EXIF_KEPT_TAGS = {270, 271, 272, 274, 282, 283, 296, 305, 306, 315, 33432, 34665, 34853}
 
 
 @dataclass
@@ -117,7 +121,7 @@ def _check_file(path: Path) -> None:
 
 def _too_many(path: Path, pixels: int, limit: int) -> ColorotError:
     return ColorotError(
-        f"{path}: {pixels / 1e6:.0f} megapixels is over the limit of {limit / 1e6:.0f} "
+        f"{path}: {pixels:,} pixels is over the limit of {limit:,} "
         "(a guard against decompression bombs; raise it with --max-pixels or COLOROT_MAX_PIXELS)"
     )
 
@@ -220,6 +224,9 @@ def _read_exif(image) -> bytes | None:
             return None
         exif = Image.Exif()  # a copy: the image's own block still tells exif_transpose how to turn it
         exif.load(original.tobytes())
+        for tag in list(exif):
+            if tag not in _EXIF_KEPT_TAGS:  # a TIFF's layout tags describe its own pixels, not the output's
+                del exif[tag]
         exif[0x0112] = 1  # Orientation: applied to the pixels
         return exif.tobytes()
     except Exception:  # noqa: BLE001 - a damaged EXIF block is dropped, not fatal
@@ -230,17 +237,20 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
     from PIL import ImageOps
 
     with open(path, "rb") as handle:
-        head = handle.read(26)
+        head = handle.read(4096)
     notes: list = []
+    if head[:4] in _TIFF_MAGIC:
+        # TIFF: tifffile first, as Pillow cuts 16 bits to 8 and cannot read float RGB at all.
+        decoded = _codecs.read_tiff(path, limit)
+        if decoded is not None:
+            pixels, icc, orientation = decoded
+            return _from_array(path, pixels, "TIFF", icc, orientation, _tiff_exif(path, limit), notes)
     image = _open_pillow(path, limit)
     with image:
         image_format = image.format
         save_options = {}
-        if image_format == "TIFF":
-            decoded = _codecs.read_tiff(path, limit)
-            if decoded is not None:
-                pixels, icc, orientation = decoded
-                return _from_array(path, pixels, image_format, icc, orientation, _read_exif(image), notes)
+        if image_format == "WEBP":
+            save_options = {"lossless": b"VP8L" in head}
         if image_format == "PNG" and _codecs.png_bit_depth(head) == 16:
             pixels = _codecs.read_png16(path.read_bytes())
             exif = image.getexif()
@@ -250,7 +260,8 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
         if image_format == "JPEG":
             from PIL import JpegImagePlugin
 
-            save_options = {"qtables": image.quantization, "subsampling": JpegImagePlugin.get_sampling(image)}
+            if image.mode != "CMYK":  # a CMYK JPEG's tables and sampling do not fit the RGB output
+                save_options = {"qtables": image.quantization, "subsampling": JpegImagePlugin.get_sampling(image)}
             if max_side:
                 image.draft("RGB", (max_side, max_side))
         if getattr(image, "n_frames", 1) > 1:
@@ -260,6 +271,15 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
         image = ImageOps.exif_transpose(image)
         pixels, icc = _pillow_pixels(image, notes)
     return ImageFile(np.ascontiguousarray(pixels), path, image_format, icc, exif, save_options, notes)
+
+
+def _tiff_exif(path: Path, limit: int) -> bytes | None:
+    """The EXIF of a TIFF that Pillow may not decode (float samples), if Pillow can parse its tags."""
+    try:
+        with _open_pillow(path, limit) as image:
+            return _read_exif(image)
+    except Exception:  # noqa: BLE001 - the pixels came from tifffile; EXIF is a bonus
+        return None
 
 
 def _from_array(path, pixels, image_format, icc, orientation, exif, notes) -> ImageFile:
@@ -338,23 +358,28 @@ def read_icc_profile(path) -> bytes | None:
     path = Path(path)
     _check_file(path)
     try:
+        with open(path, "rb") as handle:
+            if handle.read(4) in _TIFF_MAGIC:
+                tiff_profile = _tiff_profile(path)
+                if tiff_profile is not False:
+                    return tiff_profile
         with _open_pillow(path, 1 << 62) as image:
-            icc = image.info.get("icc_profile")
-            if icc is None and image.format == "TIFF":
-                decoded_icc = _tiff_icc(path)
-                icc = decoded_icc or None
-            return None if image.mode == "CMYK" else icc
+            return None if image.mode == "CMYK" else image.info.get("icc_profile")
     except ColorotError:
         raise
     except Exception as error:  # noqa: BLE001 - decoders raise anything on damaged input
         raise _corrupt(path, error) from None
 
 
-def _tiff_icc(path: Path) -> bytes | None:
+def _tiff_profile(path: Path):
+    """The ICC profile of a TIFF's first page (None if it has none), or False for CMYK pages."""
     import tifffile
 
     with tifffile.TiffFile(path) as tiff:
-        tag = tiff.pages[0].tags.get(34675)
+        page = tiff.pages[0]
+        if int(page.photometric) == 5:  # SEPARATED (CMYK): read_image converts it to sRGB
+            return False
+        tag = page.tags.get(34675)
         return bytes(tag.value) if tag is not None else None
 
 
@@ -450,7 +475,7 @@ def write_image(
             if image_format == "PNG":
                 handle.write(_codecs.write_png16(pixels, icc, exif))
             else:
-                _codecs.write_tiff(handle, pixels, icc)
+                handle.write(_codecs.write_tiff(pixels, icc))
             return
         if image_format == "HEIF":
             _register_heif()
@@ -466,6 +491,8 @@ def write_image(
                 options.update(like.save_options)
             else:
                 options.update(quality=quality or 95, subsampling=0)
+        elif image_format == "WEBP" and quality is None and like is not None and like.save_options.get("lossless"):
+            options.update(lossless=True)  # a lossless WebP stays lossless
         elif image_format in ("WEBP", "AVIF", "HEIF"):
             options.update(quality=quality or 95)
         elif image_format == "TIFF":
