@@ -336,7 +336,9 @@ def read_image(path, *, max_side: int | None = None, max_pixels: int | None = No
     _check_file(path)
     limit = _max_pixels(max_pixels)
     try:
-        return _read(path, max_side, limit)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # decoders' warnings about damaged files: the error says it
+            return _read(path, max_side, limit)
     except ColorotError:
         raise
     except _codecs._TooManyPixels as error:
