@@ -132,6 +132,7 @@ def test_identity_round_trip_keeps_pixels_depth_alpha_and_metadata(tmp_path, sty
         assert before.icc_profile == srgb_profile() and after.icc_profile == before.icc_profile
     if fmt in METADATA and mode not in ("CMYK", "I;16") and not (fmt == "tif" and depth != "8"):
         assert _exif_make(out) == "colorot test camera"
+        assert after.exif == before.exif  # the EXIF block, byte for byte
 
 
 def test_grayscale_and_gif_are_noted(tmp_path, style):
