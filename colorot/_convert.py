@@ -177,3 +177,37 @@ def image_to_pixels(image, name: str = "image") -> PixelView:
         f"{name} must be a numpy array, a PIL image or a torch tensor, not {type(image).__name__}; "
         "read files with colorot.read_image"
     )
+
+
+def mask_to_weights(mask, view: PixelView, name: str = "mask") -> torch.Tensor:
+    """A mask as per-pixel weights ``(B or 1, P)`` in ``[0, 1]`` on the view's device.
+
+    Accepts an ``(H, W)`` numpy array (bool, uint8 0-255, uint16 0-65535 or
+    float in ``[0, 1]``), a PIL image (converted to grayscale), or a tensor
+    ``(H, W)``, ``(B, H, W)`` or ``(B, 1, H, W)``; ``(H, W)`` must match the image.
+    """
+    if isinstance(mask, torch.Tensor):
+        values = mask.detach()
+        if values.ndim == 4 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim == 2:
+            values = values[None]
+        scale = 255.0 if values.dtype == torch.uint8 else 1.0
+    else:
+        try:
+            from PIL import Image
+        except ImportError:  # pragma: no cover - pillow is a core dependency
+            Image = None
+        if Image is not None and isinstance(mask, Image.Image):
+            mask = np.asarray(mask.convert("L"))
+        values = np.asarray(mask)
+        if values.ndim != 2:
+            raise ColorotError(f"{name} must be an (H, W) array, got shape {values.shape}")
+        scale = {np.dtype(bool): 1.0, np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(values.dtype, 1.0)
+        values = torch.from_numpy(values.astype(np.float32))[None]
+    if values.ndim != 3 or tuple(values.shape[-2:]) != tuple(view.size):
+        raise ColorotError(f"{name} has shape {tuple(values.shape)}; it must be (H, W) = {tuple(view.size)} like its image")
+    values = values.to(torch.float32) / scale
+    if not bool(torch.isfinite(values).all()) or bool((values < 0).any()) or bool((values > 1).any()):
+        raise ColorotError(f"{name} must hold values in [0, 1] (or 0-255 for uint8)")
+    return values.reshape(values.shape[0], -1).to(view.pixels.device)

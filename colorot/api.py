@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+import numpy as np
 import torch
 
-from ._convert import PixelView, image_to_pixels
+from ._convert import PixelView, image_to_pixels, mask_to_weights
 from .colorspaces import SPACES, luma_axis, to_space
 from .errors import ColorotError
 from .measures import sample_colors
 from .methods import METHODS
-from .sliced import SlicedSteps, fit_sliced_steps
+from .sliced import SlicedSteps, fit_sliced_steps, sliced_barycenter
 from .transport_map import ColorLUT, bake_lut
 
 __all__ = ["transfer", "ColorTransfer", "ColorTransferModule", "resolve_device"]
@@ -67,6 +68,18 @@ def _generator(seed: int | None, device: torch.device) -> torch.Generator:
     else:
         generator.manual_seed(int(seed))
     return generator
+
+
+def _mix_weights(weights, n_styles: int) -> list:
+    """The styles' weights, normalized to sum 1 (equal when None)."""
+    if weights is None:
+        return [1.0 / n_styles] * n_styles
+    weights = [float(w) for w in weights]
+    if len(weights) != n_styles:
+        raise ColorotError(f"got {len(weights)} weights for {n_styles} styles")
+    if any(not w >= 0 for w in weights) or sum(weights) <= 0:
+        raise ColorotError(f"weights must be non-negative with a positive sum, got {weights}")
+    return [w / sum(weights) for w in weights]
 
 
 def _check_strength(strength: float) -> float:
@@ -201,29 +214,54 @@ class ColorTransfer:
         return (METHODS[self.method][1] if self.method in METHODS else None) or self.space
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _sample(self, view: PixelView, generator: torch.Generator, device, name: str) -> torch.Tensor:
-        colors = sample_colors(view.pixels, view.scale, self.n_samples, generator, device=device, name=name)
+    def _sample(self, view: PixelView, generator: torch.Generator, device, name: str, mask=None) -> torch.Tensor:
+        weights = None if mask is None else mask_to_weights(mask, view, f"{name} mask")
+        colors = sample_colors(view.pixels, view.scale, self.n_samples, generator, device=device, name=name,
+                               mask=weights)
         return to_space(colors, self.fit_space)
 
-    def fit(self, style, sources=None) -> "ColorTransfer":
+    def fit(self, style, sources=None, *, weights=None, style_mask=None) -> "ColorTransfer":
         """Record the style's colors and, with ``sources``, fit one shared map.
 
         Parameters
         ----------
-        style : array, PIL image or tensor
+        style : array, PIL image or tensor, or a list of them
             The look to match; a ``(B, C, H, W)`` tensor holds one style per
-            image of a batched source.
+            image of a batched source. Several styles are mixed: their colors'
+            sliced Wasserstein barycenter (Rabin et al. 2011) is the target.
         sources : sequence of images, optional
             Fit a single map from the pooled colors of these images.
+        weights : sequence of float, optional
+            The styles' weights in the mix (default: equal); normalized to sum 1.
+        style_mask : mask, or a list of masks (one per style, None for none), optional
+            Which style pixels define the target (``(H, W)`` in ``[0, 1]``, see
+            :func:`transfer`); soft values weigh pixels in between.
 
         Returns
         -------
         self
         """
-        view = image_to_pixels(style, "style")
-        self.device_ = resolve_device(self.device, style if view.kind == "torch" else None)
+        styles = list(style) if isinstance(style, (list, tuple)) else [style]
+        masks = list(style_mask) if isinstance(style_mask, (list, tuple)) else [style_mask] * len(styles)
+        if not styles:
+            raise ColorotError("no style given; pass at least one image")
+        if len(masks) != len(styles):
+            raise ColorotError(f"got {len(masks)} style masks for {len(styles)} styles")
+        mix = _mix_weights(weights, len(styles))
+        views = [image_to_pixels(image, f"style {i + 1}" if len(styles) > 1 else "style") for i, image in enumerate(styles)]
+        self.device_ = resolve_device(self.device, styles[0] if views[0].kind == "torch" else None)
         generator = _generator(self.seed, self.device_)
-        self.style_colors_ = self._sample(view, generator, self.device_, "style")
+        clouds = [
+            self._sample(view, generator, self.device_, "style", mask)
+            for view, mask, weight in zip(views, masks, mix) if weight > 0
+        ]
+        mix = [weight for weight in mix if weight > 0]
+        if len(clouds) == 1:
+            self.style_colors_ = clouds[0]
+        else:
+            if len({cloud.shape for cloud in clouds}) > 1:
+                raise ColorotError("styles to mix must be single images (or batches of one size)")
+            self.style_colors_ = self._barycenter(clouds, mix)
         self.steps_ = self.lut_ = None
         if sources is not None:
             sources = list(sources)
@@ -239,6 +277,12 @@ class ColorTransfer:
             self.steps_ = self._fit_steps(pooled, generator)
             self.lut_ = self._bake(self.steps_, self.strength)
         return self
+
+    @torch.inference_mode()
+    def _barycenter(self, clouds: list, mix: list) -> torch.Tensor:
+        # Its own generator, so that mixing leaves the random streams of sampling and fitting alone.
+        generator = _generator(None if self.seed is None else self.seed + 7919, torch.device("cpu"))
+        return sliced_barycenter(torch.stack(clouds), torch.tensor(mix), n_iter=self.n_iter, generator=generator)
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
     def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator) -> SlicedSteps:
@@ -271,7 +315,7 @@ class ColorTransfer:
             raise ColorotError("this ColorTransfer is not fitted yet; call fit(style) before transform(source)")
 
     # -- applying ----------------------------------------------------------
-    def transform(self, source: Image, *, strength: float | None = None) -> Image:
+    def transform(self, source: Image, *, strength: float | None = None, source_mask=None) -> Image:
         """Give ``source`` the style's colors.
 
         Parameters
@@ -281,6 +325,10 @@ class ColorTransfer:
             ``(..., 3|4, H, W)`` tensor on any device. Alpha passes through.
         strength : float, optional
             Override the estimator's strength for this call.
+        source_mask : mask, optional
+            Which source pixels define the statistics and change (``(H, W)``
+            in ``[0, 1]``): 0 keeps a pixel exactly, 1 transfers it fully,
+            values in between blend.
 
         Returns
         -------
@@ -293,15 +341,17 @@ class ColorTransfer:
             return view.rebuild(view.pixels.clone())
         if self.device_.type != "cpu":
             view = view.to(self.device_)  # sampled and looked up there
+        mask = None if source_mask is None else mask_to_weights(source_mask, view, "source mask")
         lut = self.lut_ if self.steps_ is not None and strength == self.strength else None
         if lut is None:
             steps = self.steps_
             if steps is None:
                 # A fresh generator per call: the result depends on the seed and the images only.
                 generator = _generator(self.seed, self.device_)
-                steps = self._fit_steps(self._sample(view, generator, self.device_, "source"), generator)
+                colors = self._sample(view, generator, self.device_, "source", source_mask)
+                steps = self._fit_steps(colors, generator)
             lut = self._bake(steps, strength)
-        return apply_lut(lut, view, self.device_)
+        return apply_lut(lut, view, self.device_, mask=mask)
 
     def fit_transform(self, source: Image, style) -> Image:
         """``fit(style)`` then ``transform(source)``."""
@@ -309,12 +359,24 @@ class ColorTransfer:
 
 
 @torch.no_grad()
-def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device) -> Image:
-    """Apply a lookup table to an image view and rebuild the caller's type."""
+def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device, mask: torch.Tensor | None = None) -> Image:
+    """Apply a lookup table to an image view and rebuild the caller's type.
+
+    ``mask`` (weights ``(B or 1, P)``) blends: ``x + mask * (T(x) - x)``, so 0 keeps a pixel bit for bit.
+    """
     if view.is_uint8_array and device.type == "cpu" and lut.size <= 65:  # Pillow's kernel stops at 65
-        return view.rebuild(lut.apply_uint8(view.array))
+        moved = lut.apply_uint8(view.array)
+        if mask is not None:
+            weights = mask.reshape(*view.size, 1).cpu().numpy()
+            blended = view.array[..., :3] + weights * (moved[..., :3].astype(np.float32) - view.array[..., :3])
+            moved[..., :3] = np.round(blended)
+        return view.rebuild(moved)
     pixels = view.to(device).pixels
     moved = lut.apply_pixels(pixels, scale=view.scale, device=device)
+    if mask is not None:
+        original = pixels[:, :3].to(torch.float32)
+        blended = original + mask.to(device)[:, None, :] * (moved.to(torch.float32) - original)
+        moved = (blended if pixels.dtype.is_floating_point else blended.round()).to(moved.dtype)
     if pixels.shape[1] == 4:
         moved = torch.cat((moved, pixels[:, 3:]), dim=1)
     return view.rebuild(moved)
@@ -328,6 +390,9 @@ def transfer(
     strength: float = 1.0,
     seed: int | None = None,
     device=None,
+    weights=None,
+    source_mask=None,
+    style_mask=None,
     **options,
 ) -> Image:
     """Give ``source`` the colors of ``style`` by sliced optimal transport.
@@ -344,8 +409,9 @@ def transfer(
         ``[0, 1]``), RGB(A) PIL image, or ``(..., 3|4, H, W)`` tensor on any
         device, batched or not. Alpha passes through and transparent pixels
         are left out of the statistics.
-    style : numpy.ndarray, PIL.Image.Image or torch.Tensor
-        The image whose colors to take, in any of the same forms.
+    style : numpy.ndarray, PIL.Image.Image or torch.Tensor, or a list of them
+        The image whose colors to take, in any of the same forms. Several
+        styles are mixed (their colors' sliced Wasserstein barycenter).
     space : {"rgb", "linear", "lab", "oklab"}
         Color space the distributions are matched in.
     strength : float
@@ -356,6 +422,14 @@ def transfer(
     device : str or torch.device, optional
         ``"auto"`` (the tensor's device, else CUDA when available), ``"cpu"``,
         ``"cuda"`` or ``"cuda:N"``.
+    weights : sequence of float, optional
+        Weights of several styles in the mix (default equal).
+    source_mask : mask, optional
+        Which source pixels define the statistics and change: an ``(H, W)``
+        array (bool, uint8 0-255, or float in ``[0, 1]``), grayscale PIL image
+        or tensor; 0 keeps a pixel bit for bit, values in between blend.
+    style_mask : mask or list of masks, optional
+        Which style pixels define the target colors.
     **options
         Further :class:`ColorTransfer` parameters (``n_iter``, ``n_samples``,
         ``smoothing``, ``n_knots``, ``lut_size``).
@@ -382,7 +456,7 @@ def transfer(
     True
     """
     model = ColorTransfer(space=space, strength=strength, seed=seed, device=device, **options)
-    return model.fit(style).transform(source)
+    return model.fit(style, weights=weights, style_mask=style_mask).transform(source, source_mask=source_mask)
 
 
 class ColorTransferModule(torch.nn.Module):

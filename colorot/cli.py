@@ -48,6 +48,27 @@ def _run(action):
         raise _Fail(f"unexpected {type(error).__name__}: {error} (set COLOROT_DEBUG=1 for details)") from None
 
 
+def _parse_weights(text: str | None, n_styles: int) -> list | None:
+    if text is None:
+        return None
+    try:
+        weights = [float(part) for part in text.split(",")]
+    except ValueError:
+        raise _UsageFail(f"--weights must be numbers separated by commas, got {text!r}") from None
+    if len(weights) != n_styles:
+        raise _UsageFail(f"--weights has {len(weights)} numbers for {n_styles} styles")
+    return weights
+
+
+def _read_mask(path: Path, max_pixels: int | None):
+    """A mask file as an (H, W) float array in [0, 1]: its first channel (gray images are replicated to RGB)."""
+    from . import io
+
+    pixels = io.read_image(path, max_pixels=max_pixels).pixels[..., 0]
+    scale = {"uint8": 255.0, "uint16": 65535.0}.get(pixels.dtype.name, 1.0)
+    return (pixels.astype("float32") / scale).clip(0, 1)
+
+
 def _show_notes(image_file) -> None:
     for note in image_file.notes:
         click.echo(f"colorot: note: {image_file.path}: {note}", err=True)
@@ -69,7 +90,7 @@ def main() -> None:
 
 @main.command(context_settings=CONTEXT)
 @click.argument("source", type=click.Path(path_type=Path))
-@click.argument("style", type=click.Path(path_type=Path))
+@click.argument("styles", metavar="STYLE...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file [default: SOURCE_colorot.EXT].")
 @click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
               help="Color space the distributions are matched in.")
@@ -87,44 +108,63 @@ def main() -> None:
               help="Leave EXIF (camera, place, time) out of the output; the ICC profile is kept.")
 @click.option("--max-pixels", type=click.IntRange(1), default=None,
               help="Refuse larger images [default: COLOROT_MAX_PIXELS or 250000000].")
-def transfer(source: Path, style: Path, output: Path | None, space: str, strength: float,
+@click.option("--weights", default=None, metavar="W1,W2,...",
+              help="Mix of several styles, e.g. 0.7,0.3 [default: equal].")
+@click.option("--source-mask", type=click.Path(path_type=Path), default=None,
+              help="Grayscale image: white pixels define the statistics and change, black ones stay as they are.")
+@click.option("--style-mask", type=click.Path(path_type=Path), multiple=True,
+              help="Grayscale image: which STYLE pixels define the look (once per style, in order).")
+def transfer(source: Path, styles: tuple, output: Path | None, space: str, strength: float,
              seed: int | None, device: str, method: str, keep_luma: bool, quality: int | None,
-             in_place: bool, strip_metadata: bool, max_pixels: int | None) -> None:
-    """Give SOURCE the colors of STYLE and write the result.
+             in_place: bool, strip_metadata: bool, max_pixels: int | None, weights: str | None,
+             source_mask: Path | None, style_mask: tuple) -> None:
+    """Give SOURCE the colors of STYLE (or a mix of several) and write the result.
 
     The output keeps SOURCE's bit depth (16-bit PNG and TIFF, float TIFF), alpha, ICC profile and EXIF.
     When STYLE has another ICC profile, its colors are converted into SOURCE's profile first.
 
     \b
-    Example:
+    Examples:
       colorot transfer photo.jpg look.jpg -o graded.jpg
+      colorot transfer photo.jpg warm.jpg teal.jpg --weights 0.7,0.3
+      colorot transfer photo.jpg look.jpg --source-mask sky.png
     """
     if in_place and output is not None:
         raise _UsageFail("use either -o/--output or --in-place, not both")
     output = source if in_place else (output or default_output(source))
 
+    mix = _parse_weights(weights, len(styles))
+    if style_mask and len(style_mask) != len(styles):
+        raise _UsageFail(f"got {len(style_mask)} --style-mask for {len(styles)} styles; give one per style")
+
     def action():
         from . import api, icc, io
 
-        for path in (source, style):
+        inputs = (source, *styles, *((source_mask,) if source_mask else ()), *style_mask)
+        for path in inputs:
             if io.same_file(path, output) and not (in_place and path == source):
                 raise api.ColorotError(
                     f"{output}: refusing to overwrite an input file; choose another -o (or --in-place)"
                 )
         source_profile = io.read_icc_profile(source)
-        # Decode the source in the background while the style is read and sampled.
+        # Decode the source in the background while the styles are read and sampled. Masks are read whole:
+        # a style mask must match its style, which is then decoded at full size too.
         with ThreadPoolExecutor(1) as pool:
             source_job = pool.submit(io.read_image, source, max_pixels=max_pixels)
-            style_file = io.read_image(style, max_side=1024, max_pixels=max_pixels)
-            _show_notes(style_file)
-            style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, source_profile)
+            style_pixels = []
+            for style in styles:
+                style_file = io.read_image(style, max_side=None if style_mask else 1024, max_pixels=max_pixels)
+                _show_notes(style_file)
+                style_pixels.append(icc.convert_to_profile(style_file.pixels, style_file.icc_profile, source_profile))
             model = api.ColorTransfer(
                 space=space, strength=strength, seed=seed, device=device, keep_luma=keep_luma, method=method
             )
-            model.fit(style_pixels)
+            masks = [_read_mask(path, max_pixels) for path in style_mask] or None
+            model.fit(style_pixels, weights=mix, style_mask=masks)
             source_file = source_job.result()
         _show_notes(source_file)
-        result = model.transform(source_file.pixels)
+        weights_of_pixels = _read_mask(source_mask, max_pixels) if source_mask else None
+        result = model.transform(source_file.pixels, source_mask=weights_of_pixels)
         io.write_image(output, result, like=source_file, quality=quality, strip_metadata=strip_metadata)
         return output
 

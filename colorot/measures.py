@@ -36,25 +36,30 @@ def sample_colors(
     *,
     device=None,
     name: str = "image",
+    mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Draw ``n_samples`` colors per image from pixels ``(B, C, P)``.
 
     Returns float32 sRGB values in ``[0, 1]``, shape ``(B, n_samples, 3)``, on
     ``device``; pixels are drawn with probability proportional to their alpha
-    and with replacement, so the sample's empirical measure is unbiased.
+    (times ``mask``, weights ``(B or 1, P)`` in ``[0, 1]``, when given) and
+    with replacement, so the sample's empirical measure is unbiased.
     Integer codes are dequantized (spread uniformly over the interval that
     rounds to them), so that quantization steps do not turn into steps of
     the transport map.
     """
     batch, _, n_pixels = pixels.shape
     weights = _alpha_weights(pixels, scale)
+    if mask is not None:
+        mask = mask.to(device=pixels.device, dtype=torch.float64).expand(batch, n_pixels)
+        weights = mask if weights is None else weights * mask
     gen_device = generator.device
     if weights is None:
         index = torch.randint(n_pixels, (batch, n_samples), generator=generator, device=gen_device)
     else:
         total = weights.sum(dim=-1, keepdim=True)
         if bool((total <= 0).any()):
-            raise ColorotError(f"{name} has no opaque pixels; check its alpha channel")
+            raise ColorotError(f"{name} has no opaque pixels; check its alpha channel and mask")
         cdf = (weights.cumsum(dim=-1) / total).to(gen_device)
         uniform = torch.rand((batch, n_samples), generator=generator, device=gen_device, dtype=torch.float64)
         index = torch.searchsorted(cdf, uniform).clamp(max=n_pixels - 1)
