@@ -6,7 +6,9 @@ Sweeps ``smoothing`` (Gaussian smoothing of each step's source projections) and 
 blur of the displacement over the color cube) on every ordered pair of sample photos, in one run, and
 prints the medians per setting with the number of pairs that meet SW <= 0.010 and structure >= 0.985.
 
-    python benchmarks/tradeoff.py [--pairs N] [--json results.json]
+Also the spatial alternative, ``regrain_radius`` (a guided filter of the displacement, off by default).
+
+    python benchmarks/tradeoff.py [--pairs N] [--only TEXT] [--json results.json]
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ SETTINGS = [
     ("default + lut_blur 0.01", dict(lut_blur=0.01)),
     ("default + lut_blur 0.03", dict(lut_blur=0.03)),
     ("default + lut_blur 0.06", dict(lut_blur=0.06)),
+    ("default + regrain radius 2, eps 1e-4", dict(regrain_radius=2, regrain_eps=1e-4)),
+    ("default + regrain radius 4, eps 1e-3", dict(regrain_radius=4)),
 ]
 
 
@@ -37,12 +41,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, default=None, help="use the first N ordered pairs only")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--only", help="run the settings whose label contains this text")
     args = parser.parse_args()
     pairs = ordered_pairs()[: args.pairs]
     images = {name: load(name) for pair in pairs for name in pair}
     rows = []
     print(f"{'setting':40s} {'SW2 median':>10s} {'structure median':>17s} {'excess gain median':>19s} {'pairs meeting both':>19s}")
     for label, options in SETTINGS:
+        if args.only and args.only not in label:
+            continue
         distances, structures, excess = [], [], []
         for source_name, style_name in pairs:
             source, style = images[source_name], images[style_name]

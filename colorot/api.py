@@ -3,6 +3,7 @@ the :class:`ColorTransferModule` for torchvision-style pipelines."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TypeVar
 
 import numpy as np
@@ -134,6 +135,14 @@ class ColorTransfer:
         Match only chroma: every pixel keeps its luma (Rec. 709 ``Y'`` in
         ``"rgb"``, luminance in ``"linear"``, ``L`` in ``"lab"``/``"oklab"``),
         up to rounding and gamut clipping.
+    regrain_radius : int
+        Spatial regularization, off (0) by default: filter the color
+        displacement with a guided filter of this radius (pixels), guided by
+        the source's luma (Rabin et al. 2011), so that noise and JPEG blocks
+        are not amplified. The result is then no longer a function of color.
+    regrain_eps : float
+        The guided filter's regularization (a local variance in ``[0, 1]^2``
+        units): source edges with more variance are kept.
     lut_blur : float
         Further regularization: standard deviation, in sRGB units, of a
         Gaussian blur of the map's displacement over the color cube. 0 (the
@@ -178,6 +187,8 @@ class ColorTransfer:
         lut_blur: float = DEFAULTS["lut_blur"],
         keep_luma: bool = False,
         method: str = "sliced",
+        regrain_radius: int = 0,
+        regrain_eps: float = 1e-3,
     ):
         if method != "sliced" and method not in METHODS:
             raise ColorotError(f"unknown method {method!r}; choose one of sliced, {', '.join(METHODS)}")
@@ -203,6 +214,10 @@ class ColorTransfer:
         self.lut_blur = float(lut_blur)
         self.keep_luma = bool(keep_luma)
         self.method = method
+        if int(regrain_radius) < 0 or not regrain_eps > 0:
+            raise ColorotError(f"regrain_radius must be >= 0 and regrain_eps > 0, got {regrain_radius}, {regrain_eps}")
+        self.regrain_radius = int(regrain_radius)
+        self.regrain_eps = float(regrain_eps)
         self.style_colors_: torch.Tensor | None = None
         self.steps_: SlicedSteps | None = None
         self.lut_: ColorLUT | None = None
@@ -351,7 +366,8 @@ class ColorTransfer:
                 colors = self._sample(view, generator, self.device_, "source", source_mask)
                 steps = self._fit_steps(colors, generator)
             lut = self._bake(steps, strength)
-        return apply_lut(lut, view, self.device_, mask=mask)
+        regrain = (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
+        return apply_lut(lut, view, self.device_, mask=mask, regrain=regrain)
 
     def fit_transform(self, source: Image, style) -> Image:
         """``fit(style)`` then ``transform(source)``."""
@@ -359,11 +375,30 @@ class ColorTransfer:
 
 
 @torch.no_grad()
-def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device, mask: torch.Tensor | None = None) -> Image:
+def apply_lut(
+    lut: ColorLUT,
+    view: PixelView,
+    device: torch.device,
+    mask: torch.Tensor | None = None,
+    regrain: tuple[int, float] | None = None,
+) -> Image:
     """Apply a lookup table to an image view and rebuild the caller's type.
 
     ``mask`` (weights ``(B or 1, P)``) blends: ``x + mask * (T(x) - x)``, so 0 keeps a pixel bit for bit.
+    ``regrain`` = ``(radius, eps)`` filters the displacement guided by the source
+    (:func:`colorot.regrain.filter_displacement`).
     """
+    if regrain is not None:
+        from .regrain import filter_displacement
+
+        pixels = view.to(device).pixels
+        source = pixels[:, :3].to(torch.float32) / view.scale
+        moved = lut.apply_pixels(source, device=device)
+        moved = filter_displacement(source, moved, view.size, *regrain) * view.scale
+        if not pixels.dtype.is_floating_point:
+            moved = moved.round_().clamp_(0, view.scale)
+        view = dataclasses.replace(view, array=None)  # the torch path below, from the filtered colors
+        return _finish(view, pixels, moved.to(pixels.dtype), mask)
     if view.is_uint8_array and device.type == "cpu" and lut.size <= 65:  # Pillow's kernel stops at 65
         moved = lut.apply_uint8(view.array)
         if mask is not None:
@@ -372,10 +407,14 @@ def apply_lut(lut: ColorLUT, view: PixelView, device: torch.device, mask: torch.
             moved[..., :3] = np.round(blended)
         return view.rebuild(moved)
     pixels = view.to(device).pixels
-    moved = lut.apply_pixels(pixels, scale=view.scale, device=device)
+    return _finish(view, pixels, lut.apply_pixels(pixels, scale=view.scale, device=device), mask)
+
+
+def _finish(view: PixelView, pixels: torch.Tensor, moved: torch.Tensor, mask: torch.Tensor | None) -> Image:
+    """Blend by the mask, put alpha back and rebuild the caller's type."""
     if mask is not None:
         original = pixels[:, :3].to(torch.float32)
-        blended = original + mask.to(device)[:, None, :] * (moved.to(torch.float32) - original)
+        blended = original + mask.to(moved.device)[:, None, :] * (moved.to(torch.float32) - original)
         moved = (blended if pixels.dtype.is_floating_point else blended.round()).to(moved.dtype)
     if pixels.shape[1] == 4:
         moved = torch.cat((moved, pixels[:, 3:]), dim=1)

@@ -108,6 +108,9 @@ def main() -> None:
               help="Leave EXIF (camera, place, time) out of the output; the ICC profile is kept.")
 @click.option("--max-pixels", type=click.IntRange(1), default=None,
               help="Refuse larger images [default: COLOROT_MAX_PIXELS or 250000000].")
+@click.option("--regrain", type=click.IntRange(0), default=0, show_default=True, metavar="RADIUS",
+              help="Filter the color shift guided by SOURCE (radius in pixels) so noise is not amplified; "
+                   "0 = off.")
 @click.option("--weights", default=None, metavar="W1,W2,...",
               help="Mix of several styles, e.g. 0.7,0.3 [default: equal].")
 @click.option("--source-mask", type=click.Path(path_type=Path), default=None,
@@ -116,7 +119,7 @@ def main() -> None:
               help="Grayscale image: which STYLE pixels define the look (once per style, in order).")
 def transfer(source: Path, styles: tuple, output: Path | None, space: str, strength: float,
              seed: int | None, device: str, method: str, keep_luma: bool, quality: int | None,
-             in_place: bool, strip_metadata: bool, max_pixels: int | None, weights: str | None,
+             in_place: bool, strip_metadata: bool, max_pixels: int | None, regrain: int, weights: str | None,
              source_mask: Path | None, style_mask: tuple) -> None:
     """Give SOURCE the colors of STYLE (or a mix of several) and write the result.
 
@@ -157,7 +160,8 @@ def transfer(source: Path, styles: tuple, output: Path | None, space: str, stren
                 _show_notes(style_file)
                 style_pixels.append(icc.convert_to_profile(style_file.pixels, style_file.icc_profile, source_profile))
             model = api.ColorTransfer(
-                space=space, strength=strength, seed=seed, device=device, keep_luma=keep_luma, method=method
+                space=space, strength=strength, seed=seed, device=device, keep_luma=keep_luma, method=method,
+                regrain_radius=regrain,
             )
             masks = [_read_mask(path, max_pixels) for path in style_mask] or None
             model.fit(style_pixels, weights=mix, style_mask=masks)

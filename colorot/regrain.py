@@ -1,0 +1,93 @@
+"""Edge-aware filtering of the color displacement, guided by the source.
+
+A color map that is steep somewhere amplifies the noise and the JPEG blocks
+of the pixels whose colors fall there. Following Rabin, Delon and Gousseau
+(2011, "Removing artefacts from color and contrast modifications"), the
+displacement image ``T(I) - I`` is filtered by a guided filter (He et al.
+2010) whose guide is the source's luma: the displacement then follows the
+source's edges and varies smoothly in between, so noise is moved by the
+smooth average map instead of amplified, and no edge is added.
+
+This is a spatial filter: the result is no longer a function of color alone
+(a 3D LUT cannot reproduce it), which is why it is off by default.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["box_mean", "guided_filter", "filter_displacement"]
+
+
+def box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
+    """Mean over ``(2 radius + 1)^2`` windows of ``(B, C, H, W)`` images, in O(1) per pixel.
+
+    Windows are cut at the borders (the mean is over the pixels inside).
+
+    Examples
+    --------
+    >>> import torch
+    >>> box_mean(torch.arange(5.0).reshape(1, 1, 1, 5), 1)
+    tensor([[[[0.5000, 1.0000, 2.0000, 3.0000, 3.5000]]]])
+    """
+    out = image
+    for axis in (-1, -2):
+        out = _running_mean(out, radius, axis)
+    return out
+
+
+def _running_mean(values: torch.Tensor, radius: int, axis: int) -> torch.Tensor:
+    length = values.shape[axis]
+    sums = torch.cumsum(values.to(torch.float64), dim=axis)
+    sums = torch.cat((torch.zeros_like(sums.narrow(axis, 0, 1)), sums), dim=axis)
+    index = torch.arange(length, device=values.device)
+    upper = (index + radius + 1).clamp(max=length)
+    lower = (index - radius).clamp(min=0)
+    shape = [1] * values.ndim
+    shape[axis] = length
+    count = (upper - lower).to(torch.float64).view(shape)
+    window = sums.index_select(axis, upper) - sums.index_select(axis, lower)
+    return (window / count).to(values.dtype)
+
+
+def guided_filter(guide: torch.Tensor, image: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+    """He et al.'s guided filter of ``image`` ``(B, C, H, W)`` by a gray ``guide`` ``(B, 1, H, W)``.
+
+    Locally, the output is an affine function of the guide, fitted to the
+    image by ridge regression with penalty ``eps``: it keeps the guide's edges
+    (where its local variance exceeds ``eps``) and averages elsewhere.
+    """
+    mean_guide = box_mean(guide, radius)
+    mean_image = box_mean(image, radius)
+    covariance = box_mean(guide * image, radius) - mean_guide * mean_image
+    variance = box_mean(guide * guide, radius) - mean_guide * mean_guide
+    slope = covariance / (variance + eps)
+    offset = mean_image - slope * mean_guide
+    return box_mean(slope, radius) * guide + box_mean(offset, radius)
+
+
+def filter_displacement(
+    source: torch.Tensor, moved: torch.Tensor, size: tuple[int, int], radius: int, eps: float
+) -> torch.Tensor:
+    """``source + guided_filter(luma(source), moved - source)`` for pixels ``(B, 3, P)`` in ``[0, 1]``.
+
+    Parameters
+    ----------
+    source, moved : torch.Tensor, shape (B, 3, P)
+        The source's colors and the mapped colors, as floats in ``[0, 1]``.
+    size : (H, W)
+        The image size, ``H * W == P``.
+    radius : int
+        Window radius of the guided filter, in pixels.
+    eps : float
+        Its regularization (a variance, in ``[0, 1]^2`` units): source edges
+        with a local variance well above ``eps`` are kept in the displacement.
+    """
+    batch = source.shape[0]
+    height, width = size
+    source_image = source.reshape(batch, 3, height, width).to(torch.float32)
+    displacement = moved.reshape(batch, 3, height, width).to(torch.float32) - source_image
+    weights = torch.tensor([0.2126, 0.7152, 0.0722], device=source.device).view(1, 3, 1, 1)
+    guide = (source_image * weights).sum(dim=1, keepdim=True)
+    filtered = guided_filter(guide, displacement, radius, eps)
+    return (source_image + filtered).clamp(0, 1).reshape(batch, 3, -1)
