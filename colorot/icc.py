@@ -35,6 +35,8 @@ def srgb_profile() -> bytes:
 def same_profile(a: bytes | None, b: bytes | None) -> bool:
     """Whether two profiles (None = sRGB) describe the same encoding: the same tags byte for byte,
     and the same color spaces in the 128-byte header (whose dates and creator may differ)."""
+    if a == b:  # both None (sRGB), or the same bytes
+        return True
     a, b = a or srgb_profile(), b or srgb_profile()
     return a == b or (a[128:] == b[128:] and a[16:24] == b[16:24])
 
