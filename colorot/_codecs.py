@@ -83,15 +83,39 @@ def read_tiff(path: Path, max_pixels: int) -> tuple[np.ndarray, bytes | None, in
     return pixels, (bytes(icc) if icc else None), orientation
 
 
-def write_tiff(pixels: np.ndarray, icc_profile: bytes | None) -> bytes:
-    """Encode a uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF."""
+#: EXIF sub-directory pointers, and the tag just below each that stands in for it while tifffile
+#: writes the file (tifffile will not write the pointers themselves); patched afterwards.
+_SUBDIRECTORY_PLACEHOLDERS = {34665: 34664, 34853: 34852}
+#: First-directory text tags carried from EXIF: description, make, model, software, date, artist, copyright.
+_TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
+
+
+def write_tiff(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None = None) -> bytes:
+    """Encode a uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF.
+
+    The ICC profile goes in tag 34675; EXIF's text tags go in the first
+    directory and its EXIF and GPS sub-directories are appended and pointed to.
+    """
     import io
 
     import tifffile
+    from PIL import Image
 
     extratags = []
     if icc_profile:
         extratags.append((_TIFF_INTERCOLOR_PROFILE, "B", len(icc_profile), icc_profile, True))
+    subdirectories = {}
+    if exif:
+        parsed = Image.Exif()
+        parsed.load(exif)
+        for tag in _TEXT_TAGS:
+            if isinstance(parsed.get(tag), str) and parsed[tag]:
+                extratags.append((tag, "s", 0, parsed[tag], True))
+        for pointer, placeholder in _SUBDIRECTORY_PLACEHOLDERS.items():
+            entries = parsed.get_ifd(pointer) if pointer in parsed else {}
+            if entries:
+                subdirectories[placeholder] = (pointer, entries)
+                extratags.append((placeholder, "I", 1, 0, True))
     buffer = io.BytesIO()
     tifffile.imwrite(
         buffer,
@@ -102,8 +126,59 @@ def write_tiff(pixels: np.ndarray, icc_profile: bytes | None) -> bytes:
         predictor=True,
         extratags=extratags,
         metadata=None,
+        software=False,
     )
-    return buffer.getvalue()
+    return _append_subdirectories(buffer.getvalue(), subdirectories)
+
+
+def _append_subdirectories(data: bytes, subdirectories: dict) -> bytes:
+    """Append EXIF/GPS directories to a little-endian classic TIFF and point its placeholder tags at them."""
+    if not subdirectories:
+        return data
+    import io
+
+    import tifffile
+    from PIL import TiffImagePlugin
+
+    with tifffile.TiffFile(io.BytesIO(data)) as tiff:
+        if tiff.is_bigtiff or tiff.byteorder != "<":
+            return data  # not expected from tifffile's defaults below 4 GB; keep the pixels, drop EXIF
+        entry_offsets = {placeholder: tiff.pages[0].tags[placeholder].offset for placeholder in subdirectories}
+    data = bytearray(data)
+    for placeholder, (pointer, entries) in subdirectories.items():
+        data += b"\0" * (len(data) % 2)  # directories start on a word boundary
+        directory = TiffImagePlugin.ImageFileDirectory_v2()
+        for tag, value in entries.items():
+            directory[tag] = value
+        at = entry_offsets[placeholder]
+        data[at : at + 12] = struct.pack("<HHII", pointer, 4, 1, len(data))  # LONG offset to the directory
+        data += directory.tobytes(len(data))
+    return bytes(data)
+
+
+def read_tiff_exif(path: Path) -> bytes | None:
+    """EXIF of a TIFF read through tifffile (for pages Pillow cannot open): text tags and the EXIF and
+    GPS sub-directories, as an EXIF block."""
+    import tifffile
+    from PIL import Image, TiffImagePlugin
+
+    exif = Image.Exif()
+    with tifffile.TiffFile(path) as tiff:
+        tags = tiff.pages[0].tags
+        for tag in _TEXT_TAGS:
+            if tag in tags and isinstance(tags[tag].value, str):
+                exif[tag] = tags[tag].value
+        for pointer in _SUBDIRECTORY_PLACEHOLDERS:
+            if pointer in tags and isinstance(tags[pointer].value, dict):
+                directory = exif.get_ifd(pointer)
+                for name, value in tags[pointer].value.items():
+                    code = tifffile.TIFF.TAGS.get(name) if isinstance(name, str) else name
+                    if code is None:
+                        continue
+                    if isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, int) for v in value):
+                        value = TiffImagePlugin.IFDRational(*value)
+                    directory[code] = value
+    return exif.tobytes() if len(exif) or exif.get_ifd(34665) else None
 
 
 class _TooManyPixels(ValueError):

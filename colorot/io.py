@@ -19,7 +19,7 @@ format        depths                      alpha  ICC   EXIF
 ============  ==========================  =====  ====  =====
 JPEG          8                           --     yes   yes
 PNG           8, 16                       yes    yes   yes
-TIFF          8, 16, 32-bit float         yes    yes   8-bit only
+TIFF          8, 16, 32-bit float         yes    yes   yes
 WebP          8                           yes    yes   yes
 AVIF          8                           yes    yes   yes
 HEIC/HEIF     8 (``heic`` extra)          yes    yes   yes
@@ -278,8 +278,11 @@ def _tiff_exif(path: Path, limit: int) -> bytes | None:
     try:
         with _open_pillow(path, limit) as image:
             return _read_exif(image)
-    except Exception:  # noqa: BLE001 - the pixels came from tifffile; EXIF is a bonus
-        return None
+    except Exception:  # noqa: BLE001 - Pillow cannot open float RGB pages: read the tags with tifffile
+        try:
+            return _codecs.read_tiff_exif(path)
+        except Exception:  # noqa: BLE001 - the pixels came from tifffile; EXIF is a bonus
+            return None
 
 
 def _from_array(path, pixels, image_format, icc, orientation, exif, notes) -> ImageFile:
@@ -477,7 +480,7 @@ def write_image(
             if image_format == "PNG":
                 handle.write(_codecs.write_png16(pixels, icc, exif))
             else:
-                handle.write(_codecs.write_tiff(pixels, icc))
+                handle.write(_codecs.write_tiff(pixels, icc, exif))
             return
         if image_format == "HEIF":
             _register_heif()

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageCms
 
 from colorot import ColorotError, read_image
-from colorot._codecs import write_png16
+from colorot._codecs import write_png16, write_tiff
 from colorot.cli import main
 from colorot.icc import convert_to_profile, same_profile, srgb_profile
 
@@ -42,9 +42,10 @@ def _exif(orientation: int = 1) -> bytes:
 
 
 def _exif_make(path):
-    """The EXIF Make tag of a written file."""
-    with Image.open(path) as image:
-        return image.getexif().get(0x010F)
+    """The EXIF Make tag of a written file, as colorot reads it."""
+    exif = Image.Exif()
+    exif.load(read_image(path).exif)
+    return exif.get(0x010F)
 
 
 def _write_input(path, case: str) -> None:
@@ -55,9 +56,7 @@ def _write_input(path, case: str) -> None:
     if fmt == "png" and depth == 16 and mode in ("RGB", "RGBA"):
         path.write_bytes(write_png16(_gradient(16, len(mode)), icc, exif))
     elif fmt == "tif" and depth in (16, 32):
-        pixels = _gradient(depth, len(mode))
-        tifffile.imwrite(path, pixels, photometric="rgb", extrasamples=["unassalpha"] if mode == "RGBA" else None,
-                         extratags=[(34675, "B", len(icc), icc, True)])
+        path.write_bytes(write_tiff(_gradient(depth, len(mode)), icc, exif))
     elif mode == "I;16":
         Image.fromarray(_gradient(16, 1)[..., 0]).save(path, icc_profile=icc)
     else:
@@ -130,7 +129,7 @@ def test_identity_round_trip_keeps_pixels_depth_alpha_and_metadata(tmp_path, sty
         np.testing.assert_array_equal(after.pixels[..., 3], before.pixels[..., 3])
     if fmt in METADATA and mode != "CMYK":
         assert before.icc_profile == srgb_profile() and after.icc_profile == before.icc_profile
-    if fmt in METADATA and mode not in ("CMYK", "I;16") and not (fmt == "tif" and depth != "8"):
+    if fmt in METADATA and mode not in ("CMYK", "I;16"):
         assert _exif_make(out) == "colorot test camera"
         assert after.exif == before.exif  # the EXIF block, byte for byte
 
@@ -284,3 +283,19 @@ def test_pixel_limit_guards_against_decompression_bombs(tmp_path, style, monkeyp
     with pytest.raises(ColorotError, match="over the limit"):
         read_image(tmp_path / "big.tif")
     assert read_image(path, max_pixels=H * W).pixels.shape == (H, W, 3)
+
+
+def test_deep_tiff_keeps_exif_subdirectories(tmp_path):
+    from PIL import TiffImagePlugin
+
+    exif = Image.Exif()
+    exif.load(_exif())
+    exif.get_ifd(0x8769)[0x829A] = TiffImagePlugin.IFDRational(1, 250)  # ExposureTime
+    exif.get_ifd(0x8769)[0x8827] = 400  # ISO
+    for depth in (16, 32):
+        path = tmp_path / f"deep{depth}.tif"
+        path.write_bytes(write_tiff(_gradient(depth, 3), None, exif.tobytes()))
+        read = Image.Exif()
+        read.load(read_image(path).exif)
+        assert read[0x010F] == "colorot test camera"
+        assert read.get_ifd(0x8769)[0x8827] == 400 and float(read.get_ifd(0x8769)[0x829A]) == 1 / 250
