@@ -17,7 +17,7 @@ from .methods import METHODS
 from .sliced import SlicedSteps, fit_sliced_steps, sliced_barycenter
 from .transport_map import ColorLUT, bake_lut
 
-__all__ = ["transfer", "ColorTransfer", "ColorTransferModule", "resolve_device"]
+__all__ = ["transfer", "fit_lut", "ColorTransfer", "ColorTransferModule", "resolve_device"]
 
 Image = TypeVar("Image")
 
@@ -282,6 +282,8 @@ class ColorTransfer:
             sources = list(sources)
             if not sources:
                 raise ColorotError("sources is empty; pass at least one image")
+            # A fresh generator, as transform uses: fit(style, sources=[photo]) then gives photo's own map.
+            generator = _generator(self.seed, self.device_)
             pooled = torch.cat(
                 [
                     self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_, f"source {i}")
@@ -496,6 +498,42 @@ def transfer(
     """
     model = ColorTransfer(space=space, strength=strength, seed=seed, device=device, **options)
     return model.fit(style, weights=weights, style_mask=style_mask).transform(source, source_mask=source_mask)
+
+
+def fit_lut(style, sources=None, *, size: int = 65, **options) -> ColorLUT:
+    """Fit one map from ``sources`` (or from the whole sRGB cube) to ``style`` and bake it as a LUT.
+
+    Parameters
+    ----------
+    style : image, or a list of images
+        The look (several are mixed, see :func:`transfer`).
+    sources : sequence of images, optional
+        The photos the look is for (a whole shoot): their pooled colors
+        define the map. Without them, the colors of the whole sRGB cube,
+        uniformly, so that the LUT suits any photo.
+    size : int
+        Nodes per axis of the table (17, 33 and 65 are the usual sizes).
+    **options
+        :class:`ColorTransfer` parameters (``space``, ``strength``, ``seed``...).
+
+    Returns
+    -------
+    ColorLUT
+        One table, on the fitting device.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> style = np.random.default_rng(0).random((32, 32, 3)) ** 2
+    >>> fit_lut(style, size=17, seed=0, n_iter=5).table.shape
+    torch.Size([1, 3, 17, 17, 17])
+    """
+    if sources is None:
+        from .transport_map import identity_grid
+
+        sources = [identity_grid(65).reshape(1, -1, 3).numpy()]  # the whole cube, as a 1-row image
+    model = ColorTransfer(lut_size=size, **options).fit(style, sources=sources)
+    return model.lut_
 
 
 class ColorTransferModule(torch.nn.Module):

@@ -176,6 +176,155 @@ def transfer(source: Path, styles: tuple, output: Path | None, space: str, stren
     click.echo(str(written), err=False)
 
 
+def _fit_options(function):
+    """The options shared by the commands that fit a map: space, strength, seed, device, method, luma."""
+    options = [
+        click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
+                     help="Color space the distributions are matched in."),
+        click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+                     help="0 keeps the colors, 1 is the full transfer."),
+        click.option("--seed", type=int, default=None, help="Seed for reproducible results."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+        click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram", "emd")),
+                     default="sliced", show_default=True, help="sliced optimal transport, or a classic method."),
+        click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _fit_lut(style: Path, sources, size: int, options: dict):
+    """A table fitted from image files (style and sources read faithfully, style in the sources' profile)."""
+    from . import api, icc, io
+
+    style_file = io.read_image(style, max_side=1024)
+    _show_notes(style_file)
+    images, profile = [], None
+    for source in sources:
+        source_file = io.read_image(source, max_side=2048)
+        _show_notes(source_file)
+        profile = profile or source_file.icc_profile
+        images.append(source_file.pixels)
+    style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+    return api.fit_lut(style_pixels, images or None, size=size, **options)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("style", type=click.Path(path_type=Path))
+@click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The look file (.npz).")
+@_fit_options
+def fit(style: Path, sources: tuple, output: Path, **options) -> None:
+    """Fit one map from SOURCES (a whole shoot) to STYLE and save it as a look file.
+
+    \b
+    Example:
+      colorot fit look.jpg shoot/*.jpg -o shoot.npz
+      colorot apply shoot.npz shoot/*.jpg --output-dir graded/
+    """
+
+    def action():
+        from . import looks
+
+        lut = _fit_lut(style, sources, 65, options)
+        parameters = {**options, "style": style.name, "sources": [s.name for s in sources]}
+        return looks.save_look(output, lut, parameters)
+
+    click.echo(str(_run(action)))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
+@click.option("--source", "sources", multiple=True, type=click.Path(path_type=Path),
+              help="A photo the LUT is for (repeat for several) [default: the whole sRGB cube].")
+@click.option("--size", type=click.IntRange(2, 256), default=33, show_default=True,
+              help="Nodes per axis: 17, 33 or 65 for .cube; a square (16, 36, 64, 144) for Hald.")
+@click.option("--format", "lut_format", type=click.Choice(("cube", "hald")), default=None,
+              help="cube (.cube text) or hald (16-bit PNG) [default: from the output's extension].")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="look.cube or hald.png.")
+@_fit_options
+def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: Path, **options) -> None:
+    """Export a 3D LUT of STYLE's look (fitted here) or of a saved LOOK file (.npz).
+
+    \b
+    Examples:
+      colorot lut look.jpg --size 33 -o look.cube
+      colorot lut shoot.npz --format hald --size 64 -o hald.png
+    """
+    lut_format = lut_format or ("cube" if output.suffix.lower() == ".cube" else "hald")
+
+    def action():
+        from . import looks
+
+        if look.suffix.lower() == ".npz":
+            table = looks.load_look(look)[0].resized(size)
+        else:
+            table = _fit_lut(look, sources, size, options)
+        if lut_format == "cube":
+            return looks.write_cube(output, table, title=f"colorot {look.stem}")
+        return looks.write_hald(output, table)
+
+    click.echo(str(_run(action)))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("look", metavar="LOOK|CUBE", type=click.Path(path_type=Path))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file (one INPUT only).")
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="Write INPUT_colorot.EXT files here [default: next to each INPUT].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
+@click.option("--strip-metadata", is_flag=True, help="Leave EXIF out of the outputs.")
+def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | None, device: str,
+          quality: int | None, strip_metadata: bool) -> None:
+    """Apply a look file (.npz), a .cube LUT or a Hald CLUT to INPUT photos.
+
+    Each photo keeps its depth, alpha, ICC profile and EXIF; one bad file does not stop the others.
+
+    \b
+    Example:
+      colorot apply look.cube photos/*.jpg --output-dir graded/
+    """
+    if output is not None and len(inputs) > 1:
+        raise _UsageFail("-o names one output; use --output-dir for several inputs")
+
+    def load():
+        from . import api, looks
+
+        resolved = api.resolve_device(device)
+        return looks.load_lut(look, resolved), resolved
+
+    table, resolved = _run(load)
+    failures = 0
+    for source in inputs:
+        target = output or default_output(source)
+        if output_dir is not None:
+            target = output_dir / default_output(source).name
+
+        def action(source=source, target=target):
+            from . import api, io
+            from ._convert import image_to_pixels
+
+            if io.same_file(source, target):
+                raise api.ColorotError(f"{target}: refusing to overwrite an input file")
+            if output_dir is not None:
+                output_dir.mkdir(parents=True, exist_ok=True)
+            image = io.read_image(source)
+            _show_notes(image)
+            result = api.apply_lut(table, image_to_pixels(image.pixels, str(source)), resolved)
+            return io.write_image(target, result, like=image, quality=quality, strip_metadata=strip_metadata)
+
+        try:
+            click.echo(str(_run(action)))
+        except _Fail as error:
+            error.show()
+            failures += 1
+    if failures:
+        raise SystemExit(1)
+
+
 @main.command(context_settings=CONTEXT)
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--style", type=click.Path(path_type=Path), help="The style OUTPUT should match.")

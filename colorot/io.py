@@ -42,7 +42,7 @@ import numpy as np
 from . import _codecs
 from .errors import ColorotError
 
-__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "DEFAULT_MAX_PIXELS"]
+__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "atomic_write", "DEFAULT_MAX_PIXELS"]
 
 #: Largest image read by default (width x height), against decompression bombs; a 150 MP
 #: medium-format frame fits. Set ``COLOROT_MAX_PIXELS`` or pass ``max_pixels`` to change it.
@@ -504,6 +504,22 @@ def write_image(
             options.update(compression="tiff_deflate")
         image.save(handle, format=image_format, **options)
 
+    try:
+        return atomic_write(path, save)
+    except KeyError:
+        if image_format == "HEIF":
+            raise ColorotError(f"{path}: writing HEIC/HEIF needs the heic extra: pip install 'colorot[heic]'") from None
+        raise
+
+
+def atomic_write(path, save) -> Path:
+    """Call ``save(handle)`` on a temporary file in ``path``'s folder, then rename it over ``path``.
+
+    Nothing is left behind if ``save`` fails, and a reader never sees a half-written file.
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise ColorotError(f"{path.parent}: output folder does not exist")
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(descriptor, "wb") as handle:
@@ -514,7 +530,5 @@ def write_image(
         Path(temporary).unlink(missing_ok=True)
         if isinstance(error, OSError):
             raise ColorotError(f"{path}: cannot write ({error.strerror or error})") from None
-        if isinstance(error, KeyError) and image_format == "HEIF":
-            raise ColorotError(f"{path}: writing HEIC/HEIF needs the heic extra: pip install 'colorot[heic]'") from None
         raise
     return path

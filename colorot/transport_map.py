@@ -84,6 +84,14 @@ class ColorLUT:
     def to(self, device=None, dtype=None) -> "ColorLUT":
         return ColorLUT(self.table.to(device=device, dtype=dtype))
 
+    def resized(self, size: int) -> "ColorLUT":
+        """The same map sampled on a ``size``-node grid (trilinear interpolation of this table)."""
+        if size == self.size:
+            return self
+        nodes = identity_grid(size, device=self.table.device).T[None]  # (1, 3, size^3)
+        table = self.apply_pixels(nodes.expand(self.table.shape[0], -1, -1))
+        return ColorLUT(table.reshape(-1, 3, size, size, size))
+
     def apply_pixels(self, pixels: torch.Tensor, *, scale: float = 1.0, device=None) -> torch.Tensor:
         """Look up pixels ``(B, 3, P)`` of any dtype holding sRGB values in ``[0, scale]``.
 

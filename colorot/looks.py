@@ -1,0 +1,190 @@
+"""Looks: a fitted map saved to a file, exported as a 3D LUT, read back.
+
+A *look file* (``.npz``, numpy's plain array archive, read with
+``allow_pickle=False`` so that loading never runs code) holds the fitted map
+baked on a 65^3 grid of the sRGB cube, with its parameters and a format
+version as JSON. A *cube file* (``.cube``, the Adobe/Resolve text format: red
+index fastest, ``LUT_3D_SIZE``, ``DOMAIN_MIN``/``DOMAIN_MAX``, sRGB-encoded
+values in ``[0, 1]``) and a *Hald CLUT* (a 16-bit PNG) carry the same table to
+other software (DaVinci Resolve, Photoshop, ffmpeg's ``lut3d``, darktable).
+
+The map is fitted on the source's colors, but the table covers the whole
+cube: off the source's colors the sliced map extends itself (every 1-D map
+continues as a translation beyond its last knot), so colors a photo never
+showed still move smoothly, as their neighbours do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import ColorotError
+from .transport_map import ColorLUT
+
+__all__ = ["save_look", "load_look", "write_cube", "read_cube", "write_hald", "read_hald", "load_lut"]
+
+LOOK_FORMAT = "colorot-look"
+LOOK_VERSION = 1
+
+
+def save_look(path, lut: ColorLUT, parameters: dict | None = None) -> Path:
+    """Save a look: the table of ``lut`` (one image's) and its parameters, atomically.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from colorot.transport_map import ColorLUT, identity_grid
+    >>> table = identity_grid(5).T.reshape(3, 5, 5, 5)
+    >>> path = save_look(os.path.join(tempfile.mkdtemp(), "look.npz"), ColorLUT(table), {"space": "rgb"})
+    >>> load_look(path)[1]["space"]
+    'rgb'
+    """
+    from .io import atomic_write
+
+    path = Path(path)
+    if path.suffix.lower() != ".npz":
+        raise ColorotError(f"{path}: a look file ends in .npz")
+    table = lut.table[0].detach().to("cpu", torch.float32).numpy()
+    metadata = {"format": LOOK_FORMAT, "version": LOOK_VERSION, "size": int(table.shape[-1]), **(parameters or {})}
+    encoded = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
+
+    def save(handle) -> None:
+        np.savez_compressed(handle, table=table, metadata=encoded)
+
+    return atomic_write(path, save)
+
+
+def load_look(path, device=None) -> tuple[ColorLUT, dict]:
+    """Load a look file: its table (on ``device``) and its parameters. Never runs code from the file."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            metadata = json.loads(bytes(archive["metadata"]).decode())
+            table = np.asarray(archive["table"], dtype=np.float32)
+    except FileNotFoundError:
+        raise ColorotError(f"{path}: no such file") from None
+    except Exception as error:  # noqa: BLE001 - zip, json and array errors alike
+        raise ColorotError(f"{path}: not a colorot look file ({type(error).__name__}: {error})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != LOOK_FORMAT:
+        raise ColorotError(f"{path}: not a colorot look file")
+    if int(metadata.get("version", 0)) > LOOK_VERSION:
+        raise ColorotError(f"{path}: look format version {metadata['version']} is newer than this colorot reads")
+    return _checked_lut(table, path, device), metadata
+
+
+def _checked_lut(table: np.ndarray, path: Path, device=None) -> ColorLUT:
+    if table.ndim != 4 or table.shape[0] != 3 or len(set(table.shape[1:])) != 1 or not 2 <= table.shape[1] <= 256:
+        raise ColorotError(f"{path}: a 3D LUT table has shape (3, S, S, S), got {table.shape}")
+    if not np.isfinite(table).all():
+        raise ColorotError(f"{path}: the LUT holds NaN or infinite values")
+    return ColorLUT(torch.from_numpy(np.ascontiguousarray(table)).to(device))
+
+
+def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
+    """Write a ``.cube`` file (Adobe/Resolve 3D LUT, red index fastest, domain ``[0, 1]``)."""
+    from .io import atomic_write
+
+    table = lut.table[0].clamp(0, 1).detach().to("cpu", torch.float64).numpy()
+    size = table.shape[-1]
+    rows = table.reshape(3, -1).T  # (b, g, r) index order with r fastest, as the table is laid out
+    header = f'TITLE "{title}"\nLUT_3D_SIZE {size}\nDOMAIN_MIN 0.0 0.0 0.0\nDOMAIN_MAX 1.0 1.0 1.0\n'
+    body = "\n".join(f"{r:.6f} {g:.6f} {b:.6f}" for r, g, b in rows)
+
+    def save(handle) -> None:
+        handle.write((header + body + "\n").encode())
+
+    return atomic_write(Path(path), save)
+
+
+def read_cube(path, device=None) -> ColorLUT:
+    """Read a ``.cube`` 3D LUT (domain ``[0, 1]``; 1-D LUT sections are refused)."""
+    path = Path(path)
+    try:
+        lines = path.read_text(errors="strict").splitlines()
+    except FileNotFoundError:
+        raise ColorotError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ColorotError(f"{path}: not a text .cube file ({error})") from None
+    size, values = None, []
+    domain = ([0.0] * 3, [1.0] * 3)
+    for number, line in enumerate(lines, 1):
+        line = line.split("#")[0].strip()
+        if not line:
+            continue
+        key, _, rest = line.partition(" ")
+        try:
+            if key == "LUT_3D_SIZE":
+                size = int(rest)
+            elif key == "LUT_1D_SIZE":
+                raise ColorotError(f"{path}: a 1-D LUT; colorot applies 3-D LUTs")
+            elif key in ("DOMAIN_MIN", "DOMAIN_MAX"):
+                bounds = [float(v) for v in rest.split()]
+                domain[key == "DOMAIN_MAX"][:] = bounds
+            elif not _is_number(key):  # TITLE and other keywords
+                continue
+            else:
+                triple = [float(v) for v in line.split()]
+                if len(triple) != 3:
+                    raise ValueError("expected three numbers")
+                values.append(triple)
+        except ValueError as error:
+            raise ColorotError(f"{path}:{number}: cannot read {line[:40]!r} ({error})") from None
+    if size is None or not 2 <= size <= 256:
+        raise ColorotError(f"{path}: missing or invalid LUT_3D_SIZE")
+    if len(values) != size**3:
+        raise ColorotError(f"{path}: LUT_3D_SIZE {size} needs {size ** 3} rows, found {len(values)} (truncated?)")
+    if domain != ([0.0] * 3, [1.0] * 3):
+        raise ColorotError(f"{path}: domain {domain} is not [0, 1]; colorot reads cubes over the sRGB cube")
+    table = np.asarray(values, dtype=np.float32).T.reshape(3, size, size, size)
+    return _checked_lut(table, path, device)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def write_hald(path, lut: ColorLUT) -> Path:
+    """Write a Hald CLUT: a 16-bit PNG of ``level^3 x level^3`` pixels for a table of size ``level^2``."""
+    from .io import write_image
+
+    size = lut.size
+    level = math.isqrt(size)
+    if level * level != size or level < 2:
+        raise ColorotError(f"a Hald CLUT needs a square table size (16, 36, 64, 144...), got {size}")
+    table = lut.table[0].clamp(0, 1).detach().to("cpu", torch.float64).numpy()
+    pixels = np.round(table.reshape(3, -1).T * 65535).astype(np.uint16)  # red fastest, then green, then blue
+    return write_image(path, pixels.reshape(level**3, level**3, 3))
+
+
+def read_hald(path, device=None) -> ColorLUT:
+    """Read a Hald CLUT image (8 or 16-bit) as a lookup table."""
+    from .io import read_image
+
+    pixels = read_image(path).pixels[..., :3]
+    side = pixels.shape[0]
+    level = round(side ** (1 / 3))
+    if pixels.shape[1] != side or level**3 != side:
+        raise ColorotError(f"{path}: a Hald CLUT is a square of level^3 pixels, got {pixels.shape[1]}x{side}")
+    scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
+    size = level * level
+    table = (pixels.reshape(-1, 3).astype(np.float32) / scale).T.reshape(3, size, size, size)
+    return _checked_lut(table, Path(path), device)
+
+
+def load_lut(path, device=None) -> ColorLUT:
+    """A look file (``.npz``), a ``.cube`` file or a Hald CLUT image, by extension."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".npz":
+        return load_look(path, device)[0]
+    if suffix == ".cube":
+        return read_cube(path, device)
+    return read_hald(path, device)

@@ -1,0 +1,114 @@
+"""Looks: look files, .cube and Hald CLUT export, and applying them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from PIL import Image
+
+import colorot
+from colorot import ColorotError
+from colorot.api import fit_lut
+from colorot.cli import main
+from colorot.looks import load_look, read_cube, read_hald, save_look, write_cube, write_hald
+
+FAST = dict(n_iter=12, n_samples=8192, seed=0)
+
+
+@pytest.fixture(scope="module")
+def table(astronaut, coffee):
+    return fit_lut(coffee, [astronaut], size=33, **FAST)
+
+
+def test_cube_round_trip_and_an_independent_reader_agree(tmp_path, table, astronaut):
+    colour = pytest.importorskip("colour")
+    path = write_cube(tmp_path / "look.cube", table)
+    text = path.read_text().splitlines()
+    assert "LUT_3D_SIZE 33" in text and "DOMAIN_MIN 0.0 0.0 0.0" in text
+    back = read_cube(path)
+    torch.testing.assert_close(back.table, table.table.clamp(0, 1), atol=1e-6, rtol=0)
+    ours = colorot.api.apply_lut(back, colorot._convert.image_to_pixels(astronaut), torch.device("cpu"))
+    theirs = colour.read_LUT(str(path)).apply(astronaut / 255.0)  # colour-science, trilinear
+    assert np.abs(ours / 255.0 - theirs).mean() <= 1 / 255
+
+
+def test_lut_reproduces_the_direct_transfer(tmp_path, astronaut, coffee):
+    direct = colorot.transfer(astronaut, coffee, **FAST)
+    cube = read_cube(write_cube(tmp_path / "look.cube", fit_lut(coffee, [astronaut], size=65, **FAST)))
+    applied = colorot.api.apply_lut(cube, colorot._convert.image_to_pixels(astronaut), torch.device("cpu"))
+    assert np.abs(applied.astype(float) - direct).mean() <= 1.0  # <= 1/255
+
+
+def test_hald_and_look_files_round_trip(tmp_path, table):
+    square = table.resized(16)
+    back = read_hald(write_hald(tmp_path / "hald.png", square))
+    torch.testing.assert_close(back.table, square.table.clamp(0, 1), atol=1 / 65535, rtol=0)
+    assert Image.open(tmp_path / "hald.png").size == (64, 64)
+    with pytest.raises(ColorotError, match="square table size"):
+        write_hald(tmp_path / "bad.png", table)
+    lut, parameters = load_look(save_look(tmp_path / "look.npz", table, {"space": "oklab"}))
+    torch.testing.assert_close(lut.table, table.table)
+    assert parameters["space"] == "oklab" and parameters["version"] == 1
+
+
+def test_lut_off_the_source_colors_is_smooth_and_covers_the_cube(astronaut, coffee):
+    generic = fit_lut(coffee, size=17, **FAST)  # fitted on the whole cube
+    displacement = generic.displacement()[0]
+    steps = [displacement.diff(dim=axis).abs().max() for axis in (1, 2, 3)]
+    assert max(float(step) for step in steps) < 0.5  # no jumps between neighbouring nodes
+    graded = colorot.api.apply_lut(generic, colorot._convert.image_to_pixels(astronaut), torch.device("cpu"))
+    from colorot.metrics import color_distance
+
+    assert color_distance(graded, coffee) < color_distance(astronaut, coffee)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("LUT_3D_SIZE 2\n0 0 0\n1 0 0\n", "needs 8 rows, found 2"),
+        ("LUT_3D_SIZE 2\n" + "nan 0 0\n" * 8, "NaN"),
+        ("LUT_1D_SIZE 4\n", "1-D LUT"),
+        ("LUT_3D_SIZE 2\nDOMAIN_MAX 2 2 2\n" + "0 0 0\n" * 8, "domain"),
+        ("LUT_3D_SIZE 2\n" + "0 0\n" * 8, "three numbers"),
+        ("hello", "LUT_3D_SIZE"),
+    ],
+)
+def test_bad_cube_files_are_clear_errors(tmp_path, content, message):
+    path = tmp_path / "bad.cube"
+    path.write_text(content)
+    with pytest.raises(ColorotError, match=message):
+        read_cube(path)
+
+
+def test_look_files_never_unpickle(tmp_path):
+    path = tmp_path / "evil.npz"
+    np.savez(path, table=np.array([object()], dtype=object), metadata=np.zeros(3, np.uint8))
+    with pytest.raises(ColorotError, match="not a colorot look file"):
+        load_look(path)
+    (tmp_path / "junk.npz").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ColorotError, match="not a colorot look file"):
+        load_look(tmp_path / "junk.npz")
+
+
+def test_cli_fit_lut_apply(tmp_path, astronaut, coffee, chelsea):
+    for name, image in (("photo", astronaut), ("other", chelsea), ("look", coffee)):
+        Image.fromarray(image).save(tmp_path / f"{name}.png")
+    run = CliRunner().invoke
+    result = run(main, ["fit", str(tmp_path / "look.png"), str(tmp_path / "photo.png"), str(tmp_path / "other.png"),
+                        "-o", str(tmp_path / "shoot.npz"), "--seed", "0"])
+    assert result.exit_code == 0, result.output
+    result = run(main, ["lut", str(tmp_path / "shoot.npz"), "--size", "17", "-o", str(tmp_path / "shoot.cube")])
+    assert result.exit_code == 0, result.output
+    assert read_cube(tmp_path / "shoot.cube").size == 17
+    (tmp_path / "broken.png").write_bytes(b"not an image")
+    result = run(main, ["apply", str(tmp_path / "shoot.npz"), str(tmp_path / "photo.png"), str(tmp_path / "broken.png"),
+                        str(tmp_path / "other.png"), "--output-dir", str(tmp_path / "graded")])
+    assert result.exit_code == 1 and "broken.png" in result.output  # reported, and the others still done
+    graded = sorted(p.name for p in (tmp_path / "graded").iterdir())
+    assert graded == ["other_colorot.png", "photo_colorot.png"]
+    from colorot.metrics import color_distance
+
+    out = np.asarray(Image.open(tmp_path / "graded" / "photo_colorot.png"))
+    assert color_distance(out, coffee) < 0.6 * color_distance(astronaut, coffee)
