@@ -326,6 +326,74 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output video [default: INPUT_colorot.EXT].")
+@click.option("--frames", type=click.IntRange(1), default=24, show_default=True,
+              help="Frames sampled across the clip to fit the map.")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
+              help="Quality of the H.264/VP9 encoding (lower is better).")
+@_fit_options
+def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, **options) -> None:
+    """Grade a video: one map fitted on frames sampled across INPUT (or a LOOK, .cube or Hald file),
+    applied to every frame, so the colors do not flicker. Audio, frame rate and size are kept.
+
+    \b
+    Example:
+      colorot video clip.mp4 look.jpg -o graded.mp4
+    """
+    suffix = source.suffix if source.suffix.lower() in (".mp4", ".mov", ".mkv", ".webm", ".avi") else ".mp4"
+    output = output or source.with_name(f"{source.stem}_colorot{suffix}")
+
+    def action():
+        from . import api, io, looks, video as clips
+
+        if io.same_file(source, output):
+            raise api.ColorotError(f"{output}: refusing to overwrite the input video; choose another -o")
+        device = api.resolve_device(options["device"])
+        if look.suffix.lower() in (".npz", ".cube") or _is_hald(look):
+            table = looks.load_lut(look, device)
+        else:
+            sampled = clips.sample_frames(source, frames)
+            table = _fit_lut_from_arrays(look, sampled, options)
+        with click.progressbar(length=_frame_count(source), label="grading", file=sys.stderr) as bar:
+            return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf,
+                                     progress=bar.update)
+
+    click.echo(str(_run(action)))
+
+
+def _is_hald(path: Path) -> bool:
+    """A Hald CLUT image: square, level^3 pixels a side (checked from the header only)."""
+    if path.suffix.lower() not in (".png", ".tif", ".tiff"):
+        return False
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - not an image: let the fitting path report it
+        return False
+    level = round(width ** (1 / 3))
+    return width == height and level**3 == width and level >= 2
+
+
+def _frame_count(path: Path) -> int:
+    import av
+
+    with av.open(str(path)) as container:
+        return container.streams.video[0].frames or 0
+
+
+def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
+    from . import api, io
+
+    style_file = io.read_image(style, max_side=1024)
+    _show_notes(style_file)
+    return api.fit_lut(style_file.pixels, frames, size=65, **options)
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--style", type=click.Path(path_type=Path), help="The style OUTPUT should match.")
 @click.option("--source", type=click.Path(path_type=Path), help="The image OUTPUT was made from.")
