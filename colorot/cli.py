@@ -394,6 +394,132 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Where the graded photos go (the input tree is mirrored).")
+@click.option("-r", "--recursive", is_flag=True, help="Walk folders (and ** in globs) recursively.")
+@click.option("--suffix", default="", help="Appended to each output's name, e.g. _graded.")
+@click.option("--format", "extension", default=None, help="Output extension (jpg, png, tif...) [default: the input's].")
+@click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
+@click.option("--on-conflict", type=click.Choice(("skip", "overwrite", "rename", "error")), default="error",
+              show_default=True, help="When an output exists; skip makes an interrupted run resumable.")
+@click.option("--shared-map", is_flag=True, help="Fit one map over all the photos (one consistent look).")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True, help="Photos in parallel.")
+@click.option("--json", "manifest", type=click.Path(path_type=Path), default=None,
+              help="Write a manifest: per file, status, time and the sliced W2 to the style.")
+@click.option("--strip-metadata", is_flag=True, help="Leave EXIF out of the outputs.")
+@_fit_options
+def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: str, extension: str | None,
+          quality: int | None, on_conflict: str, shared_map: bool, jobs: int, manifest: Path | None,
+          strip_metadata: bool, **options) -> None:
+    """Grade many photos to one STYLE (or a LOOK, .cube or Hald file).
+
+    INPUT is a file, a folder, a glob pattern or - (paths on stdin). One bad file is reported and the
+    others go on; the exit status is 1 if any failed.
+
+    \b
+    Examples:
+      colorot batch look.jpg shoot/ -r --output-dir graded/ --jobs 2
+      colorot batch look.cube "archive/**/*.jpg" -r --output-dir out/ --on-conflict skip
+    """
+    from . import batch as batches
+
+    def plan():
+        found = batches.collect_inputs(inputs, recursive=recursive)
+        if not found:
+            raise _UsageFail("no input images found")
+        return batches.plan_jobs(found, output_dir, suffix=suffix, extension=extension, on_conflict=on_conflict)
+
+    planned = _run(plan)
+    grade = _run(lambda: _batch_grader(look, planned, shared_map, jobs, manifest is not None, options,
+                                        quality, strip_metadata))
+    show = sys.stderr.isatty()
+    try:
+        with click.progressbar(length=sum(j.status == "pending" for j in planned), label="grading",
+                               file=sys.stderr if show else open(os.devnull, "w")) as bar:
+            batches.run_jobs(planned, grade, workers=jobs, progress=bar.update)
+    except KeyboardInterrupt:
+        done = sum(job.status == "written" for job in planned)
+        click.echo(f"colorot: interrupted after {done} photos; rerun with --on-conflict skip to resume", err=True)
+        raise SystemExit(130)
+    for job in planned:
+        if job.status == "failed":
+            click.echo(f"colorot: error: {job.error}", err=True)
+    counts = {status: sum(job.status == status for job in planned) for status in ("written", "skipped", "failed")}
+    click.echo(f"colorot: {counts['written']} written, {counts['skipped']} skipped, {counts['failed']} failed",
+               err=True)
+    if manifest is not None:
+        import json
+
+        manifest.write_text(json.dumps({"counts": counts, "files": [job.record() for job in planned]}, indent=1))
+    if counts["failed"]:
+        raise SystemExit(1)
+
+
+def _batch_grader(look: Path, planned: list, shared_map: bool, jobs: int, evaluate: bool, options: dict,
+                  quality: int | None, strip_metadata: bool):
+    """The function that grades one photo (source path, output path) -> figures, with the style fitted once."""
+    import threading
+
+    import torch
+
+    from . import api, icc, io, looks
+    from ._convert import image_to_pixels
+
+    if jobs > 1:
+        from .batch import torch_threads_per_worker
+
+        torch.set_num_threads(torch_threads_per_worker(jobs))
+    device = api.resolve_device(options["device"])
+    table, style_pixels, models, lock = None, None, {}, threading.Lock()
+    if look.suffix.lower() in (".npz", ".cube") or _is_hald(look):
+        table = looks.load_lut(look, device)
+    else:
+        style_file = io.read_image(look, max_side=1024)
+        _show_notes(style_file)
+        style_pixels = style_file.pixels
+        if shared_map:
+            sources, profile = [], None
+            for job in planned:
+                if job.status != "pending":
+                    continue
+                try:
+                    image = io.read_image(job.source, max_side=1024)
+                except api.ColorotError:
+                    continue  # reported when its turn comes
+                profile = profile or image.icc_profile
+                sources.append(image.pixels)
+            if not sources:
+                raise api.ColorotError("no readable photo to fit the shared map on")
+            converted = icc.convert_to_profile(style_pixels, style_file.icc_profile, profile)
+            table = api.fit_lut(converted, sources, size=65, **options)
+
+    def model_for(profile: bytes | None):
+        key = profile or b""
+        with lock:
+            if key not in models:
+                converted = icc.convert_to_profile(style_pixels, style_file.icc_profile, profile)
+                models[key] = api.ColorTransfer(**options).fit(converted)
+            return models[key]
+
+    def grade(source: Path, output: Path) -> dict:
+        image = io.read_image(source)
+        if table is not None:
+            result = api.apply_lut(table, image_to_pixels(image.pixels, str(source)), device)
+        else:
+            result = model_for(image.icc_profile).transform(image.pixels)
+        io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
+        if evaluate and style_pixels is not None:
+            from .metrics import color_distance
+
+            return {"sw2_to_style": round(color_distance(result, style_pixels), 5)}
+        return {}
+
+    return grade
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("output", type=click.Path(path_type=Path))
 @click.option("--style", type=click.Path(path_type=Path), help="The style OUTPUT should match.")
 @click.option("--source", type=click.Path(path_type=Path), help="The image OUTPUT was made from.")

@@ -1,0 +1,160 @@
+"""Batch grading of photo folders: plan the outputs, then grade every photo in a pool of workers.
+
+Each photo is decoded, transferred and encoded by one worker (Pillow, libjpeg
+and torch release the GIL, so threads run in parallel); outputs are written
+atomically, so an interrupted run leaves no partial file, and
+``on_conflict="skip"`` makes a second run resume where the first stopped.
+One bad file is recorded in the manifest and the others go on.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from .errors import ColorotError
+
+__all__ = ["Job", "collect_inputs", "plan_jobs", "run_jobs", "IMAGE_SUFFIXES"]
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif", ".bmp", ".gif"}
+CONFLICTS = ("skip", "overwrite", "rename", "error")
+
+
+@dataclass
+class Job:
+    """One photo to grade: where it comes from and where it goes."""
+
+    source: Path
+    output: Path
+    status: str = "pending"  # written, skipped, failed
+    error: str | None = None
+    seconds: float = 0.0
+    figures: dict = field(default_factory=dict)
+
+    def record(self) -> dict:
+        return {"input": str(self.source), "output": str(self.output), "status": self.status,
+                "error": self.error, "seconds": round(self.seconds, 4), **self.figures}
+
+
+def collect_inputs(inputs: Iterable[str], *, recursive: bool = False, stdin=None) -> list[tuple[Path, Path]]:
+    """Expand files, folders, glob patterns and ``-`` (paths on ``stdin``) into ``(file, relative path)``.
+
+    A folder contributes its image files (all the tree's with ``recursive``),
+    each with its path relative to the folder, so that outputs can mirror the
+    tree; a file or a glob match contributes its name.
+    """
+    found: list[tuple[Path, Path]] = []
+    for item in inputs:
+        if item == "-":
+            lines = (stdin or sys.stdin).read().splitlines()
+            found.extend((Path(line), Path(Path(line).name)) for line in lines if line.strip())
+            continue
+        path = Path(item)
+        if path.is_dir():
+            pattern = "**/*" if recursive else "*"
+            files = sorted(p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found.extend((p, p.relative_to(path)) for p in files)
+        elif not path.exists() and any(c in item for c in "*?["):
+            found.extend((Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=recursive))
+                         if Path(p).is_file())
+        else:
+            found.append((path, Path(path.name)))  # missing files fail later, in the manifest
+    return found
+
+
+def plan_jobs(
+    inputs: list[tuple[Path, Path]],
+    output_dir: Path,
+    *,
+    suffix: str = "",
+    extension: str | None = None,
+    on_conflict: str = "error",
+) -> list[Job]:
+    """Output paths under ``output_dir`` mirroring the inputs' relative paths."""
+    from .io import _FORMATS, same_file
+
+    if on_conflict not in CONFLICTS:
+        raise ColorotError(f"on_conflict must be one of {', '.join(CONFLICTS)}")
+    jobs, planned = [], set()
+    for source, relative in inputs:
+        ext = extension or (relative.suffix if relative.suffix.lower() in _FORMATS else ".png")
+        if not ext.startswith("."):
+            ext = "." + ext
+        output = output_dir / relative.parent / f"{relative.stem}{suffix}{ext}"
+        if output in planned:
+            raise ColorotError(f"{output}: two inputs would be written here; use --suffix or keep the tree")
+        planned.add(output)
+        job = Job(source, output)
+        if same_file(source, output):
+            job.status, job.error = "failed", "output would overwrite its input; choose another --output-dir or --suffix"
+        elif output.exists():
+            if on_conflict == "skip":
+                job.status = "skipped"
+            elif on_conflict == "error":
+                job.status, job.error = "failed", "output exists (use --on-conflict skip, overwrite or rename)"
+            elif on_conflict == "rename":
+                job.output = _free_name(output)
+        jobs.append(job)
+    return jobs
+
+
+def _free_name(path: Path) -> Path:
+    number = 1
+    while True:
+        candidate = path.with_name(f"{path.stem}_{number}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+        number += 1
+
+
+def run_jobs(
+    jobs: list[Job],
+    grade: Callable[[Path, Path], dict | None],
+    *,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[Job]:
+    """Run ``grade(source, output)`` for every pending job in a pool of ``workers`` threads.
+
+    A :class:`ColorotError` (or any other exception) fails that job only. On
+    Ctrl-C the jobs not yet started are cancelled, the running ones finish
+    their atomic writes, and ``KeyboardInterrupt`` propagates.
+    """
+    pending = [job for job in jobs if job.status == "pending"]
+
+    def work(job: Job) -> Job:
+        start = time.perf_counter()
+        try:
+            job.output.parent.mkdir(parents=True, exist_ok=True)
+            job.figures = grade(job.source, job.output) or {}
+            job.status = "written"
+        except ColorotError as error:
+            job.status, job.error = "failed", str(error)
+        except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
+            job.status, job.error = "failed", f"{job.source}: {type(error).__name__}: {error}"
+        job.seconds = time.perf_counter() - start
+        return job
+
+    pool = ThreadPoolExecutor(max(1, workers))
+    try:
+        futures = [pool.submit(work, job) for job in pending]
+        for future in as_completed(futures):
+            future.result()
+            if progress is not None:
+                progress(1)
+    except KeyboardInterrupt:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+    return jobs
+
+
+def torch_threads_per_worker(workers: int) -> int:
+    """Split the CPU's threads among the workers."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))

@@ -1,0 +1,111 @@
+"""colorot batch: folders, bad files, resuming, interruption, shared maps."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+
+from colorot.cli import main
+from conftest import load_sample
+
+FAST = ["--seed", "0"]
+
+
+def _tree(root: Path) -> Path:
+    """photos/a.jpg, photos/b.png, photos/day2/c.jpg, a corrupt JPEG and a text file; and a style."""
+    photos = root / "photos"
+    (photos / "day2").mkdir(parents=True)
+    Image.fromarray(load_sample("astronaut", 96)).save(photos / "a.jpg", quality=92)
+    Image.fromarray(load_sample("chelsea", 96)).save(photos / "b.png")
+    Image.fromarray(load_sample("rocket", 96)).save(photos / "day2" / "c.jpg", quality=92)
+    (photos / "day2" / "broken.jpg").write_bytes((photos / "a.jpg").read_bytes()[:300])
+    (photos / "notes.txt").write_text("not a photo")
+    Image.fromarray(load_sample("coffee", 96)).save(root / "look.png")
+    return photos
+
+
+def _run(*args):
+    return CliRunner().invoke(main, ["batch", *map(str, args)])
+
+
+def test_a_tree_with_bad_files_grades_the_good_ones_and_resumes(tmp_path):
+    photos = _tree(tmp_path)
+    out = tmp_path / "graded"
+    result = _run(tmp_path / "look.png", photos, "-r", "--output-dir", out, "--json", tmp_path / "m.json", *FAST)
+    assert result.exit_code == 1
+    assert "broken.jpg" in result.output and "2 written" not in result.output and "3 written" in result.output
+    written = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert written == ["a.jpg", "b.png", "day2/c.jpg"]  # the tree is mirrored; notes.txt is not an image
+    manifest = json.loads((tmp_path / "m.json").read_text())
+    statuses = {Path(f["input"]).name: f["status"] for f in manifest["files"]}
+    assert statuses == {"a.jpg": "written", "b.png": "written", "c.jpg": "written", "broken.jpg": "failed"}
+    assert all(f["sw2_to_style"] > 0 for f in manifest["files"] if f["status"] == "written")
+    stamps = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again = _run(tmp_path / "look.png", photos, "-r", "--output-dir", out, "--on-conflict", "skip", *FAST)
+    assert "0 written, 3 skipped, 1 failed" in again.output
+    assert stamps == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}  # nothing rewritten
+    refused = _run(tmp_path / "look.png", photos / "a.jpg", "--output-dir", out, *FAST)
+    assert refused.exit_code == 1 and "output exists" in refused.output
+    renamed = _run(tmp_path / "look.png", photos / "a.jpg", "--output-dir", out, "--on-conflict", "rename", *FAST)
+    assert renamed.exit_code == 0 and (out / "a_1.jpg").exists()
+
+
+def test_inputs_from_stdin_globs_and_a_never_overwritten_input(tmp_path):
+    photos = _tree(tmp_path)
+    listing = f"{photos / 'a.jpg'}\n{photos / 'b.png'}\n"
+    result = CliRunner().invoke(main, ["batch", str(tmp_path / "look.png"), "-", "--output-dir",
+                                       str(tmp_path / "o"), "--format", "png"], input=listing)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png", "b.png"]
+    result = _run(tmp_path / "look.png", str(photos / "*.jpg"), "--output-dir", photos, *FAST)
+    assert result.exit_code == 1 and "overwrite its input" in result.output
+
+
+def test_shared_map_gives_every_photo_the_same_map(tmp_path):
+    photo = load_sample("astronaut", 96)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(photo).save(folder / "full.png")
+    Image.fromarray(np.ascontiguousarray(photo[:, :40])).save(folder / "crop.png")  # other statistics
+    Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "look.png")
+    for flag, name in (("--shared-map", "shared"), (None, "each")):
+        args = [tmp_path / "look.png", folder, "--output-dir", tmp_path / name, *FAST] + ([flag] if flag else [])
+        assert _run(*args).exit_code == 0
+    same = {name: np.asarray(Image.open(tmp_path / name / "full.png"))[:, :40].astype(int)
+            - np.asarray(Image.open(tmp_path / name / "crop.png")).astype(int) for name in ("shared", "each")}
+    assert np.abs(same["shared"]).max() == 0  # the same colors get the same output in both photos
+    assert np.abs(same["each"]).mean() > 1  # one map per photo: they differ
+
+
+def test_an_interrupted_run_leaves_no_partial_file_and_resumes(tmp_path):
+    source = tmp_path / "many"
+    source.mkdir()
+    for index in range(40):
+        Image.fromarray(np.roll(load_sample("astronaut", 320), index * 7, axis=1)).save(source / f"p{index:02d}.png")
+    Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "look.png")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "colorot", "batch", str(tmp_path / "look.png"), str(source),
+               "--output-dir", str(out), "--on-conflict", "skip", "--seed", "0"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not (out.exists() and len(list(out.glob("*.png"))) >= 2):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130 and "interrupted" in stderr
+    done = sorted(p.name for p in out.iterdir())
+    assert all(name.endswith(".png") and not name.startswith(".") for name in done)  # no temporary files
+    assert 2 <= len(done) < 40
+    for name in done:
+        Image.open(out / name).load()  # every file written is whole
+    resumed = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0 and f"{40 - len(done)} written, {len(done)} skipped" in resumed.stderr
