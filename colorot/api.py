@@ -229,10 +229,12 @@ class ColorTransfer:
         return (METHODS[self.method][1] if self.method in METHODS else None) or self.space
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _sample(self, view: PixelView, generator: torch.Generator, device, name: str, mask=None) -> torch.Tensor:
+    def _sample(
+        self, view: PixelView, generator: torch.Generator, device, name: str, mask=None, n_samples=None
+    ) -> torch.Tensor:
         weights = None if mask is None else mask_to_weights(mask, view, f"{name} mask")
-        colors = sample_colors(view.pixels, view.scale, self.n_samples, generator, device=device, name=name,
-                               mask=weights)
+        colors = sample_colors(view.pixels, view.scale, n_samples or self.n_samples, generator, device=device,
+                               name=name, mask=weights)
         return to_space(colors, self.fit_space)
 
     def fit(self, style, sources=None, *, weights=None, style_mask=None) -> "ColorTransfer":
@@ -245,7 +247,8 @@ class ColorTransfer:
             image of a batched source. Several styles are mixed: their colors'
             sliced Wasserstein barycenter (Rabin et al. 2011) is the target.
         sources : sequence of images, optional
-            Fit a single map from the pooled colors of these images.
+            Fit a single map from the pooled colors of these images (``n_samples``
+            colors in all, at least 1,024 from each).
         weights : sequence of float, optional
             The styles' weights in the mix (default: equal); normalized to sum 1.
         style_mask : mask, or a list of masks (one per style, None for none), optional
@@ -284,9 +287,13 @@ class ColorTransfer:
                 raise ColorotError("sources is empty; pass at least one image")
             # A fresh generator, as transform uses: fit(style, sources=[photo]) then gives photo's own map.
             generator = _generator(self.seed, self.device_)
+            # n_samples colors in all, shared among the photos (at least 1024 each): a shoot of 2,000 photos
+            # costs one fit, not 2,000 fits' worth of samples.
+            per_source = max(self.n_samples // len(sources), 1024) if len(sources) > 1 else None
             pooled = torch.cat(
                 [
-                    self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_, f"source {i}")
+                    self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_, f"source {i}",
+                                 n_samples=per_source)
                     for i, image in enumerate(sources)
                 ],
                 dim=-2,
