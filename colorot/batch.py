@@ -158,3 +158,91 @@ def run_jobs(
 def torch_threads_per_worker(workers: int) -> int:
     """Split the CPU's threads among the workers."""
     return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def is_lut_file(path: Path) -> bool:
+    """A look file, a .cube, or a Hald CLUT image (square, level^3 pixels a side; read from the header)."""
+    suffix = path.suffix.lower()
+    if suffix in (".npz", ".cube"):
+        return True
+    if suffix not in (".png", ".tif", ".tiff"):
+        return False
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            width, height = image.size
+    except Exception:  # noqa: BLE001 - not an image: the style path reports it
+        return False
+    level = round(width ** (1 / 3))
+    return width == height and level**3 == width and level >= 2
+
+
+def make_grader(
+    look: Path,
+    options: dict,
+    *,
+    shared_sources: list | None = None,
+    table=None,
+    quality: int | None = None,
+    strip_metadata: bool = False,
+    evaluate: bool = False,
+    notes: Callable | None = None,
+) -> Callable[[Path, Path], dict]:
+    """The function that grades one photo, ``(source path, output path) -> figures``.
+
+    ``look`` is a style image (its colors sampled once; one map fitted per
+    photo, or one over ``shared_sources``) or a look/LUT file; ``table``, when
+    given, is applied as is. Thread-safe; also what each Ray actor builds once.
+    """
+    import threading
+
+    from . import api, icc, io, looks
+    from ._convert import image_to_pixels
+
+    look = Path(look)
+    device = api.resolve_device(options.get("device"))
+    style_file, models, lock = None, {}, threading.Lock()
+    if table is None and is_lut_file(look):
+        table = looks.load_lut(look, device)
+    if table is None or evaluate:
+        style_file = io.read_image(look, max_side=1024) if not is_lut_file(look) else None
+        if style_file is not None and notes is not None:
+            notes(style_file)
+    if table is None and shared_sources is not None:
+        sources, profile = [], None
+        for path in shared_sources:
+            try:
+                image = io.read_image(path, max_side=1024)
+            except ColorotError:
+                continue  # reported when its turn comes
+            profile = profile or image.icc_profile
+            sources.append(image.pixels)
+        if not sources:
+            raise ColorotError("no readable photo to fit the shared map on")
+        converted = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+        table = api.fit_lut(converted, sources, size=65, **options)
+    table = table.to(device) if table is not None else None
+
+    def model_for(profile: bytes | None):
+        key = profile or b""
+        with lock:
+            if key not in models:
+                converted = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+                models[key] = api.ColorTransfer(**options).fit(converted)
+            return models[key]
+
+    def grade(source: Path, output: Path) -> dict:
+        image = io.read_image(source)
+        if table is not None:
+            result = api.apply_lut(table, image_to_pixels(image.pixels, str(source)), device)
+        else:
+            result = model_for(image.icc_profile).transform(image.pixels)
+        io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
+        if evaluate and style_file is not None:
+            from .metrics import color_distance
+
+            return {"sw2_to_style": round(color_distance(result, style_file.pixels), 5)}
+        return {}
+
+    return grade

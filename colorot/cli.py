@@ -351,7 +351,9 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
         if io.same_file(source, output):
             raise api.ColorotError(f"{output}: refusing to overwrite the input video; choose another -o")
         device = api.resolve_device(options["device"])
-        if look.suffix.lower() in (".npz", ".cube") or _is_hald(look):
+        from .batch import is_lut_file
+
+        if is_lut_file(look):
             table = looks.load_lut(look, device)
         else:
             sampled = clips.sample_frames(source, frames)
@@ -361,21 +363,6 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
                                      progress=bar.update)
 
     click.echo(str(_run(action)))
-
-
-def _is_hald(path: Path) -> bool:
-    """A Hald CLUT image: square, level^3 pixels a side (checked from the header only)."""
-    if path.suffix.lower() not in (".png", ".tif", ".tiff"):
-        return False
-    try:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            width, height = image.size
-    except Exception:  # noqa: BLE001 - not an image: let the fitting path report it
-        return False
-    level = round(width ** (1 / 3))
-    return width == height and level**3 == width and level >= 2
 
 
 def _frame_count(path: Path) -> int:
@@ -432,8 +419,14 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         return batches.plan_jobs(found, output_dir, suffix=suffix, extension=extension, on_conflict=on_conflict)
 
     planned = _run(plan)
-    grade = _run(lambda: _batch_grader(look, planned, shared_map, jobs, manifest is not None, options,
-                                        quality, strip_metadata))
+    if jobs > 1:
+        import torch
+
+        torch.set_num_threads(batches.torch_threads_per_worker(jobs))
+    grade = _run(lambda: batches.make_grader(
+        look, options, shared_sources=[j.source for j in planned if j.status == "pending"] if shared_map else None,
+        quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None, notes=_show_notes,
+    ))
     show = sys.stderr.isatty()
     try:
         with click.progressbar(length=sum(j.status == "pending" for j in planned), label="grading",
@@ -455,68 +448,6 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         manifest.write_text(json.dumps({"counts": counts, "files": [job.record() for job in planned]}, indent=1))
     if counts["failed"]:
         raise SystemExit(1)
-
-
-def _batch_grader(look: Path, planned: list, shared_map: bool, jobs: int, evaluate: bool, options: dict,
-                  quality: int | None, strip_metadata: bool):
-    """The function that grades one photo (source path, output path) -> figures, with the style fitted once."""
-    import threading
-
-    import torch
-
-    from . import api, icc, io, looks
-    from ._convert import image_to_pixels
-
-    if jobs > 1:
-        from .batch import torch_threads_per_worker
-
-        torch.set_num_threads(torch_threads_per_worker(jobs))
-    device = api.resolve_device(options["device"])
-    table, style_pixels, models, lock = None, None, {}, threading.Lock()
-    if look.suffix.lower() in (".npz", ".cube") or _is_hald(look):
-        table = looks.load_lut(look, device)
-    else:
-        style_file = io.read_image(look, max_side=1024)
-        _show_notes(style_file)
-        style_pixels = style_file.pixels
-        if shared_map:
-            sources, profile = [], None
-            for job in planned:
-                if job.status != "pending":
-                    continue
-                try:
-                    image = io.read_image(job.source, max_side=1024)
-                except api.ColorotError:
-                    continue  # reported when its turn comes
-                profile = profile or image.icc_profile
-                sources.append(image.pixels)
-            if not sources:
-                raise api.ColorotError("no readable photo to fit the shared map on")
-            converted = icc.convert_to_profile(style_pixels, style_file.icc_profile, profile)
-            table = api.fit_lut(converted, sources, size=65, **options)
-
-    def model_for(profile: bytes | None):
-        key = profile or b""
-        with lock:
-            if key not in models:
-                converted = icc.convert_to_profile(style_pixels, style_file.icc_profile, profile)
-                models[key] = api.ColorTransfer(**options).fit(converted)
-            return models[key]
-
-    def grade(source: Path, output: Path) -> dict:
-        image = io.read_image(source)
-        if table is not None:
-            result = api.apply_lut(table, image_to_pixels(image.pixels, str(source)), device)
-        else:
-            result = model_for(image.icc_profile).transform(image.pixels)
-        io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
-        if evaluate and style_pixels is not None:
-            from .metrics import color_distance
-
-            return {"sw2_to_style": round(color_distance(result, style_pixels), 5)}
-        return {}
-
-    return grade
 
 
 @main.command(context_settings=CONTEXT)
