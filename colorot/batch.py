@@ -10,6 +10,7 @@ One bad file is recorded in the manifest and the others go on.
 from __future__ import annotations
 
 import glob
+import json
 import os
 import sys
 import time
@@ -210,18 +211,7 @@ def make_grader(
         if style_file is not None and notes is not None:
             notes(style_file)
     if table is None and shared_sources is not None:
-        sources, profile = [], None
-        for path in shared_sources:
-            try:
-                image = io.read_image(path, max_side=1024)
-            except ColorotError:
-                continue  # reported when its turn comes
-            profile = profile or image.icc_profile
-            sources.append(image.pixels)
-        if not sources:
-            raise ColorotError("no readable photo to fit the shared map on")
-        converted = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
-        table = api.fit_lut(converted, sources, size=65, **options)
+        table = _shared_table(look, options, shared_sources)
     table = table.to(device) if table is not None else None
 
     def model_for(profile: bytes | None):
@@ -246,3 +236,113 @@ def make_grader(
         return {}
 
     return grade
+
+
+def run_jobs_on_ray(
+    jobs: list[Job],
+    look: Path,
+    options: dict,
+    *,
+    address: str | None = None,
+    actors: int | None = None,
+    shared_map: bool = False,
+    quality: int | None = None,
+    strip_metadata: bool = False,
+    evaluate: bool = False,
+) -> list[Job]:
+    """Run the pending jobs with Ray Data: an actor pool in which each actor builds the grader once.
+
+    Inputs and outputs are paths, so the files must be on storage that every
+    node sees (a shared or network filesystem). With ``shared_map`` the map is
+    fitted once here and sent to the actors. Actors ask for a GPU when the
+    cluster has one.
+    """
+    try:
+        import ray
+    except ImportError:
+        raise ColorotError("--engine ray needs the ray extra: pip install 'colorot[ray]'") from None
+    import numpy as np
+
+    pending = [job for job in jobs if job.status == "pending"]
+    if not pending:
+        return jobs
+    import logging
+
+    ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
+             logging_level=logging.ERROR)
+    context = ray.data.DataContext.get_current()  # importing Ray Data sets its loggers up: quiet them after
+    context.enable_progress_bars = False
+    for name in ("ray", "ray.data"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    table = None
+    if shared_map:
+        table = _shared_table(look, options, [job.source for job in pending])
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    count = actors or max(1, gpus or cpus)
+    table_array = None if table is None else table.table.detach().cpu().numpy()
+
+    class Grader:
+        def __init__(self):
+            import torch
+
+            from .transport_map import ColorLUT
+
+            torch.set_num_threads(1)
+            lut = None if table_array is None else ColorLUT(torch.from_numpy(table_array))
+            self.grade = make_grader(look, options, table=lut, quality=quality, strip_metadata=strip_metadata,
+                                     evaluate=evaluate)
+
+        def __call__(self, batch: dict) -> dict:
+            statuses, errors, seconds, figures = [], [], [], []
+            for source, output in zip(batch["source"], batch["output"]):
+                start = time.perf_counter()
+                try:
+                    Path(output).parent.mkdir(parents=True, exist_ok=True)
+                    figures.append(json.dumps(self.grade(Path(source), Path(output)) or {}))
+                    statuses.append("written")
+                    errors.append("")
+                except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
+                    figures.append("{}")
+                    statuses.append("failed")
+                    errors.append(str(error) if isinstance(error, ColorotError) else f"{source}: {error}")
+                seconds.append(time.perf_counter() - start)
+            return {"source": batch["source"], "status": np.array(statuses), "error": np.array(errors),
+                    "seconds": np.array(seconds), "figures": np.array(figures)}
+
+    items = [{"source": str(job.source), "output": str(job.output)} for job in pending]
+    dataset = ray.data.from_items(items, override_num_blocks=min(len(items), count * 4))
+    try:
+        results = dataset.map_batches(Grader, batch_size=1, compute=ray.data.ActorPoolStrategy(size=count),
+                                      num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1).take_all()
+    finally:
+        ray.shutdown()  # actors end here, not when the process exits (which Ray reports as an error)
+    by_source = {row["source"]: row for row in results}
+    for job in pending:
+        row = by_source.get(str(job.source))
+        if row is None:
+            job.status, job.error = "failed", "not processed by the Ray job"
+            continue
+        job.status, job.seconds = str(row["status"]), float(row["seconds"])
+        job.error = str(row["error"]) or None
+        job.figures = json.loads(str(row["figures"]))
+    return jobs
+
+
+def _shared_table(look: Path, options: dict, sources: list):
+    """The LUT of one map fitted over ``sources`` to the style ``look`` (for the shared map)."""
+    from . import api, icc, io
+
+    style_file = io.read_image(look, max_side=1024)
+    images, profile = [], None
+    for path in sources:
+        try:
+            image = io.read_image(path, max_side=1024)
+        except ColorotError:
+            continue
+        profile = profile or image.icc_profile
+        images.append(image.pixels)
+    if not images:
+        raise ColorotError("no readable photo to fit the shared map on")
+    converted = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+    return api.fit_lut(converted, images, size=65, **options)

@@ -396,10 +396,13 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
 @click.option("--json", "manifest", type=click.Path(path_type=Path), default=None,
               help="Write a manifest: per file, status, time and the sliced W2 to the style.")
 @click.option("--strip-metadata", is_flag=True, help="Leave EXIF out of the outputs.")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
+              help="local: a pool of threads here; ray: a Ray Data actor pool (the ray extra).")
+@click.option("--address", default=None, help="Ray cluster to join (e.g. ray://head:10001) [default: start one here].")
 @_fit_options
 def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: str, extension: str | None,
           quality: int | None, on_conflict: str, shared_map: bool, jobs: int, manifest: Path | None,
-          strip_metadata: bool, **options) -> None:
+          strip_metadata: bool, engine: str, address: str | None, **options) -> None:
     """Grade many photos to one STYLE (or a LOOK, .cube or Hald file).
 
     INPUT is a file, a folder, a glob pattern or - (paths on stdin). One bad file is reported and the
@@ -419,6 +422,13 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         return batches.plan_jobs(found, output_dir, suffix=suffix, extension=extension, on_conflict=on_conflict)
 
     planned = _run(plan)
+    if engine == "ray":
+        _run(lambda: batches.run_jobs_on_ray(
+            planned, look, options, address=address, actors=jobs if jobs > 1 else None, shared_map=shared_map,
+            quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
+        ))
+        _report_batch(planned, manifest)
+        return
     if jobs > 1:
         import torch
 
@@ -436,6 +446,11 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         done = sum(job.status == "written" for job in planned)
         click.echo(f"colorot: interrupted after {done} photos; rerun with --on-conflict skip to resume", err=True)
         raise SystemExit(130)
+    _report_batch(planned, manifest)
+
+
+def _report_batch(planned: list, manifest: Path | None) -> None:
+    """Failures one line each, a summary, the manifest; exit status 1 if any file failed."""
     for job in planned:
         if job.status == "failed":
             click.echo(f"colorot: error: {job.error}", err=True)
