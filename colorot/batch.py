@@ -33,6 +33,7 @@ class Job:
 
     source: Path
     output: Path
+    relative: Path | None = None  # the source's path relative to the folder it was found in
     status: str = "pending"  # written, skipped, failed
     error: str | None = None
     seconds: float = 0.0
@@ -91,7 +92,7 @@ def plan_jobs(
         if output in planned:
             raise ColorotError(f"{output}: two inputs would be written here; use --suffix or keep the tree")
         planned.add(output)
-        job = Job(source, output)
+        job = Job(source, output, relative)
         if same_file(source, output):
             job.status, job.error = "failed", "output would overwrite its input; choose another --output-dir or --suffix"
         elif output.exists():
@@ -346,3 +347,28 @@ def _shared_table(look: Path, options: dict, sources: list):
         raise ColorotError("no readable photo to fit the shared map on")
     converted = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
     return api.fit_lut(converted, images, size=65, **options)
+
+
+def paired_grader(style_dir: Path, jobs: list[Job], options: dict, **grader_options) -> Callable[[Path, Path], dict]:
+    """Grade each photo to its own style: the image in ``style_dir`` at the photo's relative path, with the
+    same name and any image extension (one grader, so one style sampling, per style)."""
+    import threading
+
+    relatives = {job.source: job.relative or Path(job.source.name) for job in jobs}
+    graders: dict = {}
+    lock = threading.Lock()
+
+    def grade(source: Path, output: Path) -> dict:
+        relative = relatives[source]
+        folder = Path(style_dir) / relative.parent
+        styles = sorted(p for p in folder.glob(f"{glob.escape(relative.stem)}.*")
+                        if p.suffix.lower() in IMAGE_SUFFIXES) if folder.is_dir() else []
+        if not styles:
+            raise ColorotError(f"{source}: no style {relative.stem}.* in {folder}")
+        with lock:
+            if styles[0] not in graders:
+                graders[styles[0]] = make_grader(styles[0], options, **grader_options)
+            grader = graders[styles[0]]
+        return grader(source, output)
+
+    return grade

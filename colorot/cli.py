@@ -382,7 +382,7 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
 
 @main.command(context_settings=CONTEXT)
 @click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
-@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.argument("inputs", metavar="INPUT...", nargs=-1)
 @click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Where the graded photos go (the input tree is mirrored).")
 @click.option("-r", "--recursive", is_flag=True, help="Walk folders (and ** in globs) recursively.")
@@ -392,6 +392,9 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
 @click.option("--on-conflict", type=click.Choice(("skip", "overwrite", "rename", "error")), default="error",
               show_default=True, help="When an output exists; skip makes an interrupted run resumable.")
 @click.option("--shared-map", is_flag=True, help="Fit one map over all the photos (one consistent look).")
+@click.option("--style-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Pair each photo with the style of the same relative path and name here "
+                   "(then every argument is an INPUT).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True, help="Photos in parallel.")
 @click.option("--json", "manifest", type=click.Path(path_type=Path), default=None,
               help="Write a manifest: per file, status, time and the sliced W2 to the style.")
@@ -401,8 +404,8 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
 @click.option("--address", default=None, help="Ray cluster to join (e.g. ray://head:10001) [default: start one here].")
 @_fit_options
 def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: str, extension: str | None,
-          quality: int | None, on_conflict: str, shared_map: bool, jobs: int, manifest: Path | None,
-          strip_metadata: bool, engine: str, address: str | None, **options) -> None:
+          quality: int | None, on_conflict: str, shared_map: bool, style_dir: Path | None, jobs: int,
+          manifest: Path | None, strip_metadata: bool, engine: str, address: str | None, **options) -> None:
     """Grade many photos to one STYLE (or a LOOK, .cube or Hald file).
 
     INPUT is a file, a folder, a glob pattern or - (paths on stdin). One bad file is reported and the
@@ -414,6 +417,13 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
       colorot batch look.cube "archive/**/*.jpg" -r --output-dir out/ --on-conflict skip
     """
     from . import batch as batches
+
+    if style_dir is None and not inputs:
+        raise _UsageFail("no INPUT given: name photos, folders, globs or - after the style")
+    if style_dir is not None:
+        if shared_map or engine == "ray":
+            raise _UsageFail("--style-dir pairs photos one by one: not with --shared-map or --engine ray")
+        inputs = (str(look), *inputs)
 
     def plan():
         found = batches.collect_inputs(inputs, recursive=recursive)
@@ -433,10 +443,14 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         import torch
 
         torch.set_num_threads(batches.torch_threads_per_worker(jobs))
-    grade = _run(lambda: batches.make_grader(
-        look, options, shared_sources=[j.source for j in planned if j.status == "pending"] if shared_map else None,
-        quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None, notes=_show_notes,
-    ))
+    grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None)
+    if style_dir is not None:
+        grade = batches.paired_grader(style_dir, planned, options, **grader_options)
+    else:
+        grade = _run(lambda: batches.make_grader(
+            look, options, shared_sources=[j.source for j in planned if j.status == "pending"] if shared_map else None,
+            notes=_show_notes, **grader_options,
+        ))
     show = sys.stderr.isatty()
     try:
         with click.progressbar(length=sum(j.status == "pending" for j in planned), label="grading",

@@ -127,3 +127,21 @@ def test_ray_engine_writes_the_same_files_as_the_local_engine(tmp_path):
         ours = np.asarray(Image.open(tmp_path / "local" / relative)).astype(int)
         theirs = np.asarray(Image.open(tmp_path / "ray" / relative)).astype(int)
         assert np.abs(ours - theirs).mean() < 0.5  # the same map; one worker thread vs two may round apart
+
+
+def test_style_dir_pairs_each_photo_with_its_own_style(tmp_path):
+    from colorot.metrics import color_distance
+
+    photos, styles = tmp_path / "photos", tmp_path / "styles"
+    photos.mkdir(), styles.mkdir()
+    for name in ("a", "b", "c"):
+        Image.fromarray(load_sample("astronaut", 96)).save(photos / f"{name}.jpg")
+    coffee, chelsea = load_sample("coffee", 96), load_sample("chelsea", 96)
+    Image.fromarray(coffee).save(styles / "a.png")
+    Image.fromarray(chelsea).save(styles / "b.jpg")
+    result = _run(photos, "--style-dir", styles, "--output-dir", tmp_path / "out", *FAST)
+    assert result.exit_code == 1 and "no style c.*" in result.output and "2 written" in result.output
+    a = np.asarray(Image.open(tmp_path / "out" / "a.jpg"))
+    b = np.asarray(Image.open(tmp_path / "out" / "b.jpg"))
+    assert color_distance(a, coffee) < color_distance(a, chelsea)
+    assert color_distance(b, chelsea) < color_distance(b, coffee)
