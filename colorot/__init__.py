@@ -6,7 +6,9 @@ The main entry points:
 * :class:`colorot.ColorTransfer` -- the same as a fit/transform estimator;
 * :class:`colorot.ColorTransferModule` -- the same as an ``nn.Module``;
 * :func:`colorot.sliced_wasserstein` -- the distance the engine minimizes;
-* :func:`colorot.read_image` / :func:`colorot.write_image` -- files in and out.
+* :func:`colorot.read_image` / :func:`colorot.write_image` -- files in and out;
+* :func:`colorot.fit_lut` / :func:`colorot.apply_lut` -- one map baked as a 3D LUT, and applying it
+  (:mod:`colorot.looks` writes and reads look, ``.cube`` and Hald files).
 
 Names are imported on first use, so that ``import colorot`` (and the command
 line's ``--help``) stays fast until the engine is needed.
@@ -20,6 +22,8 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "transfer": "api",
+    "fit_lut": "api",
+    "apply_lut": "api",
     "ColorTransfer": "api",
     "ColorTransferModule": "api",
     "ColorotError": "errors",

@@ -17,7 +17,7 @@ from .methods import METHODS
 from .sliced import SlicedSteps, fit_sliced_steps, sliced_barycenter
 from .transport_map import ColorLUT, bake_lut
 
-__all__ = ["transfer", "fit_lut", "ColorTransfer", "ColorTransferModule", "resolve_device"]
+__all__ = ["transfer", "fit_lut", "apply_lut", "ColorTransfer", "ColorTransferModule", "resolve_device"]
 
 Image = TypeVar("Image")
 
@@ -376,7 +376,7 @@ class ColorTransfer:
                 steps = self._fit_steps(colors, generator)
             lut = self._bake(steps, strength)
         regrain = (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
-        return apply_lut(lut, view, self.device_, mask=mask, regrain=regrain)
+        return _apply_lut(lut, view, self.device_, mask=mask, regrain=regrain)
 
     def fit_transform(self, source: Image, style) -> Image:
         """``fit(style)`` then ``transform(source)``."""
@@ -384,7 +384,7 @@ class ColorTransfer:
 
 
 @torch.no_grad()
-def apply_lut(
+def _apply_lut(
     lut: ColorLUT,
     view: PixelView,
     device: torch.device,
@@ -505,6 +505,31 @@ def transfer(
     """
     model = ColorTransfer(space=space, strength=strength, seed=seed, device=device, **options)
     return model.fit(style, weights=weights, style_mask=style_mask).transform(source, source_mask=source_mask)
+
+
+def apply_lut(lut: ColorLUT, image: Image, *, device=None) -> Image:
+    """Apply a lookup table (from :func:`fit_lut` or :mod:`colorot.looks`) to an image.
+
+    Parameters
+    ----------
+    lut : ColorLUT
+    image : numpy.ndarray, PIL.Image.Image or torch.Tensor
+        As for :func:`transfer`; the result has the same type, dtype and range.
+    device : str or torch.device, optional
+        Where to look the colors up (default: the tensor's device, else CUDA when available).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from colorot.transport_map import ColorLUT, identity_grid
+    >>> identity = ColorLUT(identity_grid(5).T.reshape(3, 5, 5, 5))
+    >>> image = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
+    >>> bool((apply_lut(identity, image, device="cpu") == image).all())
+    True
+    """
+    view = image_to_pixels(image, "image")
+    device = resolve_device(device, image if view.kind == "torch" else None)
+    return _apply_lut(lut.to(device), view, device)
 
 
 def fit_lut(style, sources=None, *, size: int = 65, **options) -> ColorLUT:

@@ -226,7 +226,7 @@ def make_grader(
     def grade(source: Path, output: Path) -> dict:
         image = io.read_image(source)
         if table is not None:
-            result = api.apply_lut(table, image_to_pixels(image.pixels, str(source)), device)
+            result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), device)
         else:
             result = model_for(image.icc_profile).transform(image.pixels)
         io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)

@@ -313,7 +313,7 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
                 output_dir.mkdir(parents=True, exist_ok=True)
             image = io.read_image(source)
             _show_notes(image)
-            result = api.apply_lut(table, image_to_pixels(image.pixels, str(source)), resolved)
+            result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), resolved)
             return io.write_image(target, result, like=image, quality=quality, strip_metadata=strip_metadata)
 
         try:

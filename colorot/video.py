@@ -138,6 +138,6 @@ def grade_video(
 def lut_applier(table, device: torch.device) -> Callable[[np.ndarray], np.ndarray]:
     """A frame function applying a :class:`~colorot.transport_map.ColorLUT`."""
     from ._convert import image_to_pixels
-    from .api import apply_lut
+    from .api import _apply_lut
 
-    return lambda frame: apply_lut(table, image_to_pixels(frame, "frame"), device)
+    return lambda frame: _apply_lut(table, image_to_pixels(frame, "frame"), device)
