@@ -390,6 +390,7 @@ def _apply_lut(
     device: torch.device,
     mask: torch.Tensor | None = None,
     regrain: tuple[int, float] | None = None,
+    interpolation: str = "trilinear",
 ) -> Image:
     """Apply a lookup table to an image view and rebuild the caller's type.
 
@@ -408,7 +409,8 @@ def _apply_lut(
             moved = moved.round_().clamp_(0, view.scale)
         view = dataclasses.replace(view, array=None)  # the torch path below, from the filtered colors
         return _finish(view, pixels, moved.to(pixels.dtype), mask)
-    if view.is_uint8_array and device.type == "cpu" and lut.size <= 65:  # Pillow's kernel stops at 65
+    if view.is_uint8_array and device.type == "cpu" and lut.size <= 65 and interpolation == "trilinear":
+        # Pillow's trilinear kernel (it stops at 65 nodes)
         moved = lut.apply_uint8(view.array)
         if mask is not None:
             weights = mask.reshape(*view.size, 1).cpu().numpy()
@@ -416,7 +418,8 @@ def _apply_lut(
             moved[..., :3] = np.round(blended)
         return view.rebuild(moved)
     pixels = view.to(device).pixels
-    return _finish(view, pixels, lut.apply_pixels(pixels, scale=view.scale, device=device), mask)
+    moved = lut.apply_pixels(pixels, scale=view.scale, device=device, interpolation=interpolation)
+    return _finish(view, pixels, moved, mask)
 
 
 def _finish(view: PixelView, pixels: torch.Tensor, moved: torch.Tensor, mask: torch.Tensor | None) -> Image:
@@ -507,7 +510,7 @@ def transfer(
     return model.fit(style, weights=weights, style_mask=style_mask).transform(source, source_mask=source_mask)
 
 
-def apply_lut(lut: ColorLUT, image: Image, *, device=None) -> Image:
+def apply_lut(lut: ColorLUT, image: Image, *, device=None, interpolation: str = "trilinear") -> Image:
     """Apply a lookup table (from :func:`fit_lut` or :mod:`colorot.looks`) to an image.
 
     Parameters
@@ -517,6 +520,7 @@ def apply_lut(lut: ColorLUT, image: Image, *, device=None) -> Image:
         As for :func:`transfer`; the result has the same type, dtype and range.
     device : str or torch.device, optional
         Where to look the colors up (default: the tensor's device, else CUDA when available).
+    interpolation : {"trilinear", "tetrahedral"}
 
     Examples
     --------
@@ -529,7 +533,9 @@ def apply_lut(lut: ColorLUT, image: Image, *, device=None) -> Image:
     """
     view = image_to_pixels(image, "image")
     device = resolve_device(device, image if view.kind == "torch" else None)
-    return _apply_lut(lut.to(device), view, device)
+    if interpolation not in ("trilinear", "tetrahedral"):
+        raise ColorotError(f"interpolation is trilinear or tetrahedral, not {interpolation!r}")
+    return _apply_lut(lut.to(device), view, device, interpolation=interpolation)
 
 
 def fit_lut(style, sources=None, *, size: int = 65, **options) -> ColorLUT:

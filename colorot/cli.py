@@ -277,8 +277,10 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
 @click.option("--strip-metadata", is_flag=True, help="Leave EXIF out of the outputs.")
+@click.option("--interpolation", type=click.Choice(("trilinear", "tetrahedral")), default="trilinear",
+              show_default=True, help="How colors between the LUT's nodes are looked up.")
 def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | None, device: str,
-          quality: int | None, strip_metadata: bool) -> None:
+          quality: int | None, strip_metadata: bool, interpolation: str) -> None:
     """Apply a look file (.npz), a .cube LUT or a Hald CLUT to INPUT photos.
 
     Each photo keeps its depth, alpha, ICC profile and EXIF; one bad file does not stop the others.
@@ -313,7 +315,8 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
                 output_dir.mkdir(parents=True, exist_ok=True)
             image = io.read_image(source)
             _show_notes(image)
-            result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), resolved)
+            result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), resolved,
+                                    interpolation=interpolation)
             return io.write_image(target, result, like=image, quality=quality, strip_metadata=strip_metadata)
 
         try:

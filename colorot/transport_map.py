@@ -92,17 +92,25 @@ class ColorLUT:
         table = self.apply_pixels(nodes.expand(self.table.shape[0], -1, -1))
         return ColorLUT(table.reshape(-1, 3, size, size, size))
 
-    def apply_pixels(self, pixels: torch.Tensor, *, scale: float = 1.0, device=None) -> torch.Tensor:
+    def apply_pixels(
+        self, pixels: torch.Tensor, *, scale: float = 1.0, device=None, interpolation: str = "trilinear"
+    ) -> torch.Tensor:
         """Look up pixels ``(B, 3, P)`` of any dtype holding sRGB values in ``[0, scale]``.
 
         The tables apply image by image (one table broadcasts over the batch).
         Works in chunks of bounded size (``CHUNK_PIXELS``) on ``device`` (default: the
         pixels' device) and returns a tensor of the pixels' dtype on that
         device: rounded and clipped for integer dtypes; for floats, clipped to
-        ``[0, scale]`` where the input was inside it.
+        ``[0, scale]`` where the input was inside it. ``interpolation`` is
+        ``"trilinear"`` (of the displacement, so colors outside the cube are
+        shifted like its nearest face) or ``"tetrahedral"`` (inputs clamped to
+        the cube), as other software applies ``.cube`` files.
         """
+        if interpolation not in ("trilinear", "tetrahedral"):
+            raise ValueError(f"interpolation is trilinear or tetrahedral, not {interpolation!r}")
         device = pixels.device if device is None else torch.device(device)
         displacement = self.displacement().to(device=device, dtype=torch.float32)
+        table = self.table.to(device=device, dtype=torch.float32)
         batch = max(pixels.shape[0], displacement.shape[0])
         displacement = displacement.expand(batch, *displacement.shape[1:])
         out = torch.empty((batch, 3, pixels.shape[-1]), device=device, dtype=pixels.dtype)
@@ -111,9 +119,12 @@ class ColorLUT:
         for start in range(0, pixels.shape[-1], chunk_pixels):
             chunk = pixels[:, :3, start : start + chunk_pixels].to(device=device, dtype=torch.float32)
             chunk = chunk.expand(batch, 3, -1) / scale
-            grid = (chunk * 2 - 1).transpose(1, 2).reshape(batch, 1, 1, -1, 3)
-            shift = F.grid_sample(displacement, grid, mode="bilinear", padding_mode="border", align_corners=True)
-            moved = chunk + shift.reshape(batch, 3, -1)
+            if interpolation == "tetrahedral":
+                moved = _tetrahedral(table.expand(batch, *table.shape[1:]), chunk)
+            else:
+                grid = (chunk * 2 - 1).transpose(1, 2).reshape(batch, 1, 1, -1, 3)
+                shift = F.grid_sample(displacement, grid, mode="bilinear", padding_mode="border", align_corners=True)
+                moved = chunk + shift.reshape(batch, 3, -1)
             if is_integer:
                 moved = (moved * scale).round_().clamp_(0, scale)
             else:
@@ -142,6 +153,32 @@ class ColorLUT:
         with ThreadPoolExecutor(n_workers) as pool:
             list(pool.map(work, strips))
         return out
+
+
+def _tetrahedral(table: torch.Tensor, colors: torch.Tensor) -> torch.Tensor:
+    """Tetrahedral interpolation of tables ``(B, 3, S, S, S)`` at colors ``(B, 3, P)`` in ``[0, 1]``.
+
+    The cell's fractional coordinates, sorted ``f1 >= f2 >= f3`` along axes
+    ``a1, a2, a3``, pick the tetrahedron from the cell's origin through
+    ``+a1``, ``+a1+a2`` to the opposite corner; the weights are
+    ``1 - f1, f1 - f2, f2 - f3, f3``.
+    """
+    size = table.shape[-1]
+    position = colors.clamp(0, 1) * (size - 1)
+    base = position.floor().clamp_(max=size - 2)
+    fraction = position - base
+    strides = torch.tensor([1, size, size * size], device=colors.device)  # red fastest, then green, then blue
+    origin = (base.long() * strides[None, :, None]).sum(dim=1)  # (B, P)
+    sorted_fraction, axis = fraction.sort(dim=1, descending=True)
+    step = strides[axis]  # (B, 3, P): the stride along a1, a2, a3
+    corners = [origin, origin + step[:, 0], origin + step[:, 0] + step[:, 1], origin + strides.sum()]
+    weights = [1 - sorted_fraction[:, 0], sorted_fraction[:, 0] - sorted_fraction[:, 1],
+               sorted_fraction[:, 1] - sorted_fraction[:, 2], sorted_fraction[:, 2]]
+    flat = table.reshape(table.shape[0], 3, -1)
+    out = torch.zeros_like(colors)
+    for corner, weight in zip(corners, weights):
+        out += flat.gather(-1, corner[:, None, :].expand(-1, 3, -1)) * weight[:, None, :]
+    return out
 
 
 def bake_lut(

@@ -112,3 +112,19 @@ def test_cli_fit_lut_apply(tmp_path, astronaut, coffee, chelsea):
 
     out = np.asarray(Image.open(tmp_path / "graded" / "photo_colorot.png"))
     assert color_distance(out, coffee) < 0.6 * color_distance(astronaut, coffee)
+
+
+def test_tetrahedral_lookup_matches_colour_science(tmp_path, astronaut, coffee):
+    colour = pytest.importorskip("colour")
+    from colour.algebra import table_interpolation_tetrahedral
+
+    cube = read_cube(write_cube(tmp_path / "look.cube", fit_lut(coffee, [astronaut], size=17, **FAST)))
+    ours = colorot.apply_lut(cube, astronaut, device="cpu", interpolation="tetrahedral") / 255.0
+    trilinear = colorot.apply_lut(cube, astronaut, device="cpu") / 255.0
+    theirs = colour.read_LUT(str(tmp_path / "look.cube")).apply(astronaut / 255.0,
+                                                                 interpolator=table_interpolation_tetrahedral)
+    assert np.abs(ours - theirs).mean() <= 0.5 / 255  # rounding only
+    assert np.abs(trilinear - theirs).mean() > np.abs(ours - theirs).mean()  # a different interpolation
+    identity = fit_lut(coffee, size=5, strength=0.0, **FAST)
+    np.testing.assert_array_equal(colorot.apply_lut(identity, astronaut, device="cpu", interpolation="tetrahedral"),
+                                  astronaut)
