@@ -116,8 +116,8 @@ class ColorTransfer:
     smoothing : float
         Regularization: the standard deviation, in working-space units, of the
         Gaussian that smooths the source's projected distribution at each
-        step. It bounds the slope of the map, so that sensor noise and JPEG
-        blocks are not amplified. 0 disables it.
+        step. It bounds the slope of the map, which limits how much sensor
+        noise and JPEG blocks are amplified. 0 disables it.
     n_knots : int
         Quantile levels of each 1-D map.
     lut_size : int
@@ -139,7 +139,8 @@ class ColorTransfer:
         Spatial regularization, off (0) by default: filter the color
         displacement with a guided filter of this radius (pixels), guided by
         the source's luma (Rabin et al. 2011), so that noise and JPEG blocks
-        are not amplified. The result is then no longer a function of color.
+        are shifted rather than amplified. The result is then no longer a
+        function of color.
     regrain_eps : float
         The guided filter's regularization (a local variance in ``[0, 1]^2``
         units): source edges with more variance are kept.

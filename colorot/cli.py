@@ -109,7 +109,7 @@ def main() -> None:
 @click.option("--max-pixels", type=click.IntRange(1), default=None,
               help="Refuse larger images [default: COLOROT_MAX_PIXELS or 250000000].")
 @click.option("--regrain", type=click.IntRange(0), default=0, show_default=True, metavar="RADIUS",
-              help="Filter the color shift guided by SOURCE (radius in pixels) so noise is not amplified; "
+              help="Filter the color shift guided by SOURCE (radius in pixels) so noise is shifted, not amplified; "
                    "0 = off.")
 @click.option("--weights", default=None, metavar="W1,W2,...",
               help="Mix of several styles, e.g. 0.7,0.3 [default: equal].")
