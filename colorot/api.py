@@ -3,10 +3,8 @@ the :class:`ColorTransferModule` for torchvision-style pipelines."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TypeVar
 
-import numpy as np
 import torch
 
 from ._convert import PixelView, image_to_pixels, mask_to_weights
@@ -399,27 +397,25 @@ def _apply_lut(
     ``regrain`` = ``(radius, eps)`` filters the displacement guided by the source
     (:func:`colorot.regrain.filter_displacement`).
     """
-    if regrain is not None:
+    if regrain is None and view.is_uint8_array and device.type == "cpu" and lut.size <= 65 \
+            and interpolation == "trilinear":
+        moved = lut.apply_uint8(view.array)  # Pillow's trilinear kernel (it stops at 65 nodes); alpha kept
+        if mask is None:
+            return view.rebuild(moved)
+        moved = torch.from_numpy(moved[..., :3]).reshape(1, -1, 3).transpose(1, 2)
+        return _finish(view, view.pixels, moved, mask)
+    pixels = view.to(device).pixels
+    if regrain is None:
+        moved = lut.apply_pixels(pixels, scale=view.scale, device=device, interpolation=interpolation)
+    else:
         from .regrain import filter_displacement
 
-        pixels = view.to(device).pixels
         source = pixels[:, :3].to(torch.float32) / view.scale
-        moved = lut.apply_pixels(source, device=device)
+        moved = lut.apply_pixels(source, device=device, interpolation=interpolation)
         moved = filter_displacement(source, moved, view.size, *regrain) * view.scale
         if not pixels.dtype.is_floating_point:
             moved = moved.round_().clamp_(0, view.scale)
-        view = dataclasses.replace(view, array=None)  # the torch path below, from the filtered colors
-        return _finish(view, pixels, moved.to(pixels.dtype), mask)
-    if view.is_uint8_array and device.type == "cpu" and lut.size <= 65 and interpolation == "trilinear":
-        # Pillow's trilinear kernel (it stops at 65 nodes)
-        moved = lut.apply_uint8(view.array)
-        if mask is not None:
-            weights = mask.reshape(*view.size, 1).cpu().numpy()
-            blended = view.array[..., :3] + weights * (moved[..., :3].astype(np.float32) - view.array[..., :3])
-            moved[..., :3] = np.round(blended)
-        return view.rebuild(moved)
-    pixels = view.to(device).pixels
-    moved = lut.apply_pixels(pixels, scale=view.scale, device=device, interpolation=interpolation)
+        moved = moved.to(pixels.dtype)
     return _finish(view, pixels, moved, mask)
 
 
