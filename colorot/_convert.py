@@ -192,7 +192,7 @@ def mask_to_weights(mask, view: PixelView, name: str = "mask") -> torch.Tensor:
             values = values[:, 0]
         if values.ndim == 2:
             values = values[None]
-        scale = 255.0 if values.dtype == torch.uint8 else 1.0
+        scale = _TORCH_SCALES.get(values.dtype, 1.0)  # uint8 0-255; floats and bool as they are
     else:
         try:
             from PIL import Image
@@ -203,7 +203,7 @@ def mask_to_weights(mask, view: PixelView, name: str = "mask") -> torch.Tensor:
         values = np.asarray(mask)
         if values.ndim != 2:
             raise ColorotError(f"{name} must be an (H, W) array, got shape {values.shape}")
-        scale = {np.dtype(bool): 1.0, np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(values.dtype, 1.0)
+        scale = _SCALES.get(values.dtype, 1.0)  # uint8 0-255, uint16 0-65535; floats and bool as they are
         values = torch.from_numpy(values.astype(np.float32))[None]
     if values.ndim != 3 or tuple(values.shape[-2:]) != tuple(view.size):
         raise ColorotError(f"{name} has shape {tuple(values.shape)}; it must be (H, W) = {tuple(view.size)} like its image")

@@ -15,7 +15,7 @@ import io
 
 import numpy as np
 
-__all__ = ["srgb_profile", "same_profile", "convert_to_profile"]
+__all__ = ["srgb_profile", "cms_profile", "same_profile", "convert_to_profile"]
 
 
 @functools.lru_cache(maxsize=1)
@@ -30,6 +30,13 @@ def srgb_profile() -> bytes:
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def cms_profile(data: bytes | None):
+    """A LittleCMS profile (:class:`PIL.ImageCms.ImageCmsProfile`) from ICC bytes; None is sRGB."""
+    from PIL import ImageCms
+
+    return ImageCms.ImageCmsProfile(io.BytesIO(data or srgb_profile()))
 
 
 def same_profile(a: bytes | None, b: bytes | None) -> bool:
@@ -59,10 +66,10 @@ def convert_to_profile(pixels: np.ndarray, source: bytes | None, target: bytes |
     from PIL import Image, ImageCms
 
     rgb = _to_uint8(pixels[..., :3])
-    profiles = [ImageCms.ImageCmsProfile(io.BytesIO(p or srgb_profile())) for p in (source, target)]
     image = ImageCms.profileToProfile(
         Image.fromarray(np.ascontiguousarray(rgb), "RGB"),
-        *profiles,
+        cms_profile(source),
+        cms_profile(target),
         renderingIntent=ImageCms.Intent.RELATIVE_COLORIMETRIC,
         outputMode="RGB",
     )

@@ -61,7 +61,6 @@ _FORMATS = {
     ".bmp": "BMP",
 }
 _METADATA_FORMATS = {"JPEG", "PNG", "TIFF", "WEBP", "AVIF", "HEIF"}  # write ICC and EXIF
-_HIGH_DEPTH_FORMATS = {"PNG", "TIFF"}  # keep 16 bits (and float for TIFF)
 _PIL_LIMIT = threading.Lock()
 _TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")
 #: First-directory EXIF tags carried to the output: description, camera, orientation, resolution,
@@ -178,13 +177,11 @@ def _pillow_pixels(image, notes: list) -> tuple[np.ndarray, bytes | None]:
     if mode == "CMYK":
         if icc:
             from PIL import ImageCms
-            import io as _bytes_io
 
-            from .icc import srgb_profile
+            from .icc import cms_profile, srgb_profile
 
             image = ImageCms.profileToProfile(
-                image, ImageCms.ImageCmsProfile(_bytes_io.BytesIO(icc)),
-                ImageCms.ImageCmsProfile(_bytes_io.BytesIO(srgb_profile())),
+                image, cms_profile(icc), cms_profile(None),
                 renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB",
             )
             notes.append("CMYK converted to sRGB through its ICC profile; written as RGB")
