@@ -162,24 +162,6 @@ def torch_threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
-def is_lut_file(path: Path) -> bool:
-    """A look file, a .cube, or a Hald CLUT image (square, level^3 pixels a side; read from the header)."""
-    suffix = path.suffix.lower()
-    if suffix in (".npz", ".cube"):
-        return True
-    if suffix not in (".png", ".tif", ".tiff"):
-        return False
-    try:
-        from PIL import Image
-
-        with Image.open(path) as image:
-            width, height = image.size
-    except Exception:  # noqa: BLE001 - not an image: the style path reports it
-        return False
-    level = round(width ** (1 / 3))
-    return width == height and level**3 == width and level >= 2
-
-
 def make_grader(
     look: Path,
     options: dict,
@@ -205,14 +187,15 @@ def make_grader(
     look = Path(look)
     device = api.resolve_device(options.get("device"))
     style_file, models, lock = None, {}, threading.Lock()
-    if table is None and is_lut_file(look):
+    look_is_table = looks.is_lut_file(look)
+    if table is None and look_is_table:
         table = looks.load_lut(look, device)
-    if table is None or evaluate:
-        style_file = io.read_image(look, max_side=1024) if not is_lut_file(look) else None
-        if style_file is not None and notes is not None:
+    if not look_is_table and (table is None or evaluate):
+        style_file = io.read_image(look, max_side=1024)
+        if notes is not None:
             notes(style_file)
     if table is None and shared_sources is not None:
-        table = _shared_table(look, options, shared_sources)
+        table = _shared_table(style_file, options, shared_sources)
     table = table.to(device) if table is not None else None
 
     def model_for(profile: bytes | None):
@@ -330,23 +313,12 @@ def run_jobs_on_ray(
     return jobs
 
 
-def _shared_table(look: Path, options: dict, sources: list):
-    """The LUT of one map fitted over ``sources`` to the style ``look`` (for the shared map)."""
-    from . import api, icc, io
+def _shared_table(look, options: dict, sources: list):
+    """The LUT of one map fitted over ``sources`` to the style ``look`` (a path or an ImageFile read already),
+    unreadable sources left out."""
+    from .looks import fit_lut_from_files
 
-    style_file = io.read_image(look, max_side=1024)
-    images, profile = [], None
-    for path in sources:
-        try:
-            image = io.read_image(path, max_side=1024)
-        except ColorotError:
-            continue
-        profile = profile or image.icc_profile
-        images.append(image.pixels)
-    if not images:
-        raise ColorotError("no readable photo to fit the shared map on")
-    converted = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
-    return api.fit_lut(converted, images, size=65, **options)
+    return fit_lut_from_files(look, sources, size=65, source_max_side=1024, skip_unreadable=True, **options)
 
 
 def paired_grader(style_dir: Path, jobs: list[Job], options: dict, **grader_options) -> Callable[[Path, Path], dict]:

@@ -194,22 +194,6 @@ def _fit_options(function):
     return function
 
 
-def _fit_lut(style: Path, sources, size: int, options: dict):
-    """A table fitted from image files (style and sources read faithfully, style in the sources' profile)."""
-    from . import api, icc, io
-
-    style_file = io.read_image(style, max_side=1024)
-    _show_notes(style_file)
-    images, profile = [], None
-    for source in sources:
-        source_file = io.read_image(source, max_side=2048)
-        _show_notes(source_file)
-        profile = profile or source_file.icc_profile
-        images.append(source_file.pixels)
-    style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
-    return api.fit_lut(style_pixels, images or None, size=size, **options)
-
-
 @main.command(context_settings=CONTEXT)
 @click.argument("style", type=click.Path(path_type=Path))
 @click.argument("sources", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -227,7 +211,7 @@ def fit(style: Path, sources: tuple, output: Path, **options) -> None:
     def action():
         from . import looks
 
-        lut = _fit_lut(style, sources, 65, options)
+        lut = looks.fit_lut_from_files(style, sources, size=65, notes=_show_notes, **options)
         parameters = {**options, "style": style.name, "sources": [s.name for s in sources]}
         return looks.save_look(output, lut, parameters)
 
@@ -260,7 +244,7 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
         if look.suffix.lower() == ".npz":
             table = looks.load_look(look)[0].resized(size)
         else:
-            table = _fit_lut(look, sources, size, options)
+            table = looks.fit_lut_from_files(look, sources, size=size, notes=_show_notes, **options)
         if lut_format == "cube":
             return looks.write_cube(output, table, title=f"colorot {look.stem}")
         return looks.write_hald(output, table)
@@ -354,9 +338,7 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
         if io.same_file(source, output):
             raise api.ColorotError(f"{output}: refusing to overwrite the input video; choose another -o")
         device = api.resolve_device(options["device"])
-        from .batch import is_lut_file
-
-        if is_lut_file(look):
+        if looks.is_lut_file(look):
             table = looks.load_lut(look, device)
         else:
             sampled = clips.sample_frames(source, frames)

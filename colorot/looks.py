@@ -26,7 +26,10 @@ import torch
 from .errors import ColorotError
 from .transport_map import ColorLUT
 
-__all__ = ["save_look", "load_look", "write_cube", "read_cube", "write_hald", "read_hald", "load_lut"]
+__all__ = [
+    "save_look", "load_look", "write_cube", "read_cube", "write_hald", "read_hald", "load_lut", "is_lut_file",
+    "fit_lut_from_files",
+]
 
 LOOK_FORMAT = "colorot-look"
 LOOK_VERSION = 1
@@ -171,13 +174,79 @@ def read_hald(path, device=None) -> ColorLUT:
 
     pixels = read_image(path).pixels[..., :3]
     side = pixels.shape[0]
-    level = round(side ** (1 / 3))
-    if pixels.shape[1] != side or level**3 != side:
+    level = _hald_level(pixels.shape[1], side)
+    if level is None:
         raise ColorotError(f"{path}: a Hald CLUT is a square of level^3 pixels, got {pixels.shape[1]}x{side}")
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
     size = level * level
     table = (pixels.reshape(-1, 3).astype(np.float32) / scale).T.reshape(3, size, size, size)
     return _checked_lut(table, Path(path), device)
+
+
+def _hald_level(width: int, height: int) -> int | None:
+    """The level of a Hald CLUT image of this size (a square of level^3 pixels a side), else None."""
+    level = round(width ** (1 / 3))
+    return level if width == height and level**3 == width and level >= 2 else None
+
+
+def is_lut_file(path) -> bool:
+    """A look file, a ``.cube``, or a Hald CLUT image (told from its header)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".npz", ".cube"):
+        return True
+    if suffix not in (".png", ".tif", ".tiff"):
+        return False
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:
+            return _hald_level(*image.size) is not None
+    except Exception:  # noqa: BLE001 - not an image: whoever reads it as a style reports that
+        return False
+
+
+def fit_lut_from_files(
+    style,
+    sources=(),
+    *,
+    size: int = 65,
+    source_max_side: int = 2048,
+    skip_unreadable: bool = False,
+    notes=None,
+    **options,
+) -> ColorLUT:
+    """One table fitted from image files: the style (a path, or an :class:`~colorot.io.ImageFile` already
+    read) converted into the first source's ICC profile.
+
+    ``source_max_side`` lets JPEG sources decode at a reduced scale (their
+    colors are sampled); ``skip_unreadable`` leaves out sources that cannot be
+    read (a batch reports them later) instead of failing; ``notes(image_file)``
+    is called for each file read. Without sources, the whole sRGB cube is the
+    source (see :func:`colorot.fit_lut`).
+    """
+    from . import api, icc
+    from .io import ImageFile, read_image
+
+    style_file = style if isinstance(style, ImageFile) else read_image(style, max_side=1024)
+    if notes is not None and style_file is not style:
+        notes(style_file)
+    images, profile = [], None
+    for source in sources:
+        try:
+            image = read_image(source, max_side=source_max_side)
+        except ColorotError:
+            if skip_unreadable:
+                continue
+            raise
+        if notes is not None:
+            notes(image)
+        profile = profile or image.icc_profile
+        images.append(image.pixels)
+    if sources and not images:
+        raise ColorotError("no readable photo to fit the shared map on")
+    style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+    return api.fit_lut(style_pixels, images or None, size=size, **options)
 
 
 def load_lut(path, device=None) -> ColorLUT:
