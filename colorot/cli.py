@@ -88,19 +88,29 @@ def main() -> None:
     """Give photos the colors of other photos with sliced optimal transport."""
 
 
+def _fit_options(function):
+    """The options shared by the commands that fit a map: space, strength, seed, device, method, luma."""
+    options = [
+        click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
+                     help="Color space the distributions are matched in."),
+        click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+                     help="0 keeps the colors, 1 is the full transfer."),
+        click.option("--seed", type=int, default=None, help="Seed for reproducible results."),
+        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
+        click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram", "emd")),
+                     default="sliced", show_default=True, help="sliced optimal transport, or a classic method."),
+        click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
 @main.command(context_settings=CONTEXT)
 @click.argument("source", type=click.Path(path_type=Path))
 @click.argument("styles", metavar="STYLE...", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file [default: SOURCE_colorot.EXT].")
-@click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
-              help="Color space the distributions are matched in.")
-@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-              help="0 keeps the source, 1 is the full transfer.")
-@click.option("--seed", type=int, default=None, help="Seed for reproducible results.")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram", "emd")), default="sliced",
-              show_default=True, help="sliced optimal transport, or a classic method for comparison.")
-@click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma.")
+@_fit_options
 @click.option("--quality", type=click.IntRange(1, 100), default=None,
               help="JPEG/WebP/AVIF quality [default: the source JPEG's own, else 95].")
 @click.option("--in-place", is_flag=True, help="Overwrite SOURCE with the result (atomically).")
@@ -117,10 +127,9 @@ def main() -> None:
               help="Grayscale image: white pixels define the statistics and change, black ones stay as they are.")
 @click.option("--style-mask", type=click.Path(path_type=Path), multiple=True,
               help="Grayscale image: which STYLE pixels define the look (once per style, in order).")
-def transfer(source: Path, styles: tuple, output: Path | None, space: str, strength: float,
-             seed: int | None, device: str, method: str, keep_luma: bool, quality: int | None,
-             in_place: bool, strip_metadata: bool, max_pixels: int | None, regrain: int, weights: str | None,
-             source_mask: Path | None, style_mask: tuple) -> None:
+def transfer(source: Path, styles: tuple, output: Path | None, quality: int | None, in_place: bool,
+             strip_metadata: bool, max_pixels: int | None, regrain: int, weights: str | None,
+             source_mask: Path | None, style_mask: tuple, **options) -> None:
     """Give SOURCE the colors of STYLE (or a mix of several) and write the result.
 
     The output keeps SOURCE's bit depth (16-bit PNG and TIFF, float TIFF), alpha, ICC profile and EXIF.
@@ -159,10 +168,7 @@ def transfer(source: Path, styles: tuple, output: Path | None, space: str, stren
                 style_file = io.read_image(style, max_side=None if style_mask else 1024, max_pixels=max_pixels)
                 _show_notes(style_file)
                 style_pixels.append(icc.convert_to_profile(style_file.pixels, style_file.icc_profile, source_profile))
-            model = api.ColorTransfer(
-                space=space, strength=strength, seed=seed, device=device, keep_luma=keep_luma, method=method,
-                regrain_radius=regrain,
-            )
+            model = api.ColorTransfer(regrain_radius=regrain, **options)
             masks = [_read_mask(path, max_pixels) for path in style_mask] or None
             model.fit(style_pixels, weights=mix, style_mask=masks)
             source_file = source_job.result()
@@ -174,24 +180,6 @@ def transfer(source: Path, styles: tuple, output: Path | None, space: str, stren
 
     written = _run(action)
     click.echo(str(written), err=False)
-
-
-def _fit_options(function):
-    """The options shared by the commands that fit a map: space, strength, seed, device, method, luma."""
-    options = [
-        click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
-                     help="Color space the distributions are matched in."),
-        click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-                     help="0 keeps the colors, 1 is the full transfer."),
-        click.option("--seed", type=int, default=None, help="Seed for reproducible results."),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-        click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram", "emd")),
-                     default="sliced", show_default=True, help="sliced optimal transport, or a classic method."),
-        click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
 
 
 @main.command(context_settings=CONTEXT)
@@ -329,7 +317,9 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
     Example:
       colorot video clip.mp4 look.jpg -o graded.mp4
     """
-    suffix = source.suffix if source.suffix.lower() in (".mp4", ".mov", ".mkv", ".webm", ".avi") else ".mp4"
+    from .video import VIDEO_SUFFIXES
+
+    suffix = source.suffix if source.suffix.lower() in VIDEO_SUFFIXES else ".mp4"
     output = output or source.with_name(f"{source.stem}_colorot{suffix}")
 
     def action():
@@ -343,18 +333,11 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
         else:
             sampled = clips.sample_frames(source, frames)
             table = _fit_lut_from_arrays(look, sampled, options)
-        with click.progressbar(length=_frame_count(source), label="grading", file=sys.stderr) as bar:
+        with click.progressbar(length=clips.frame_count(source), label="grading", file=sys.stderr) as bar:
             return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf,
                                      progress=bar.update)
 
     click.echo(str(_run(action)))
-
-
-def _frame_count(path: Path) -> int:
-    import av
-
-    with av.open(str(path)) as container:
-        return container.streams.video[0].frames or 0
 
 
 def _fit_lut_from_arrays(style: Path, frames: list, options: dict):

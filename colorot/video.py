@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import torch
 
 from .errors import ColorotError
 
-__all__ = ["sample_frames", "grade_video"]
+__all__ = ["sample_frames", "grade_video", "frame_count", "VIDEO_SUFFIXES"]
 
 #: Encoders tried for the output, by file extension, first available wins.
 _ENCODERS = {
@@ -30,6 +29,14 @@ _ENCODERS = {
     ".webm": ("libvpx-vp9",),
     ".avi": ("mpeg4",),
 }
+VIDEO_SUFFIXES = tuple(_ENCODERS)
+
+
+def frame_count(path) -> int:
+    """The number of frames the container declares for its first video stream (0 when unknown)."""
+    container = _open(Path(path))
+    with container:
+        return container.streams.video[0].frames or 0
 
 
 def _open(path: Path):
@@ -135,7 +142,7 @@ def grade_video(
     return output
 
 
-def lut_applier(table, device: torch.device) -> Callable[[np.ndarray], np.ndarray]:
+def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:
     """A frame function applying a :class:`~colorot.transport_map.ColorLUT`."""
     from ._convert import image_to_pixels
     from .api import _apply_lut
