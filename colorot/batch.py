@@ -129,23 +129,9 @@ def run_jobs(
     their atomic writes, and ``KeyboardInterrupt`` propagates.
     """
     pending = [job for job in jobs if job.status == "pending"]
-
-    def work(job: Job) -> Job:
-        start = time.perf_counter()
-        try:
-            job.output.parent.mkdir(parents=True, exist_ok=True)
-            job.figures = grade(job.source, job.output) or {}
-            job.status = "written"
-        except ColorotError as error:
-            job.status, job.error = "failed", str(error)
-        except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
-            job.status, job.error = "failed", f"{job.source}: {type(error).__name__}: {error}"
-        job.seconds = time.perf_counter() - start
-        return job
-
     pool = ThreadPoolExecutor(max(1, workers))
     try:
-        futures = [pool.submit(work, job) for job in pending]
+        futures = [pool.submit(_grade_job, job, grade) for job in pending]
         for future in as_completed(futures):
             future.result()
             if progress is not None:
@@ -155,6 +141,21 @@ def run_jobs(
         raise
     pool.shutdown(wait=True)
     return jobs
+
+
+def _grade_job(job: Job, grade: Callable[[Path, Path], dict | None]) -> Job:
+    """Run ``grade`` for one job and record its status, error, time and figures; never raises."""
+    start = time.perf_counter()
+    try:
+        job.output.parent.mkdir(parents=True, exist_ok=True)
+        job.figures = grade(job.source, job.output) or {}
+        job.status = "written"
+    except ColorotError as error:
+        job.status, job.error = "failed", str(error)
+    except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
+        job.status, job.error = "failed", f"{job.source}: {type(error).__name__}: {error}"
+    job.seconds = time.perf_counter() - start
+    return job
 
 
 def torch_threads_per_worker(workers: int) -> int:
@@ -172,12 +173,15 @@ def make_grader(
     strip_metadata: bool = False,
     evaluate: bool = False,
     notes: Callable | None = None,
+    interpolation: str = "trilinear",
 ) -> Callable[[Path, Path], dict]:
     """The function that grades one photo, ``(source path, output path) -> figures``.
 
     ``look`` is a style image (its colors sampled once; one map fitted per
     photo, or one over ``shared_sources``) or a look/LUT file; ``table``, when
-    given, is applied as is. Thread-safe; also what each Ray actor builds once.
+    given, is applied as is (with ``interpolation``). ``notes(image_file)`` is
+    called for the style and each photo read. Thread-safe; also what each Ray
+    actor builds once.
     """
     import threading
 
@@ -208,8 +212,11 @@ def make_grader(
 
     def grade(source: Path, output: Path) -> dict:
         image = io.read_image(source)
+        if notes is not None:
+            notes(image)
         if table is not None:
-            result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), device)
+            result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), device,
+                                    interpolation=interpolation)
         else:
             result = model_for(image.icc_profile).transform(image.pixels)
         io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
@@ -278,21 +285,12 @@ def run_jobs_on_ray(
                                      evaluate=evaluate)
 
         def __call__(self, batch: dict) -> dict:
-            statuses, errors, seconds, figures = [], [], [], []
-            for source, output in zip(batch["source"], batch["output"]):
-                start = time.perf_counter()
-                try:
-                    Path(output).parent.mkdir(parents=True, exist_ok=True)
-                    figures.append(json.dumps(self.grade(Path(source), Path(output)) or {}))
-                    statuses.append("written")
-                    errors.append("")
-                except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
-                    figures.append("{}")
-                    statuses.append("failed")
-                    errors.append(str(error) if isinstance(error, ColorotError) else f"{source}: {error}")
-                seconds.append(time.perf_counter() - start)
-            return {"source": batch["source"], "status": np.array(statuses), "error": np.array(errors),
-                    "seconds": np.array(seconds), "figures": np.array(figures)}
+            done = [_grade_job(Job(Path(source), Path(output)), self.grade)
+                    for source, output in zip(batch["source"], batch["output"])]
+            return {"source": batch["source"], "status": np.array([job.status for job in done]),
+                    "error": np.array([job.error or "" for job in done]),
+                    "seconds": np.array([job.seconds for job in done]),
+                    "figures": np.array([json.dumps(job.figures) for job in done])}
 
     items = [{"source": str(job.source), "output": str(job.output)} for job in pending]
     dataset = ray.data.from_items(items, override_num_blocks=min(len(items), count * 4))

@@ -264,39 +264,33 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
     if output is not None and len(inputs) > 1:
         raise _UsageFail("-o names one output; use --output-dir for several inputs")
 
-    def load():
-        from . import api, looks
+    from . import batch as batches
 
-        resolved = api.resolve_device(device)
-        return looks.load_lut(look, resolved), resolved
+    def plan():
+        from . import io, looks
 
-    table, resolved = _run(load)
-    failures = 0
-    for source in inputs:
-        target = output or default_output(source)
-        if output_dir is not None:
-            target = output_dir / default_output(source).name
-
-        def action(source=source, target=target):
-            from . import api, io
-            from ._convert import image_to_pixels
-
-            if io.same_file(source, target):
-                raise api.ColorotError(f"{target}: refusing to overwrite an input file")
+        table = looks.load_lut(look)
+        grade = batches.make_grader(look, {"device": device}, table=table, quality=quality,
+                                    strip_metadata=strip_metadata, notes=_show_notes, interpolation=interpolation)
+        jobs = []
+        for source in inputs:
+            target = output or default_output(source)
             if output_dir is not None:
-                output_dir.mkdir(parents=True, exist_ok=True)
-            image = io.read_image(source)
-            _show_notes(image)
-            result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), resolved,
-                                    interpolation=interpolation)
-            return io.write_image(target, result, like=image, quality=quality, strip_metadata=strip_metadata)
+                target = output_dir / default_output(source).name
+            job = batches.Job(source, target)
+            if io.same_file(source, target):
+                job.status, job.error = "failed", f"{target}: refusing to overwrite an input file"
+            jobs.append(job)
+        return jobs, grade
 
-        try:
-            click.echo(str(_run(action)))
-        except _Fail as error:
-            error.show()
-            failures += 1
-    if failures:
+    jobs, grade = _run(plan)
+    batches.run_jobs(jobs, grade)
+    for job in jobs:
+        if job.status == "written":
+            click.echo(str(job.output))
+        else:
+            click.echo(f"colorot: error: {job.error}", err=True)
+    if any(job.status == "failed" for job in jobs):
         raise SystemExit(1)
 
 
