@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import ColorotError
+from .io import _FORMATS
 
 __all__ = ["Job", "collect_inputs", "plan_jobs", "run_jobs", "IMAGE_SUFFIXES"]
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".avif", ".heic", ".heif", ".bmp", ".gif"}
+IMAGE_SUFFIXES = {*_FORMATS, ".gif"}  # what colorot writes, and GIF, which it only reads
 CONFLICTS = ("skip", "overwrite", "rename", "error")
 
 
@@ -79,7 +80,7 @@ def plan_jobs(
     on_conflict: str = "error",
 ) -> list[Job]:
     """Output paths under ``output_dir`` mirroring the inputs' relative paths."""
-    from .io import _FORMATS, same_file
+    from .io import same_file
 
     if on_conflict not in CONFLICTS:
         raise ColorotError(f"on_conflict must be one of {', '.join(CONFLICTS)}")
