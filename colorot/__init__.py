@@ -8,7 +8,10 @@ The main entry points:
 * :func:`colorot.sliced_wasserstein` -- the distance the engine minimizes;
 * :func:`colorot.read_image` / :func:`colorot.write_image` -- files in and out;
 * :func:`colorot.fit_lut` / :func:`colorot.apply_lut` -- one map baked as a 3D LUT, and applying it
-  (:mod:`colorot.looks` writes and reads look, ``.cube`` and Hald files).
+  (:mod:`colorot.looks` writes and reads look, ``.cube`` and Hald files);
+* :func:`colorot.train_generator` -- a network trained with a sliced Wasserstein loss that
+  amortizes the map (:class:`colorot.ColorGenerator`, an ``nn.Module``; a look once saved);
+  :class:`colorot.ConditionedGenerator` is its style-conditioned variant.
 
 Names are imported on first use, so that ``import colorot`` (and the command
 line's ``--help``) stays fast until the engine is needed.
@@ -37,6 +40,10 @@ _EXPORTS = {
     "exact_distance": "metrics",
     "evaluate": "metrics",
     "read_image": "io",
+    "ColorGenerator": "generator",
+    "train_generator": "generator",
+    "load_generator": "generator",
+    "ConditionedGenerator": "conditioned",
     "write_image": "io",
 }
 

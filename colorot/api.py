@@ -125,10 +125,11 @@ class ColorTransfer:
         function of the input's luma (luma is transported first, then colors
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
-    method : {"sliced", "mkl", "reinhard", "histogram", "emd"}
+    method : {"sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"}
         ``"sliced"`` (default) is the sliced optimal transport described
-        here; the others are classic methods for comparison (see
-        :mod:`colorot.methods`), applied through the same lookup table.
+        here; the others are classic methods for comparison, and
+        ``"conditioned"`` the shipped style-conditioned generator (see
+        :mod:`colorot.methods`), all applied through the same lookup table.
     keep_luma : bool
         Match only chroma: every pixel keeps its luma (Rec. 709 ``Y'`` in
         ``"rgb"``, luminance in ``"linear"``, ``L`` in ``"lab"``/``"oklab"``),

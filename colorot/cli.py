@@ -97,8 +97,8 @@ def _fit_options(function):
                      help="0 keeps the colors, 1 is the full transfer."),
         click.option("--seed", type=int, default=None, help="Seed for reproducible results."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-        click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram", "emd")),
-                     default="sliced", show_default=True, help="sliced optimal transport, or a classic method."),
+        click.option("--method", type=click.Choice(("sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")),
+                     default="sliced", show_default=True, help="sliced optimal transport, a classic method, or the pretrained conditioned generator."),
         click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma."),
     ]
     for option in reversed(options):
@@ -207,6 +207,114 @@ def fit(style: Path, sources: tuple, output: Path, **options) -> None:
 
 
 @main.command(context_settings=CONTEXT)
+@click.argument("style", type=click.Path(path_type=Path))
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="The generator file (.safetensors).")
+@click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
+              help="Color space the generator works in.")
+@click.option("--steps", type=click.IntRange(1), default=1500, show_default=True, help="Most training steps.")
+@click.option("--smoothness", type=click.FloatRange(0), default=1e-3, show_default=True,
+              help="Weight of the smoothness term (higher: less noise amplified, looser match).")
+@click.option("--seed", type=int, default=None, help="Seed for reproducible training.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+def train(style: Path, photos: tuple, output: Path, space: str, steps: int, smoothness: float, seed: int | None,
+          device: str) -> None:
+    """Train a generator that maps the colors of PHOTOS to STYLE's, and save it.
+
+    A small network trained with a sliced Wasserstein loss (a minimum Kantorovich estimator): once
+    trained, it grades any photo, clip or LUT with no further fitting.
+
+    \b
+    Example:
+      colorot train look.jpg shoot/*.jpg -o shoot.safetensors
+      colorot apply shoot.safetensors new/*.jpg --output-dir graded/
+    """
+
+    def action():
+        from . import icc
+        from .generator import train_generator
+        from .io import read_image
+
+        style_file = read_image(style, max_side=1024)
+        _show_notes(style_file)
+        images, profile = [], None
+        for photo in photos:
+            image = read_image(photo, max_side=2048)
+            _show_notes(image)
+            profile = profile or image.icc_profile
+            images.append(image.pixels)
+        style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+        with click.progressbar(length=steps, label="training", file=sys.stderr) as bar:
+            model = train_generator(style_pixels, images, space=space, n_steps=steps, smoothness=smoothness,
+                                    seed=seed, device=device, progress=lambda step, loss: bar.update(1))
+        return model.save(output, {"style": style.name, "photos": [p.name for p in photos], "seed": seed})
+
+    click.echo(str(_run(action)))
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("content", type=click.Path(path_type=Path))
+@click.argument("style", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file [default: CONTENT_colorot.EXT].")
+@click.option("--size", type=click.IntRange(16), default=512, show_default=True,
+              help="Longer side of the result (never above the content's own).")
+@click.option("--content-weight", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Higher keeps more of the content's structure; lower lets the style's texture in.")
+@click.option("--patch-size", type=click.IntRange(3, 15), default=7, show_default=True, help="Patch side (odd).")
+@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="0 gives the color transfer only, 1 the full texture transfer.")
+@click.option("--mask", type=click.Path(path_type=Path), default=None,
+              help="Where the style applies (an image: white = fully, black = not at all).")
+@click.option("--seed", type=int, default=None, help="Seed for reproducible results.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
+def style(content: Path, style: Path, output: Path | None, size: int, content_weight: float, patch_size: int,
+          strength: float, mask: Path | None, seed: int | None, device: str, quality: int | None) -> None:
+    """Give CONTENT the colors and the texture of STYLE (patch distributions matched by sliced OT).
+
+    \b
+    Examples:
+      colorot style photo.jpg painting.jpg -o painted.png
+      colorot style photo.jpg painting.jpg --content-weight 5 --size 1024 --device cuda
+    """
+    output = output or default_output(content)
+    if patch_size % 2 == 0:
+        raise _UsageFail(f"--patch-size must be odd, got {patch_size}")
+
+    def action():
+        import numpy as np
+
+        from . import icc, io
+        from .stylize import stylize
+
+        for path in (content, style, *((mask,) if mask else ())):
+            if io.same_file(path, output):
+                raise io.ColorotError(f"{output}: refusing to overwrite an input file; choose another -o")
+        content_file = io.read_image(content)
+        style_file = io.read_image(style, max_side=2 * size)
+        for image in (content_file, style_file):
+            _show_notes(image)
+        style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, content_file.icc_profile)
+        weights = _read_mask(mask, None) if mask else None
+        pixels = content_file.pixels[..., :3]
+        with click.progressbar(length=1, label="stylizing", file=sys.stderr) as bar:
+            def progress(done, total):
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            result = stylize(pixels, style_pixels, size=size, content_weight=content_weight, patch_size=patch_size,
+                             strength=strength, content_mask=weights, seed=seed, device=device, progress=progress)
+        scale = {"uint8": 255, "uint16": 65535}.get(pixels.dtype.name)
+        if scale is not None:
+            result = (result * scale).round().astype(pixels.dtype)
+        io.write_image(output, np.ascontiguousarray(result), like=content_file, quality=quality)
+        return output
+
+    click.echo(str(_run(action)))
+
+
+@main.command(context_settings=CONTEXT)
 @click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
 @click.option("--source", "sources", multiple=True, type=click.Path(path_type=Path),
               help="A photo the LUT is for (repeat for several) [default: the whole sRGB cube].")
@@ -217,7 +325,7 @@ def fit(style: Path, sources: tuple, output: Path, **options) -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="look.cube or hald.png.")
 @_fit_options
 def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: Path, **options) -> None:
-    """Export a 3D LUT of STYLE's look (fitted here) or of a saved LOOK file (.npz).
+    """Export a 3D LUT of STYLE's look (fitted here) or of a saved LOOK file (.npz, .safetensors).
 
     \b
     Examples:
@@ -229,8 +337,8 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
     def action():
         from . import looks
 
-        if look.suffix.lower() == ".npz":
-            table = looks.load_look(look)[0].resized(size)
+        if look.suffix.lower() in (".npz", ".safetensors"):
+            table = looks.load_lut(look, size=size)
         else:
             table = looks.fit_lut_from_files(look, sources, size=size, notes=_show_notes, **options)
         if lut_format == "cube":
@@ -253,7 +361,7 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
               show_default=True, help="How colors between the LUT's nodes are looked up.")
 def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | None, device: str,
           quality: int | None, strip_metadata: bool, interpolation: str) -> None:
-    """Apply a look file (.npz), a .cube LUT or a Hald CLUT to INPUT photos.
+    """Apply a look file (.npz), a trained generator (.safetensors), a .cube LUT or a Hald CLUT to INPUT photos.
 
     Each photo keeps its depth, alpha, ICC profile and EXIF; one bad file does not stop the others.
 

@@ -1,5 +1,8 @@
 """Looks: a fitted map saved to a file, exported as a 3D LUT, read back.
 
+A *trained generator* (``.safetensors``, see :mod:`colorot.generator`) is a
+look too: it is baked into a table when loaded.
+
 A *look file* (``.npz``, numpy's plain array archive, read with
 ``allow_pickle=False`` so that loading never runs code) holds the fitted map
 baked on a 65^3 grid of the sRGB cube, with its parameters and a format
@@ -193,7 +196,7 @@ def is_lut_file(path) -> bool:
     """A look file, a ``.cube``, or a Hald CLUT image (told from its header)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".npz", ".cube"):
+    if suffix in (".npz", ".cube", ".safetensors"):
         return True
     if suffix not in (".png", ".tif", ".tiff"):
         return False
@@ -249,11 +252,24 @@ def fit_lut_from_files(
     return api.fit_lut(style_pixels, images or None, size=size, **options)
 
 
-def load_lut(path, device=None) -> ColorLUT:
-    """A look file (``.npz``), a ``.cube`` file or a Hald CLUT image, by extension."""
+def load_lut(path, device=None, size: int | None = None) -> ColorLUT:
+    """A look file (``.npz``), a trained generator (``.safetensors``, baked on a ``size``^3 grid, 65 by
+    default), a ``.cube`` file or a Hald CLUT image, by extension.
+
+    ``size`` resizes a look file's table too; ``.cube`` and Hald tables are returned as they are.
+    """
     suffix = Path(path).suffix.lower()
+    if suffix == ".safetensors":
+        from .generator import load_generator
+
+        model = load_generator(path, device)
+        if getattr(model, "needs_style", False):
+            raise ColorotError(f"{path}: a style-conditioned generator needs a style; use colorot transfer "
+                               "--method conditioned")
+        return model.to_lut(size or 65)
     if suffix == ".npz":
-        return load_look(path, device)[0]
+        table = load_look(path, device)[0]
+        return table if size is None else table.resized(size)
     if suffix == ".cube":
         return read_cube(path, device)
     return read_hald(path, device)

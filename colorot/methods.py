@@ -18,6 +18,11 @@ table and applied, saved and exported like the default method.
 ``"emd"``
     Exact OT (POT) between 1,000 samples of each image, extended to every
     color by the displacement of its nearest sample (as ``ot.da`` does).
+``"conditioned"``
+    The shipped style-conditioned generator (:mod:`colorot.conditioned`): a
+    network trained once on many augmented pairs maps the colors in one
+    forward pass, given encodings of both distributions. No fitting at all;
+    a looser match than the default.
 """
 
 from __future__ import annotations
@@ -26,7 +31,8 @@ import torch
 
 from .sliced import SlicedStep, SlicedSteps, _fit_step
 
-__all__ = ["METHODS", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd"]
+__all__ = ["METHODS", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
+           "fit_conditioned"]
 
 
 class _BatchedMap:
@@ -166,9 +172,21 @@ def fit_emd(source: torch.Tensor, style: torch.Tensor, n_points: int = 1000) -> 
 
 
 #: method name -> (fitter, working space it is defined in, or None for the estimator's own space)
+def fit_conditioned(source: torch.Tensor, style: torch.Tensor):
+    """The shipped style-conditioned generator (:mod:`colorot.conditioned`): one forward pass, no fitting.
+    Colors in sRGB, ``(B, n, 3)``."""
+    from .conditioned import _ContextMap, load_pretrained
+
+    model = load_pretrained(source.device)
+    source, style = source.reshape(-1, *source.shape[-2:]), style.reshape(-1, *style.shape[-2:])
+    style = style.expand(source.shape[0], -1, -1)
+    return _ContextMap(model, model.context(source, style))
+
+
 METHODS = {
     "mkl": (fit_mkl, None),
     "reinhard": (fit_reinhard, "lab"),
     "histogram": (fit_histogram, "rgb"),
     "emd": (fit_emd, None),
+    "conditioned": (fit_conditioned, "rgb"),
 }

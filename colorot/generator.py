@@ -1,0 +1,426 @@
+"""The learned generator: a network whose push-forward of the source colors matches the style.
+
+A minimum Kantorovich estimator (Peyré & Cuturi, *Computational Optimal
+Transport*, ch. 9; Bassetti et al. 2006): a generator ``g_theta`` is trained
+so that the distribution of ``g_theta(x)``, ``x`` drawn from the colors of a
+set of photos, is close to the style's colors in sliced Wasserstein distance,
+
+.. math:: \\min_\\theta \\; SW_2^2\\big((g_\\theta)_\\# \\mu_{photos}, \\nu_{style}\\big)
+          + \\lambda \\, \\mathbb{E}\\,\\|J_{g_\\theta} - I\\|^2 ,
+
+with fresh random directions at every step, so the loss is an unbiased
+estimate of the sliced distance. The second term keeps the map smooth in
+color (a finite-difference estimate of how far its Jacobian is from the
+identity), so it does not amplify noise.
+
+The generator here is a per-pixel color MLP with a residual,
+``g(x) = x + f(x)``, in a working color space. Being a function of color,
+it is applied to every pixel through a 3D lookup table baked from it, so
+applying a trained generator costs one table lookup per pixel: no fitting.
+It is a look: saved as ``.safetensors`` (weights and JSON parameters, never
+code), accepted by ``colorot apply``, ``lut`` and ``video``.
+
+The style-conditioned variant lives in :mod:`colorot.conditioned`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from .colorspaces import SPACES, from_space, to_space
+from .errors import ColorotError
+from .transport_map import ColorLUT, bake_lut
+
+__all__ = ["ColorGenerator", "SavedGenerator", "train_generator", "sliced_loss", "projected_quantiles",
+           "smoothness_penalty", "fit_generator", "save_generator", "load_generator"]
+
+GENERATOR_FORMAT = "colorot-generator"
+GENERATOR_VERSION = 1
+
+
+class SavedGenerator:
+    """What both generators share: saving to ``.safetensors`` (the parameters in its JSON header)."""
+
+    def parameters_dict(self) -> dict:
+        raise NotImplementedError
+
+    def save(self, path, metadata: dict | None = None) -> Path:
+        """Write the weights and parameters to a ``.safetensors`` file, atomically."""
+        return save_generator(path, self, metadata)
+
+
+class ColorGenerator(SavedGenerator, nn.Module):
+    """A per-pixel color map ``g(x) = x + f(x)``, ``f`` a small MLP, in a working color space.
+
+    Parameters
+    ----------
+    space : {"rgb", "linear", "lab", "oklab"}
+        Working space of the map (colors are converted from sRGB and back).
+    hidden : int
+        Width of the hidden layers.
+    depth : int
+        Number of hidden layers.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = ColorGenerator()                        # the identity until trained
+    >>> images = torch.rand(2, 3, 8, 8)
+    >>> torch.allclose(g(images), images, atol=1e-5)
+    True
+    """
+
+    def __init__(self, space: str = "rgb", hidden: int = 64, depth: int = 2):
+        super().__init__()
+        if space not in SPACES:
+            raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
+        if not (1 <= int(depth) <= 8 and 1 <= int(hidden) <= 1024):
+            raise ColorotError(f"depth must be in 1..8 and hidden in 1..1024, got {depth}, {hidden}")
+        self.space, self.hidden, self.depth = space, int(hidden), int(depth)
+        widths = [3] + [self.hidden] * self.depth
+        layers: list[nn.Module] = []
+        for width_in, width_out in zip(widths[:-1], widths[1:]):
+            layers += [nn.Linear(width_in, width_out), nn.SiLU()]
+        last = nn.Linear(self.hidden, 3)
+        nn.init.zeros_(last.weight)  # starts as the identity map
+        nn.init.zeros_(last.bias)
+        self.net = nn.Sequential(*layers, last)
+        # Input normalization (set from the training colors): centred, unit-scale inputs train faster.
+        self.register_buffer("center", torch.zeros(3))
+        self.register_buffer("scale", torch.ones(3))
+
+    def map_colors(self, colors: torch.Tensor) -> torch.Tensor:
+        """The map on working-space colors ``(..., 3)``."""
+        return colors + self.net((colors - self.center) / self.scale)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """Recolor float sRGB images ``(..., 3|4, H, W)`` in ``[0, 1]`` (differentiable; alpha passes)."""
+        if images.ndim < 3 or images.shape[-3] not in (3, 4):
+            raise ColorotError(f"expected images (..., 3|4, H, W), got shape {tuple(images.shape)}")
+        colors = images[..., :3, :, :].movedim(-3, -1)
+        moved = from_space(self.map_colors(to_space(colors, self.space)), self.space).clamp(0, 1)
+        out = moved.movedim(-1, -3).to(images.dtype)
+        return torch.cat((out, images[..., 3:, :, :]), dim=-3) if images.shape[-3] == 4 else out
+
+    @torch.no_grad()
+    def to_lut(self, size: int = 65, strength: float = 1.0) -> ColorLUT:
+        """Bake the map into a ``size``^3 lookup table over the sRGB cube."""
+        return bake_lut(_AsColorMap(self), self.space, size=size, strength=strength)
+
+    def parameters_dict(self) -> dict:
+        return {"space": self.space, "hidden": self.hidden, "depth": self.depth}
+
+
+class _AsColorMap:
+    """What :func:`colorot.transport_map.bake_lut` needs of a map: a call on ``(B, k, 3)``, a device
+    and a batch shape."""
+
+    def __init__(self, generator: ColorGenerator):
+        self.generator = generator
+        self.device = next(generator.parameters()).device
+        self.batch_shape = torch.Size([1])
+
+    def __call__(self, colors: torch.Tensor) -> torch.Tensor:
+        return self.generator.map_colors(colors)
+
+
+def sliced_loss(moved: torch.Tensor, quantiles: torch.Tensor, directions: torch.Tensor) -> torch.Tensor:
+    """Monte-Carlo squared sliced W2 between ``moved`` ``(..., n, 3)`` and a target given by its quantiles.
+
+    ``quantiles`` ``(..., n, K)`` holds the target's quantile function along each
+    direction (columns of ``directions``, ``(3, K)``) at the levels
+    ``(i + 0.5) / n``; the sorted projections of ``moved`` are compared with
+    them (averaged over leading batch axes). Differentiable in ``moved``.
+    """
+    projected = (moved @ directions).sort(dim=-2).values
+    return ((projected - quantiles) ** 2).mean(dim=-2).sum(dim=-1).mean() * (3 / directions.shape[1])
+
+
+def projected_quantiles(colors: torch.Tensor, directions: torch.Tensor, n_levels: int) -> torch.Tensor:
+    """Quantiles ``(..., n_levels, K)`` of ``colors`` ``(..., m, 3)`` projected on ``directions`` ``(3, K)`` at the
+    levels ``(i + 0.5) / n_levels`` (linear interpolation of the order statistics, any ``m``)."""
+    target = (colors @ directions).sort(dim=-2).values
+    m = target.shape[-2]
+    position = ((torch.arange(n_levels, device=colors.device, dtype=colors.dtype) + 0.5) * (m / n_levels) - 0.5)
+    position = position.clamp(0, m - 1)
+    low = position.floor().long()
+    high = (low + 1).clamp(max=m - 1)
+    fraction = (position - low)[:, None]
+    return target[..., low, :] * (1 - fraction) + target[..., high, :] * fraction
+
+
+def smoothness_penalty(
+    shift: Callable[[torch.Tensor], torch.Tensor],
+    colors: torch.Tensor,
+    generator: torch.Generator,
+    luma: torch.Tensor | None = None,
+    step: float = 0.02,
+) -> torch.Tensor:
+    """How far ``x + shift(x)`` is from a translation near ``colors``, plus how far it is from keeping luma order.
+
+    The first part is ``||(shift(x + h u) - shift(x)) / h||^2`` for random
+    unit ``u`` (a finite-difference estimate of ``||J - I||^2``); with a
+    ``luma`` axis, the second penalizes squared negative slopes of the
+    output's luma along it (a map that inverts luma locally breaks edges).
+    """
+    direction = torch.randn(colors.shape, generator=generator, device=generator.device).to(colors.device)
+    direction = direction / direction.norm(dim=-1, keepdim=True)
+    base = shift(colors)
+    penalty = (((shift(colors + step * direction) - base) / step) ** 2).sum(dim=-1).mean()
+    if luma is not None:
+        slope = 1 + ((shift(colors + step * luma) - base) @ luma) / step
+        penalty = penalty + 10 * torch.relu(0.1 - slope).square().mean()
+    return penalty
+
+
+def train_generator(
+    style,
+    photos: Sequence,
+    *,
+    space: str = "rgb",
+    n_steps: int = 400,
+    batch_size: int = 4096,
+    n_directions: int = 32,
+    learning_rate: float = 5e-3,
+    smoothness: float = 1e-3,
+    hidden: int = 64,
+    depth: int = 2,
+    n_samples: int = 1 << 16,
+    tolerance: float = 1e-3,
+    seed: int | None = None,
+    device=None,
+    progress: Callable[[int, float], None] | None = None,
+) -> ColorGenerator:
+    """Train a :class:`ColorGenerator` that maps the colors of ``photos`` to the style's.
+
+    Parameters
+    ----------
+    style : array, PIL image or tensor
+        The look to learn.
+    photos : sequence of images
+        The photos whose pooled colors are the generator's input (a shoot, a
+        clip's frames); ``n_samples`` colors in all are drawn from them.
+    space : str
+        Working color space.
+    n_steps : int
+        Maximum number of Adam steps.
+    batch_size : int
+        Source colors per step (style quantiles come from all ``n_samples``).
+    n_directions : int
+        Random directions per step of the sliced loss.
+    learning_rate : float
+        Adam's initial step size (cosine-decayed to a tenth).
+    smoothness : float
+        Weight of :func:`jacobian_penalty`: larger keeps the map closer to a
+        translation (smoother, less contrast added to noise).
+    hidden, depth : int
+        The MLP's width and number of hidden layers.
+    n_samples : int
+        Colors drawn from the style and, pooled, from the photos.
+    tolerance : float
+        Early stop: training ends when the smoothed loss has improved by less
+        than this fraction over the last 100 steps.
+    seed : int, optional
+        Makes training reproducible on one device.
+    device : str or torch.device, optional
+        Where to train (``"auto"`` picks the GPU when there is one).
+    progress : callable, optional
+        Called as ``progress(step, loss)`` after every step.
+
+    Returns
+    -------
+    ColorGenerator
+        In evaluation mode, on ``device``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> style, photo = rng.random((32, 32, 3)) ** 2, rng.random((32, 32, 3))
+    >>> g = train_generator(style, [photo], n_steps=30, batch_size=512, seed=0)
+    >>> from colorot.api import apply_lut
+    >>> out = apply_lut(g.to_lut(17), photo)
+    >>> bool(out.mean() < photo.mean())
+    True
+    """
+    from .api import _generator, resolve_device
+    from ._convert import image_to_pixels
+    from .colorspaces import luma_axis
+    from .measures import sample_colors
+
+    photos = list(photos)
+    if not photos:
+        raise ColorotError("no photos to train on; pass at least one image")
+    if n_steps < 1 or batch_size < 16 or n_directions < 1:
+        raise ColorotError("n_steps, batch_size and n_directions must be positive (batch_size >= 16)")
+    device = resolve_device(device)
+    generator = _generator(seed, device)
+    if seed is not None:
+        torch.manual_seed(seed)  # the network's initial weights
+    model = ColorGenerator(space, hidden, depth).to(device)
+
+    def colors_of(image, name, count):
+        view = image_to_pixels(image, name)
+        return to_space(sample_colors(view.pixels, view.scale, count, generator, device=device, name=name),
+                        space).reshape(-1, 3)
+
+    with torch.no_grad():
+        style_colors = colors_of(style, "style", n_samples)
+        per_photo = max(n_samples // len(photos), 1024)
+        pool = torch.cat([colors_of(photo, f"photo {i}", per_photo) for i, photo in enumerate(photos)])
+        model.center.copy_(pool.mean(dim=0))
+        model.scale.copy_(pool.std(dim=0).clamp_min(1e-3))
+        # The style is fixed: its quantiles along a bank of directions are computed once, and each
+        # step draws its directions from the bank (sorting the style at every step would dominate).
+        bank = _unit_columns(torch.randn(3, 256, generator=generator, device=generator.device).to(device))
+        bank_quantiles = projected_quantiles(style_colors[: 8 * batch_size], bank, batch_size)
+
+    def targets(step: int):
+        pick = torch.randint(bank.shape[1], (n_directions,), generator=generator, device=generator.device)
+        pick = pick.to(device)
+        return _draw(pool, batch_size, generator), bank_quantiles[:, pick], bank[:, pick]
+
+    luma = luma_axis(space).to(device=device, dtype=torch.float32)
+    fit_generator(model, targets, n_steps=n_steps, learning_rate=learning_rate, smoothness=smoothness,
+                  tolerance=tolerance, generator=generator, luma=luma, progress=progress)
+    return model.eval()
+
+
+def _unit_columns(matrix: torch.Tensor) -> torch.Tensor:
+    return matrix / matrix.norm(dim=0, keepdim=True)
+
+
+def _draw(pool: torch.Tensor, count: int, generator: torch.Generator) -> torch.Tensor:
+    index = torch.randint(pool.shape[0], (count,), generator=generator, device=generator.device)
+    return pool[index.to(pool.device)]
+
+
+def fit_generator(
+    model: nn.Module,
+    targets: Callable[[int], tuple[torch.Tensor, torch.Tensor, torch.Tensor]],
+    *,
+    n_steps: int,
+    learning_rate: float,
+    smoothness: float,
+    tolerance: float,
+    generator: torch.Generator,
+    luma: torch.Tensor | None = None,
+    progress: Callable[[int, float], None] | None = None,
+    map_colors: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
+) -> list[float]:
+    """The training loop shared by the generators: Adam on the sliced loss plus the smoothness term.
+
+    ``targets(step)`` gives the step's source colors ``(n, 3)`` (working
+    space), the target's quantiles ``(n, K)`` and the directions ``(3, K)``
+    (see :func:`sliced_loss`); ``map_colors(step, colors)`` (default
+    ``model.map_colors``) moves the source colors. Returns the losses.
+    """
+    if map_colors is None:
+        def map_colors(step, colors):
+            return model.map_colors(colors)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / n_steps, 1.0)))
+    )
+    losses, smoothed, history = [], None, []
+    patience = max(n_steps // 5, 50)
+    model.train()
+    for step in range(n_steps):
+        source, quantiles, directions = targets(step)
+        loss = sliced_loss(map_colors(step, source), quantiles, directions)
+        total = loss
+        if smoothness > 0:
+            total = loss + smoothness * smoothness_penalty(lambda c: map_colors(step, c) - c, source, generator, luma)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        schedule.step()
+        value = loss.item()
+        if not math.isfinite(value):
+            raise ColorotError("training diverged (the loss is not finite); lower the learning rate")
+        losses.append(value)
+        smoothed = value if smoothed is None else 0.99 * smoothed + 0.01 * value
+        history.append(smoothed)
+        if progress is not None:
+            progress(step + 1, value)
+        if step >= patience and min(history[:-patience]) - min(history[-patience:]) < tolerance * smoothed:
+            break  # no real progress over the last `patience` steps
+    model.eval()
+    return losses
+
+
+# -- files ---------------------------------------------------------------------------------------
+def save_generator(path, model: nn.Module, metadata: dict | None = None) -> Path:
+    """Write a generator's weights and its parameters (JSON) to ``.safetensors``, atomically."""
+    from safetensors.torch import save
+
+    from .io import atomic_write
+
+    path = Path(path)
+    if path.suffix.lower() != ".safetensors":
+        raise ColorotError(f"{path}: a generator file ends in .safetensors")
+    kind = type(model).__name__
+    header = {"format": GENERATOR_FORMAT, "version": GENERATOR_VERSION, "kind": kind,
+              "parameters": model.parameters_dict(), **(metadata or {})}
+    tensors = {name: value.detach().to("cpu", torch.float32).contiguous() for name, value in model.state_dict().items()}
+    blob = save(tensors, metadata={"colorot": json.dumps(header)})
+
+    def write(handle) -> None:
+        handle.write(blob)
+
+    return atomic_write(path, write)
+
+
+def load_generator(path, device=None) -> nn.Module:
+    """Read a generator file written by :func:`save_generator` (never runs code from it)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load
+
+    path = Path(path)
+    try:
+        blob = path.read_bytes()
+    except FileNotFoundError:
+        raise ColorotError(f"{path}: no such file") from None
+    except OSError as error:
+        raise ColorotError(f"{path}: cannot read ({error.strerror or error})") from None
+    try:
+        tensors = load(blob)
+        header = json.loads(_safetensors_metadata(blob).get("colorot", "null"))
+    except (SafetensorError, ValueError, UnicodeDecodeError, OverflowError) as error:
+        raise ColorotError(f"{path}: not a colorot generator file ({error})") from None
+    if not isinstance(header, dict) or header.get("format") != GENERATOR_FORMAT:
+        raise ColorotError(f"{path}: not a colorot generator file")
+    if int(header.get("version", 0)) > GENERATOR_VERSION:
+        raise ColorotError(f"{path}: generator format version {header['version']} is newer than this colorot reads")
+    kinds = {"ColorGenerator": ColorGenerator}
+    from .conditioned import ConditionedGenerator
+
+    kinds["ConditionedGenerator"] = ConditionedGenerator
+    kind = kinds.get(header.get("kind"))
+    if kind is None:
+        raise ColorotError(f"{path}: unknown generator kind {header.get('kind')!r}")
+    try:
+        model = kind(**header.get("parameters", {}))
+        model.load_state_dict(tensors, strict=True)
+    except (TypeError, RuntimeError, ColorotError) as error:
+        raise ColorotError(f"{path}: the weights do not fit a {header['kind']} ({str(error).splitlines()[0]})") from None
+    if not all(torch.isfinite(value).all() for value in tensors.values()):
+        raise ColorotError(f"{path}: the weights hold NaN or infinite values")
+    model.metadata = header
+    return model.to(device or "cpu").eval()
+
+
+def _safetensors_metadata(blob: bytes) -> dict:
+    """The ``__metadata__`` of a safetensors header (an 8-byte length, then JSON)."""
+    if len(blob) < 8:
+        raise ValueError("file too short")
+    length = int.from_bytes(blob[:8], "little")
+    if length > len(blob) - 8:
+        raise ValueError("header longer than the file")
+    return json.loads(blob[8:8 + length].decode()).get("__metadata__") or {}
