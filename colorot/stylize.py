@@ -35,7 +35,7 @@ from .errors import ColorotError
 
 __all__ = ["stylize", "patch_distance"]
 
-PATCHES_PER_STEP = 1 << 15  # patches sorted per projection and step, for the output and for the style
+PATCHES_PER_STEP = 1 << 14  # patches sorted per projection and step, for the output and for the style
 
 
 def _random_filters(count: int, patch_size: int, generator: torch.Generator, device) -> torch.Tensor:
@@ -54,7 +54,16 @@ def _sorted_projections(
     for every filter): sorting dominates the cost, and the quantiles of a few
     ten thousand patches are already close to the whole image's.
     """
-    projected = F.conv2d(image, filters).flatten(2)[0]
+    if keep is not None:
+        # Large images: the patches on a coarser grid (stride s, at a random offset) are projected, which
+        # divides the convolution's cost by s^2; the random subset is drawn among those.
+        stride = max(1, int((image.shape[-1] * image.shape[-2] / keep) ** 0.5))
+        if stride > 1:
+            top, left = (int(v) for v in torch.randint(stride, (2,), generator=generator, device=generator.device))
+            image = image[..., top:, left:]
+        projected = F.conv2d(image, filters, stride=stride).flatten(2)[0]
+    else:
+        projected = F.conv2d(image, filters).flatten(2)[0]
     if keep is not None and projected.shape[1] > keep:
         chosen = torch.randperm(projected.shape[1], generator=generator, device=generator.device)[:keep]
         projected = projected[:, chosen.to(projected.device)]
