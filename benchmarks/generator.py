@@ -28,6 +28,7 @@ from _common import NAMES, load, median_time, ordered_pairs
 from PIL import Image
 
 import colorot
+from colorot import looks
 from colorot.api import apply_lut
 from colorot.metrics import color_distance, structure_similarity
 
@@ -96,15 +97,22 @@ def amortization(args) -> None:
         sync()
 
     def load_and_apply():
-        apply_lut(colorot.looks.load_lut(path, device=args.device), source, device=args.device)
+        apply_lut(looks.load_lut(path, device=args.device), source, device=args.device)
         sync()
 
     engine(), apply_only(), load_and_apply()  # warm-up
     times = {name: median_time(f, args.repeats) for name, f in
              (("engine", engine), ("apply", apply_only), ("load+apply", load_and_apply))}
-    print(f"engine fit+apply median {times['engine']:.3f} s; generator apply {times['apply']:.3f} s "
-          f"({times['engine'] / times['apply']:.1f}x faster); load file+bake+apply {times['load+apply']:.3f} s "
+    print(f"array: engine fit+apply median {times['engine']:.4f} s; generator apply {times['apply']:.4f} s "
+          f"({times['engine'] / times['apply']:.1f}x faster); load file+bake+apply {times['load+apply']:.4f} s "
           f"({times['engine'] / times['load+apply']:.1f}x faster)")
+    if args.device.startswith("cuda"):  # the images already on the GPU: no host transfers in the timings
+        source = torch.from_numpy(source).permute(2, 0, 1)[None].to(args.device).float() / 255
+        style = torch.from_numpy(style).permute(2, 0, 1)[None].to(args.device).float() / 255
+        engine(), apply_only()
+        times = {name: median_time(f, args.repeats) for name, f in (("engine", engine), ("apply", apply_only))}
+        print(f"CUDA tensor: engine fit+apply median {times['engine'] * 1e3:.1f} ms; generator apply "
+              f"{times['apply'] * 1e3:.1f} ms ({times['engine'] / times['apply']:.1f}x faster)")
 
 
 def consistency(args) -> None:

@@ -219,7 +219,7 @@ def train_conditioned(
     (possibly the same one), each under its own random color grade
     (:func:`augment_colors`), ``n_colors`` colors each; the loss is the sliced
     W2 between the mapped source colors and the style's, with the smoothness
-    term of :func:`colorot.generator.smoothness_penalty`.
+    terms of :func:`colorot.generator.regularity_penalties`.
     """
     from ._convert import image_to_pixels
     from .api import _generator, resolve_device
@@ -261,6 +261,6 @@ def train_conditioned(
         return model.map_colors(colors, context)
 
     fit_generator(model, targets, n_steps=n_steps, learning_rate=learning_rate, smoothness=smoothness,
-                  tolerance=0.0, generator=generator, luma=luma_axis(space).to(device=device, dtype=torch.float32),
+                  tolerance=0.0, generator=generator, space=space, fidelity=0.02, luma=luma_axis(space).to(device=device, dtype=torch.float32),
                   progress=progress, map_colors=map_colors)
     return model.eval()

@@ -38,7 +38,7 @@ from .errors import ColorotError
 from .transport_map import ColorLUT, bake_lut
 
 __all__ = ["ColorGenerator", "SavedGenerator", "train_generator", "sliced_loss", "projected_quantiles",
-           "smoothness_penalty", "fit_generator", "save_generator", "load_generator"]
+           "regularity_penalties", "fit_generator", "save_generator", "load_generator"]
 
 GENERATOR_FORMAT = "colorot-generator"
 GENERATOR_VERSION = 1
@@ -155,28 +155,29 @@ def projected_quantiles(colors: torch.Tensor, directions: torch.Tensor, n_levels
     return target[..., low, :] * (1 - fraction) + target[..., high, :] * fraction
 
 
-def smoothness_penalty(
+def regularity_penalties(
     shift: Callable[[torch.Tensor], torch.Tensor],
     colors: torch.Tensor,
     generator: torch.Generator,
     luma: torch.Tensor | None = None,
     step: float = 0.02,
-) -> torch.Tensor:
-    """How far ``x + shift(x)`` is from a translation near ``colors``, plus how far it is from keeping luma order.
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """How far ``x + shift(x)`` is from a translation near ``colors``, and how far from keeping luma order.
 
-    The first part is ``||(shift(x + h u) - shift(x)) / h||^2`` for random
-    unit ``u`` (a finite-difference estimate of ``||J - I||^2``); with a
-    ``luma`` axis, the second penalizes squared negative slopes of the
-    output's luma along it (a map that inverts luma locally breaks edges).
+    The first is ``||(shift(x + h u) - shift(x)) / h||^2`` for random unit
+    ``u`` (a finite-difference estimate of ``||J - I||^2``). The second (0
+    without a ``luma`` axis) is the mean squared shortfall of the output's
+    luma slope along that axis below 0.1: a map that flattens or inverts luma
+    locally breaks edges and textures.
     """
     direction = torch.randn(colors.shape, generator=generator, device=generator.device).to(colors.device)
     direction = direction / direction.norm(dim=-1, keepdim=True)
     base = shift(colors)
-    penalty = (((shift(colors + step * direction) - base) / step) ** 2).sum(dim=-1).mean()
-    if luma is not None:
-        slope = 1 + ((shift(colors + step * luma) - base) @ luma) / step
-        penalty = penalty + 10 * torch.relu(0.1 - slope).square().mean()
-    return penalty
+    rough = (((shift(colors + step * direction) - base) / step) ** 2).sum(dim=-1).mean()
+    if luma is None:
+        return rough, torch.zeros((), device=colors.device)
+    slope = 1 + ((shift(colors + step * luma) - base) @ luma) / step
+    return rough, torch.relu(0.1 - slope).square().mean()
 
 
 def train_generator(
@@ -189,6 +190,8 @@ def train_generator(
     n_directions: int = 32,
     learning_rate: float = 5e-3,
     smoothness: float = 1e-3,
+    order: float = 1.0,
+    fidelity: float = 0.02,
     hidden: int = 64,
     depth: int = 2,
     n_samples: int = 1 << 16,
@@ -217,8 +220,17 @@ def train_generator(
     learning_rate : float
         Adam's initial step size (cosine-decayed to a tenth).
     smoothness : float
-        Weight of :func:`jacobian_penalty`: larger keeps the map closer to a
-        translation (smoother, less contrast added to noise).
+        Weight of the roughness term of :func:`regularity_penalties`: larger
+        keeps the map closer to a translation (smoother, less contrast added
+        to noise), at the training colors and over the whole color cube.
+    order : float
+        Weight of its luma-order term: keeps the output's luma an increasing
+        function of the input's (a map that only matches distributions may
+        invert luma, which breaks the image's structure).
+    fidelity : float
+        Weight of the mean squared displacement ``|g(x) - x|^2``: among the
+        maps that match the style, prefer those that move colors least (the
+        optimal transport map's defining property).
     hidden, depth : int
         The MLP's width and number of hidden layers.
     n_samples : int
@@ -288,7 +300,8 @@ def train_generator(
 
     luma = luma_axis(space).to(device=device, dtype=torch.float32)
     fit_generator(model, targets, n_steps=n_steps, learning_rate=learning_rate, smoothness=smoothness,
-                  tolerance=tolerance, generator=generator, luma=luma, progress=progress)
+                  tolerance=tolerance, generator=generator, space=space, luma=luma, order=order,
+                  fidelity=fidelity, progress=progress)
     return model.eval()
 
 
@@ -310,7 +323,10 @@ def fit_generator(
     smoothness: float,
     tolerance: float,
     generator: torch.Generator,
+    space: str = "rgb",
     luma: torch.Tensor | None = None,
+    order: float = 1.0,
+    fidelity: float = 0.0,
     progress: Callable[[int, float], None] | None = None,
     map_colors: Callable[[int, torch.Tensor], torch.Tensor] | None = None,
 ) -> list[float]:
@@ -319,7 +335,9 @@ def fit_generator(
     ``targets(step)`` gives the step's source colors ``(n, 3)`` (working
     space), the target's quantiles ``(n, K)`` and the directions ``(3, K)``
     (see :func:`sliced_loss`); ``map_colors(step, colors)`` (default
-    ``model.map_colors``) moves the source colors. Returns the losses.
+    ``model.map_colors``) moves the source colors. The smoothness term is
+    taken at the source colors and at random colors of the sRGB cube
+    (converted to ``space``). Returns the losses.
     """
     if map_colors is None:
         def map_colors(step, colors):
@@ -333,10 +351,19 @@ def fit_generator(
     model.train()
     for step in range(n_steps):
         source, quantiles, directions = targets(step)
-        loss = sliced_loss(map_colors(step, source), quantiles, directions)
+        moved = map_colors(step, source)
+        loss = sliced_loss(moved, quantiles, directions)
         total = loss
         if smoothness > 0:
-            total = loss + smoothness * smoothness_penalty(lambda c: map_colors(step, c) - c, source, generator, luma)
+            # The map must stay regular off the training colors too (new photos show new colors): the
+            # penalty is also taken at random colors of the whole sRGB cube.
+            cube = torch.rand((*source.shape[:-2], source.shape[-2] // 4, 3), generator=generator,
+                              device=generator.device).to(source.device)
+            probes = torch.cat((source, to_space(cube, space)), dim=-2)
+            rough, disorder = regularity_penalties(lambda c: map_colors(step, c) - c, probes, generator, luma)
+            total = total + smoothness * rough + order * disorder
+        if fidelity > 0:
+            total = total + fidelity * (moved - source).square().sum(dim=-1).mean()
         optimizer.zero_grad(set_to_none=True)
         total.backward()
         optimizer.step()
