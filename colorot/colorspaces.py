@@ -253,7 +253,15 @@ def to_space(rgb: torch.Tensor, space: str) -> torch.Tensor:
 
 
 def from_space(colors: torch.Tensor, space: str) -> torch.Tensor:
-    """The inverse of :func:`to_space`: working-space colors to sRGB-encoded values."""
+    """The inverse of :func:`to_space`: working-space colors to sRGB-encoded values.
+
+    Examples
+    --------
+    >>> import torch
+    >>> colors = torch.tensor([[0.2, 0.5, 0.9]])
+    >>> torch.allclose(from_space(to_space(colors, "oklab"), "oklab"), colors, atol=1e-5)
+    True
+    """
     space = _check_space(space)
     if space == "rgb":
         return colors

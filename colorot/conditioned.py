@@ -173,7 +173,16 @@ def _fixed_directions(count: int) -> torch.Tensor:
 
 
 def load_pretrained(device=None) -> ConditionedGenerator:
-    """The shipped style-conditioned generator (trained by ``benchmarks/train_conditioned.py``)."""
+    """The shipped style-conditioned generator (trained by ``benchmarks/train_conditioned.py``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> model = load_pretrained()
+    >>> source, style = torch.rand(1, 2000, 3), torch.rand(1, 2000, 3) ** 3   # a much darker style
+    >>> bool(model.to_lut(source, style, size=9).table.mean() < 0.5)
+    True
+    """
     from .generator import load_generator
 
     if not PRETRAINED.exists():

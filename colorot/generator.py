@@ -110,7 +110,7 @@ class ColorGenerator(SavedGenerator, nn.Module):
 
     @torch.no_grad()
     def to_lut(self, size: int = 65, strength: float = 1.0) -> ColorLUT:
-        """Bake the map into a ``size``^3 lookup table over the sRGB cube."""
+        """Bake the map into a lookup table over the sRGB cube, ``size`` nodes per axis."""
         return bake_lut(_AsColorMap(self), self.space, size=size, strength=strength)
 
     def parameters_dict(self) -> dict:
@@ -405,7 +405,16 @@ def save_generator(path, model: nn.Module, metadata: dict | None = None) -> Path
 
 
 def load_generator(path, device=None) -> nn.Module:
-    """Read a generator file written by :func:`save_generator` (never runs code from it)."""
+    """Read a generator file written by :func:`save_generator` (never runs code from it).
+
+    Examples
+    --------
+    >>> import tempfile, os, torch
+    >>> path = ColorGenerator(hidden=8).save(os.path.join(tempfile.mkdtemp(), "g.safetensors"), {"style": "x"})
+    >>> model = load_generator(path)
+    >>> type(model).__name__, model.hidden, model.metadata["style"]
+    ('ColorGenerator', 8, 'x')
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load
 

@@ -66,7 +66,18 @@ def save_look(path, lut: ColorLUT, parameters: dict | None = None) -> Path:
 
 
 def load_look(path, device=None) -> tuple[ColorLUT, dict]:
-    """Load a look file: its table (on ``device``) and its parameters. Never runs code from the file."""
+    """Load a look file: its table (on ``device``) and its parameters. Never runs code from the file.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> style = np.random.default_rng(0).random((32, 32, 3)) ** 2
+    >>> path = save_look(os.path.join(tempfile.mkdtemp(), "dark.npz"), colorot.fit_lut(style, size=9, seed=0),
+    ...                  {"style": "dark"})
+    >>> lut, parameters = load_look(path)
+    >>> lut.size, parameters["style"], parameters["format"]
+    (9, 'dark', 'colorot-look')
+    """
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
@@ -92,7 +103,16 @@ def _checked_lut(table: np.ndarray, path: Path, device=None) -> ColorLUT:
 
 
 def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
-    """Write a ``.cube`` file (Adobe/Resolve 3D LUT, red index fastest, domain ``[0, 1]``)."""
+    """Write a ``.cube`` file (Adobe/Resolve 3D LUT, red index fastest, domain ``[0, 1]``).
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> style = np.random.default_rng(0).random((32, 32, 3)) ** 2
+    >>> path = write_cube(os.path.join(tempfile.mkdtemp(), "dark.cube"), colorot.fit_lut(style, size=5, seed=0))
+    >>> path.read_text().splitlines()[1:4]
+    ['LUT_3D_SIZE 5', 'DOMAIN_MIN 0.0 0.0 0.0', 'DOMAIN_MAX 1.0 1.0 1.0']
+    """
     from .io import atomic_write
 
     table = lut.table[0].clamp(0, 1).detach().to("cpu", torch.float64).numpy()
@@ -108,7 +128,18 @@ def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
 
 
 def read_cube(path, device=None) -> ColorLUT:
-    """Read a ``.cube`` 3D LUT (domain ``[0, 1]``; 1-D LUT sections are refused)."""
+    """Read a ``.cube`` 3D LUT (domain ``[0, 1]``; 1-D LUT sections are refused).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "identity.cube")
+    >>> rows = [f"{r / 1} {g / 1} {b / 1}" for b in (0, 1) for g in (0, 1) for r in (0, 1)]
+    >>> _ = open(path, "w").write("LUT_3D_SIZE 2\\n" + "\\n".join(rows) + "\\n")
+    >>> lut = read_cube(path)
+    >>> lut.size, lut.table[0, :, 1, 0, 1].tolist()   # blue 1, green 0, red 1
+    (2, [1.0, 0.0, 1.0])
+    """
     path = Path(path)
     try:
         lines = path.read_text(errors="strict").splitlines()
@@ -159,7 +190,16 @@ def _is_number(text: str) -> bool:
 
 
 def write_hald(path, lut: ColorLUT) -> Path:
-    """Write a Hald CLUT: a 16-bit PNG of ``level^3 x level^3`` pixels for a table of size ``level^2``."""
+    """Write a Hald CLUT: a 16-bit PNG of ``level^3 x level^3`` pixels for a table of size ``level^2``.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> style = np.random.default_rng(0).random((32, 32, 3)) ** 2
+    >>> path = write_hald(os.path.join(tempfile.mkdtemp(), "hald.png"), colorot.fit_lut(style, size=16, seed=0))
+    >>> colorot.read_image(path).pixels.shape, colorot.read_image(path).pixels.dtype
+    ((64, 64, 3), dtype('uint16'))
+    """
     from .io import write_image
 
     size = lut.size
@@ -172,7 +212,17 @@ def write_hald(path, lut: ColorLUT) -> Path:
 
 
 def read_hald(path, device=None) -> ColorLUT:
-    """Read a Hald CLUT image (8 or 16-bit) as a lookup table."""
+    """Read a Hald CLUT image (8 or 16-bit) as a lookup table.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> style = np.random.default_rng(0).random((32, 32, 3)) ** 2
+    >>> lut = colorot.fit_lut(style, size=16, seed=0)
+    >>> back = read_hald(write_hald(os.path.join(tempfile.mkdtemp(), "hald.png"), lut))
+    >>> back.size, bool((back.table - lut.table).abs().max() < 1e-4)
+    (16, True)
+    """
     from .io import read_image
 
     pixels = read_image(path).pixels[..., :3]
@@ -222,6 +272,16 @@ def fit_lut_from_files(
     """One table fitted from image files: the style (a path, or an :class:`~colorot.io.ImageFile` already
     read) converted into the first source's ICC profile.
 
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> folder = tempfile.mkdtemp()
+    >>> rng = np.random.default_rng(0)
+    >>> style = colorot.write_image(os.path.join(folder, "style.png"), (rng.random((32, 32, 3)) ** 2 * 255).astype(np.uint8))
+    >>> photo = colorot.write_image(os.path.join(folder, "photo.png"), (rng.random((32, 32, 3)) * 255).astype(np.uint8))
+    >>> fit_lut_from_files(style, [photo], size=9, seed=0).size
+    9
+
     ``source_max_side`` lets JPEG sources decode at a reduced scale (their
     colors are sampled); ``skip_unreadable`` leaves out sources that cannot be
     read (a batch reports them later) instead of failing; ``notes(image_file)``
@@ -257,6 +317,14 @@ def load_lut(path, device=None, size: int | None = None) -> ColorLUT:
     default), a ``.cube`` file or a Hald CLUT image, by extension.
 
     ``size`` resizes a look file's table too; ``.cube`` and Hald tables are returned as they are.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> style = np.random.default_rng(0).random((32, 32, 3)) ** 2
+    >>> cube = write_cube(os.path.join(tempfile.mkdtemp(), "dark.cube"), colorot.fit_lut(style, size=9, seed=0))
+    >>> load_lut(cube).size
+    9
     """
     suffix = Path(path).suffix.lower()
     if suffix == ".safetensors":

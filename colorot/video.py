@@ -93,6 +93,22 @@ def grade_video(
 
     Video is re-encoded (H.264 for .mp4/.mov/.mkv at ``crf``, VP9 for .webm),
     at the input's size, frame rate and timestamps; audio streams are copied.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, av
+    >>> folder = tempfile.mkdtemp()
+    >>> clip = os.path.join(folder, "clip.mp4")
+    >>> with av.open(clip, "w") as container:
+    ...     stream = container.add_stream("libx264", rate=10)
+    ...     stream.width = stream.height = 32
+    ...     for i in range(5):
+    ...         frame = np.full((32, 32, 3), 40 * i, np.uint8)
+    ...         _ = [container.mux(p) for p in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24"))]
+    ...     _ = [container.mux(p) for p in stream.encode()]
+    >>> out = grade_video(clip, os.path.join(folder, "inverted.mp4"), lambda frame: 255 - frame)
+    >>> frame_count(out)
+    5
     """
     import av
 
