@@ -48,15 +48,27 @@ figure.tight_layout()
 # Quality against the other methods
 # ---------------------------------
 # Six ordered pairs of sample photos (256 px): sliced W2 to the style (lower is closer) and SSIM's
-# structure term against the source (higher keeps more detail), per method; medians in the table.
+# structure term against the source (higher keeps more detail), per method; medians in the table. The
+# peer libraries (color-matcher, python-color-transfer, POT's EMD transport) join the comparison when
+# they are installed (``pip install -e ".[bench]"``, see ``benchmarks/README.md``).
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(next(p for p in (Path.cwd().parent / "benchmarks", Path.cwd() / "benchmarks") if p.is_dir())))
+from _common import peers  # noqa: E402
 
 names = ["astronaut", "coffee", "rocket"]
-methods = ["sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"]
+runners = {method: (lambda s, t, m=method: colorot.transfer(s, t, method=m, seed=0))
+           for method in ["sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"]}
+runners.update(peers())
+print("peers installed:", ", ".join(name for name in runners if "-" in name) or "none")
+methods = list(runners)
 scores = {method: [] for method in methods}
 for source_name, style_name in itertools.permutations(names, 2):
     pair_source, pair_style = photo(source_name), photo(style_name)
     for method in methods:
-        result = colorot.transfer(pair_source, pair_style, method=method, seed=0)
+        result = runners[method](pair_source, pair_style)
         scores[method].append((colorot.color_distance(result, pair_style),
                                colorot.structure_similarity(result, pair_source)))
 print(f"{'method':12s} {'SW to style':>12s} {'structure':>10s}")
