@@ -220,7 +220,7 @@ def read_hald(path, device=None) -> ColorLUT:
     >>> style = np.random.default_rng(0).random((32, 32, 3)) ** 2
     >>> lut = colorot.fit_lut(style, size=16, seed=0)
     >>> back = read_hald(write_hald(os.path.join(tempfile.mkdtemp(), "hald.png"), lut))
-    >>> back.size, bool((back.table - lut.table).abs().max() < 1e-4)
+    >>> back.size, bool((back.table - lut.table.cpu()).abs().max() < 1e-4)
     (16, True)
     """
     from .io import read_image

@@ -50,7 +50,8 @@ def test_training_is_reproducible_with_a_seed(pair):
 
 def test_module_forward_matches_its_table_and_is_differentiable(trained):
     model = trained[0]
-    images = torch.rand(2, 4, 16, 16, requires_grad=True)
+    device = next(model.parameters()).device  # trained on the GPU when there is one
+    images = torch.rand(2, 4, 16, 16, device=device, requires_grad=True)
     out = model(images)
     assert out.shape == images.shape and torch.equal(out[:, 3], images[:, 3].detach())
     out[:, :3].sum().backward()
@@ -63,11 +64,12 @@ def test_save_and_load_give_identical_outputs(tmp_path, pair, trained):
     source = pair[0]
     model = trained[0]
     path = model.save(tmp_path / "look.safetensors", {"style": "chelsea"})
-    loaded = load_generator(path)
+    device = next(model.parameters()).device
+    loaded = load_generator(path, device)
     assert loaded.metadata["style"] == "chelsea"
     assert np.array_equal(apply_lut(model.to_lut(33), source), apply_lut(loaded.to_lut(33), source))
     # Any colorot command that takes a look takes it.
-    assert torch.equal(looks.load_lut(path, size=17).table, model.to_lut(17).table)
+    assert torch.equal(looks.load_lut(path, device, size=17).table, model.to_lut(17).table)
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "nan", "wrong-shapes", "not-colorot"])

@@ -24,7 +24,7 @@ def pair():
 @pytest.fixture(scope="module")
 def results(pair):
     content, style = pair
-    return {weight: stylize(content, style, content_weight=weight, **FAST) for weight in (0.3, 30.0)}
+    return {weight: stylize(content, style, content_weight=weight, **FAST) for weight in (0.1, 30.0)}
 
 
 def test_patch_distance_drops_toward_the_style(pair, results):
@@ -37,8 +37,8 @@ def test_patch_distance_drops_toward_the_style(pair, results):
 
 def test_content_weight_keeps_structure(pair, results):
     content = pair[0].astype(np.float32) / 255
-    loose, tight = (structure_similarity(results[w], content) for w in (0.3, 30.0))
-    assert tight > loose + 0.05
+    loose, tight = (structure_similarity(results[w], content) for w in (0.1, 30.0))
+    assert tight > loose + 0.1  # 0.69 and 0.87 here
     assert tight > 0.8
 
 
