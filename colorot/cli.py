@@ -232,19 +232,10 @@ def train(style: Path, photos: tuple, output: Path, space: str, steps: int, smoo
     """
 
     def action():
-        from . import icc
         from .generator import train_generator
-        from .io import read_image
+        from .looks import read_fit_inputs
 
-        style_file = read_image(style, max_side=1024)
-        _show_notes(style_file)
-        images, profile = [], None
-        for photo in photos:
-            image = read_image(photo, max_side=2048)
-            _show_notes(image)
-            profile = profile or image.icc_profile
-            images.append(image.pixels)
-        style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+        style_pixels, images = read_fit_inputs(style, photos, notes=_show_notes)
         with click.progressbar(length=steps, label="training", file=sys.stderr) as bar:
             model = train_generator(style_pixels, images, space=space, n_steps=steps, smoothness=smoothness,
                                     seed=seed, device=device, progress=lambda step, loss: bar.update(1))

@@ -24,7 +24,7 @@ from torch import nn
 
 from .colorspaces import SPACES, from_space, to_space
 from .errors import ColorotError
-from .generator import SavedGenerator
+from .generator import SavedGenerator, _draw, _unit_columns, fit_generator, projected_quantiles
 from .transport_map import ColorLUT, bake_lut
 
 __all__ = ["ConditionedGenerator", "load_pretrained", "encode_colors", "PRETRAINED"]
@@ -35,14 +35,7 @@ PRETRAINED = Path(__file__).resolve().parent / "weights" / "conditioned.safetens
 def encode_colors(colors: torch.Tensor, directions: torch.Tensor, n_levels: int) -> torch.Tensor:
     """Quantile functions of ``colors`` ``(B, n, 3)`` along ``directions`` ``(3, K)`` at ``n_levels``
     levels: ``(B, K * n_levels)``, invariant to the order of the colors."""
-    projected = (colors @ directions).sort(dim=-2).values  # (B, n, K)
-    n = projected.shape[-2]
-    levels = (torch.arange(n_levels, device=colors.device, dtype=colors.dtype) + 0.5) / n_levels
-    position = (levels * n - 0.5).clamp(0, n - 1)
-    low = position.floor().long()
-    high = (low + 1).clamp(max=n - 1)
-    fraction = (position - low)[:, None]
-    quantiles = projected[..., low, :] * (1 - fraction) + projected[..., high, :] * fraction
+    quantiles = projected_quantiles(colors, directions, n_levels)  # (B, n_levels, K)
     return quantiles.transpose(-1, -2).reshape(colors.shape[0], -1)
 
 
@@ -233,7 +226,6 @@ def train_conditioned(
     from ._convert import image_to_pixels
     from .api import _generator, resolve_device
     from .colorspaces import luma_axis
-    from .generator import _draw, _unit_columns, fit_generator, projected_quantiles
     from .measures import sample_colors
 
     photos = list(photos)
@@ -248,7 +240,7 @@ def train_conditioned(
     for index, photo in enumerate(photos):
         view = image_to_pixels(photo, f"photo {index}")
         pools.append(sample_colors(view.pixels, view.scale, 1 << 16, generator, device=device)[0].clamp(0, 1))
-    contexts = {}
+    drawn = {}  # the step's (source, style) colors: targets draws them, map_colors conditions on them
 
     def draw_pairs():
         picks = torch.randint(len(pools), (2, pairs_per_step), generator=generator, device=generator.device)
@@ -260,16 +252,14 @@ def train_conditioned(
         source, style = draw_pairs()
         directions = _unit_columns(torch.randn(3, n_directions, generator=generator, device=generator.device))
         directions = directions.to(device)
-        contexts[step] = (source, style)
+        drawn["pair"] = (source, style)
         return source, projected_quantiles(style, directions, n_colors), directions
 
     def map_colors(step, colors):
-        source, style = contexts[step]
-        context = model.context(source, style)
-        contexts.pop(step - 1, None)
-        return model.map_colors(colors, context)
+        return model.map_colors(colors, model.context(*drawn["pair"]))
 
     fit_generator(model, targets, n_steps=n_steps, learning_rate=learning_rate, smoothness=smoothness,
-                  tolerance=0.0, generator=generator, space=space, fidelity=0.02, luma=luma_axis(space).to(device=device, dtype=torch.float32),
-                  progress=progress, map_colors=map_colors)
+                  tolerance=0.0, generator=generator, space=space, fidelity=0.02,
+                  luma=luma_axis(space).to(device=device, dtype=torch.float32), progress=progress,
+                  map_colors=map_colors)
     return model.eval()

@@ -35,6 +35,7 @@ from torch import nn
 
 from .colorspaces import SPACES, from_space, to_space
 from .errors import ColorotError
+from .sliced import midpoint_quantiles
 from .transport_map import ColorLUT, bake_lut
 
 __all__ = ["ColorGenerator", "SavedGenerator", "train_generator", "sliced_loss", "projected_quantiles",
@@ -145,14 +146,7 @@ def sliced_loss(moved: torch.Tensor, quantiles: torch.Tensor, directions: torch.
 def projected_quantiles(colors: torch.Tensor, directions: torch.Tensor, n_levels: int) -> torch.Tensor:
     """Quantiles ``(..., n_levels, K)`` of ``colors`` ``(..., m, 3)`` projected on ``directions`` ``(3, K)`` at the
     levels ``(i + 0.5) / n_levels`` (linear interpolation of the order statistics, any ``m``)."""
-    target = (colors @ directions).sort(dim=-2).values
-    m = target.shape[-2]
-    position = ((torch.arange(n_levels, device=colors.device, dtype=colors.dtype) + 0.5) * (m / n_levels) - 0.5)
-    position = position.clamp(0, m - 1)
-    low = position.floor().long()
-    high = (low + 1).clamp(max=m - 1)
-    fraction = (position - low)[:, None]
-    return target[..., low, :] * (1 - fraction) + target[..., high, :] * fraction
+    return midpoint_quantiles((colors @ directions).sort(dim=-2).values, n_levels, dim=-2)
 
 
 def regularity_penalties(
@@ -434,11 +428,9 @@ def load_generator(path, device=None) -> nn.Module:
         raise ColorotError(f"{path}: not a colorot generator file")
     if int(header.get("version", 0)) > GENERATOR_VERSION:
         raise ColorotError(f"{path}: generator format version {header['version']} is newer than this colorot reads")
-    kinds = {"ColorGenerator": ColorGenerator}
-    from .conditioned import ConditionedGenerator
+    from .conditioned import ConditionedGenerator  # imports this module: not at the top
 
-    kinds["ConditionedGenerator"] = ConditionedGenerator
-    kind = kinds.get(header.get("kind"))
+    kind = {"ColorGenerator": ColorGenerator, "ConditionedGenerator": ConditionedGenerator}.get(header.get("kind"))
     if kind is None:
         raise ColorotError(f"{path}: unknown generator kind {header.get('kind')!r}")
     try:

@@ -31,7 +31,7 @@ from .transport_map import ColorLUT
 
 __all__ = [
     "save_look", "load_look", "write_cube", "read_cube", "write_hald", "read_hald", "load_lut", "is_lut_file",
-    "fit_lut_from_files",
+    "fit_lut_from_files", "read_fit_inputs",
 ]
 
 LOOK_FORMAT = "colorot-look"
@@ -259,36 +259,18 @@ def is_lut_file(path) -> bool:
         return False
 
 
-def fit_lut_from_files(
-    style,
-    sources=(),
-    *,
-    size: int = 65,
-    source_max_side: int = 2048,
-    skip_unreadable: bool = False,
-    notes=None,
-    **options,
-) -> ColorLUT:
-    """One table fitted from image files: the style (a path, or an :class:`~colorot.io.ImageFile` already
-    read) converted into the first source's ICC profile.
-
-    Examples
-    --------
-    >>> import tempfile, os, numpy as np, colorot
-    >>> folder = tempfile.mkdtemp()
-    >>> rng = np.random.default_rng(0)
-    >>> style = colorot.write_image(os.path.join(folder, "style.png"), (rng.random((32, 32, 3)) ** 2 * 255).astype(np.uint8))
-    >>> photo = colorot.write_image(os.path.join(folder, "photo.png"), (rng.random((32, 32, 3)) * 255).astype(np.uint8))
-    >>> fit_lut_from_files(style, [photo], size=9, seed=0).size
-    9
+def read_fit_inputs(style, sources=(), *, source_max_side: int = 2048, skip_unreadable: bool = False,
+                    notes=None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The pixels a map (or a generator) is fitted on, read from files: the style's (a path, or an
+    :class:`~colorot.io.ImageFile` already read) converted into the first source's ICC profile, and the
+    sources'.
 
     ``source_max_side`` lets JPEG sources decode at a reduced scale (their
     colors are sampled); ``skip_unreadable`` leaves out sources that cannot be
     read (a batch reports them later) instead of failing; ``notes(image_file)``
-    is called for each file read. Without sources, the whole sRGB cube is the
-    source (see :func:`colorot.fit_lut`).
+    is called for each file read.
     """
-    from . import api, icc
+    from . import icc
     from .io import ImageFile, read_image
 
     style_file = style if isinstance(style, ImageFile) else read_image(style, max_side=1024)
@@ -308,7 +290,36 @@ def fit_lut_from_files(
         images.append(image.pixels)
     if sources and not images:
         raise ColorotError("no readable photo to fit the shared map on")
-    style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
+    return icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile), images
+
+
+def fit_lut_from_files(
+    style,
+    sources=(),
+    *,
+    size: int = 65,
+    source_max_side: int = 2048,
+    skip_unreadable: bool = False,
+    notes=None,
+    **options,
+) -> ColorLUT:
+    """One table fitted from image files, read by :func:`read_fit_inputs` (whose options it takes); the
+    other options go to :func:`colorot.fit_lut`. Without sources, the whole sRGB cube is the source.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> folder = tempfile.mkdtemp()
+    >>> rng = np.random.default_rng(0)
+    >>> style = colorot.write_image(os.path.join(folder, "style.png"), (rng.random((32, 32, 3)) ** 2 * 255).astype(np.uint8))
+    >>> photo = colorot.write_image(os.path.join(folder, "photo.png"), (rng.random((32, 32, 3)) * 255).astype(np.uint8))
+    >>> fit_lut_from_files(style, [photo], size=9, seed=0).size
+    9
+    """
+    from . import api
+
+    style_pixels, images = read_fit_inputs(style, sources, source_max_side=source_max_side,
+                                           skip_unreadable=skip_unreadable, notes=notes)
     return api.fit_lut(style_pixels, images or None, size=size, **options)
 
 

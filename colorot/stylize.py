@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from .errors import ColorotError
+from .sliced import midpoint_quantiles
 
 __all__ = ["stylize", "patch_distance"]
 
@@ -70,19 +71,6 @@ def _sorted_projections(
     return projected.sort(dim=1).values
 
 
-def _resample(sorted_values: torch.Tensor, count: int) -> torch.Tensor:
-    """Quantiles of each row of ``sorted_values`` at ``count`` levels ``(i + 0.5) / count``."""
-    n = sorted_values.shape[1]
-    if n == count:
-        return sorted_values
-    position = ((torch.arange(count, device=sorted_values.device, dtype=sorted_values.dtype) + 0.5) * (n / count)
-                - 0.5).clamp(0, n - 1)
-    low = position.floor().long()
-    high = (low + 1).clamp(max=n - 1)
-    fraction = position - low
-    return sorted_values[:, low] * (1 - fraction) + sorted_values[:, high] * fraction
-
-
 def patch_distance(image, reference, *, patch_size: int = 7, n_projections: int = 256, max_side: int = 256,
                    seed: int = 0) -> float:
     """Sliced W2 between the ``patch_size`` x ``patch_size`` patch distributions of two images.
@@ -105,7 +93,7 @@ def patch_distance(image, reference, *, patch_size: int = 7, n_projections: int 
     filters = _random_filters(n_projections, patch_size, generator, "cpu")
     pa, pb = _sorted_projections(a, filters), _sorted_projections(b, filters)  # every patch: exact
     count = max(pa.shape[1], pb.shape[1])
-    gap = _resample(pa, count) - _resample(pb, count)
+    gap = midpoint_quantiles(pa, count) - midpoint_quantiles(pb, count)
     return float(gap.square().mean().sqrt())
 
 
@@ -261,7 +249,7 @@ def _optimize_level(output, target, style, content_weight, patch_size, n_project
             style_sorted = _sorted_projections(style, filters, PATCHES_PER_STEP, generator)
         # A fresh random subset of the output's patches each step: over the steps every patch is pulled.
         ours = _sorted_projections(output, filters, PATCHES_PER_STEP, generator)
-        loss = (ours - _resample(style_sorted, ours.shape[1])).square().mean()
+        loss = (ours - midpoint_quantiles(style_sorted, ours.shape[1])).square().mean()
         if content_weight > 0:
             loss = loss + content_weight * (output - target).square().mean()
         optimizer.zero_grad(set_to_none=True)
