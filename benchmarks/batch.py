@@ -1,8 +1,9 @@
 """Throughput of ``colorot batch`` on this machine: photos per second for N photos at 1 MP (and fewer at
-12 MP), with ``--jobs 1`` and ``2``, with and without ``--shared-map``, against decoding and encoding the
-same photos alone (the floor any grading tool pays), in one run.
+12 MP), with ``--jobs 1`` and ``2``, with one map per photo, one ``--shared-map``, and a saved look file,
+against decoding and encoding the same photos alone in as many threads (the floor any grading tool pays),
+in one run. The overheads include starting Python and importing torch (about 1.3 s here).
 
-    python benchmarks/batch.py [--photos 200] [--large 20]
+    python benchmarks/batch.py [--photos 200] [--large 20] [--only-shared]
 """
 
 from __future__ import annotations
@@ -30,19 +31,24 @@ def make_photos(folder: Path, count: int, size: tuple[int, int]) -> None:
         Image.fromarray(pixels).save(folder / f"photo{index:04d}.jpg", quality=90)
 
 
-def decode_encode(folder: Path, out: Path) -> float:
-    script = ("import sys, pathlib; from colorot.io import read_image, write_image\n"
-              "src, dst = map(pathlib.Path, sys.argv[1:]); dst.mkdir()\n"
-              "[write_image(dst / p.name, read_image(p).pixels, like=read_image(p)) for p in sorted(src.glob('*.jpg'))]")
+def decode_encode(folder: Path, out: Path, jobs: int) -> float:
+    """Seconds to decode and re-encode every photo with colorot.io in ``jobs`` threads (no torch import)."""
+    script = ("import sys, pathlib; from concurrent.futures import ThreadPoolExecutor\n"
+              "from colorot.io import read_image, write_image\n"
+              "src, dst, jobs = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), int(sys.argv[3]); dst.mkdir()\n"
+              "def work(p):\n"
+              "    image = read_image(p)\n"
+              "    write_image(dst / p.name, image.pixels, like=image)\n"
+              "with ThreadPoolExecutor(jobs) as pool:\n"
+              "    list(pool.map(work, sorted(src.glob('*.jpg'))))")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", script, str(folder), str(out)], check=True)
+    subprocess.run([sys.executable, "-c", script, str(folder), str(out), str(jobs)], check=True)
     return time.perf_counter() - start
 
 
-def batch(folder: Path, out: Path, *flags: str) -> float:
-    style = Path(__file__).resolve().parent.parent / "samples" / "coffee.jpg"
+def batch(look: Path, folder: Path, out: Path, *flags: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "colorot", "batch", str(style), str(folder), "--output-dir", str(out),
+    subprocess.run([sys.executable, "-m", "colorot", "batch", str(look), str(folder), "--output-dir", str(out),
                     "--seed", "0", *flags], check=True, capture_output=True)
     return time.perf_counter() - start
 
@@ -51,23 +57,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--large", type=int, default=20, help="photos at 12 MP (0 to skip)")
+    parser.add_argument("--only-shared", action="store_true", help="skip the one-map-per-photo runs")
     args = parser.parse_args()
+    style = Path(__file__).resolve().parent.parent / "samples" / "coffee.jpg"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        runs = [("style", ("--shared-map",)), ("style", ("--shared-map", "--jobs", "2")),
+                ("look", ()), ("look", ("--jobs", "2"))]
+        if not args.only_shared:
+            runs = [("style", ()), ("style", ("--jobs", "2"))] + runs
         for label, count in (("1 MP", args.photos), ("12 MP", args.large)):
             if count == 0:
                 continue
             photos = tmp / label.replace(" ", "")
             make_photos(photos, count, SIZES[label])
-            floor = decode_encode(photos, tmp / f"{photos.name}-floor")
-            print(f"{label}, {count} photos: decode + encode alone  {count / floor:7.2f} photos/s", flush=True)
-            for flags in ((), ("--jobs", "2"), ("--shared-map",), ("--shared-map", "--jobs", "2")):
-                name = "-".join(flags).replace("--", "") or "default"
-                seconds = batch(photos, tmp / f"{photos.name}-{name}", *flags)
-                overhead = (seconds - floor) / floor
-                print(f"{label}, {count} photos: batch {' '.join(flags) or '(one map per photo, jobs 1)':28s}"
-                      f"{count / seconds:7.2f} photos/s   overhead over decode+encode {100 * overhead:6.0f}%",
-                      flush=True)
+            look = tmp / f"{photos.name}-look.npz"  # a look fitted beforehand on the first 10 photos (not timed)
+            subprocess.run([sys.executable, "-m", "colorot", "fit", str(style), *sorted(map(str, photos.glob("*")))[:10],
+                            "-o", str(look), "--seed", "0"], check=True, capture_output=True)
+            floors = {jobs: decode_encode(photos, tmp / f"{photos.name}-floor{jobs}", jobs) for jobs in (1, 2)}
+            for jobs, seconds in floors.items():
+                print(f"{label}, {count} photos: decode + encode alone, {jobs} thread(s){'':10s}"
+                      f"{count / seconds:7.2f} photos/s", flush=True)
+            for kind, flags in runs:
+                name = kind + "-".join(flags).replace("--", "")
+                seconds = batch(style if kind == "style" else look, photos, tmp / f"{photos.name}-{name}", *flags)
+                jobs = 2 if "--jobs" in flags else 1
+                overhead = (seconds - floors[jobs]) / floors[jobs]
+                setting = f"{kind} {' '.join(flags) or '(one map per photo)' if kind == 'style' else ' '.join(flags)}"
+                print(f"{label}, {count} photos: batch {setting:34s}{count / seconds:7.2f} photos/s   "
+                      f"overhead over decode+encode ({jobs} thread(s)) {100 * overhead:5.0f}%", flush=True)
 
 
 if __name__ == "__main__":

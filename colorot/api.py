@@ -398,9 +398,9 @@ def _apply_lut(
     ``regrain`` = ``(radius, eps)`` filters the displacement guided by the source
     (:func:`colorot.regrain.filter_displacement`).
     """
-    if regrain is None and view.is_uint8_array and device.type == "cpu" and lut.size <= 65 \
-            and interpolation == "trilinear":
-        moved = lut.apply_uint8(view.array)  # Pillow's trilinear kernel (it stops at 65 nodes); alpha kept
+    if regrain is None and view.is_uint8_array and device.type == "cpu" and interpolation == "trilinear" \
+            and (lut.size <= 65 or lut.dense is not None):
+        moved = lut.apply_uint8(view.array)  # tabulated, or Pillow's trilinear kernel (<= 65 nodes); alpha kept
         if mask is None:
             return view.rebuild(moved)
         moved = torch.from_numpy(moved[..., :3]).reshape(1, -1, 3).transpose(1, 2)

@@ -26,6 +26,9 @@ __all__ = ["Job", "collect_inputs", "plan_jobs", "run_jobs", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = {*_FORMATS, ".gif"}  # what colorot writes, and GIF, which it only reads
 CONFLICTS = ("skip", "overwrite", "rename", "error")
+#: From this many photos on, a table applied to all of them is tabulated at every 8-bit color first
+#: (:meth:`colorot.ColorLUT.densify`: about 0.2 s once, then about 5 ms instead of 23 ms per megapixel).
+DENSIFY_FROM = 8
 
 
 @dataclass
@@ -175,14 +178,17 @@ def make_grader(
     evaluate: bool = False,
     notes: Callable | None = None,
     interpolation: str = "trilinear",
+    photos: int = 1,
 ) -> Callable[[Path, Path], dict]:
     """The function that grades one photo, ``(source path, output path) -> figures``.
 
     ``look`` is a style image (its colors sampled once; one map fitted per
     photo, or one over ``shared_sources``) or a look/LUT file; ``table``, when
     given, is applied as is (with ``interpolation``). ``notes(image_file)`` is
-    called for the style and each photo read. Thread-safe; also what each Ray
-    actor builds once.
+    called for the style and each photo read. ``photos``, the number of
+    photos it will grade, decides whether one table is worth tabulating for
+    8-bit photos (:data:`DENSIFY_FROM`). Thread-safe; also what each Ray actor
+    builds once.
     """
     import threading
 
@@ -202,6 +208,9 @@ def make_grader(
     if table is None and shared_sources is not None:
         table = _shared_table(style_file, options, shared_sources)
     table = table.to(device) if table is not None else None
+    if table is not None and device.type == "cpu" and interpolation == "trilinear" and \
+            max(photos, len(shared_sources or ())) >= DENSIFY_FROM:
+        table.densify()
 
     def model_for(profile: bytes | None):
         key = profile or b""
@@ -283,7 +292,7 @@ def run_jobs_on_ray(
             torch.set_num_threads(1)
             lut = None if table_array is None else ColorLUT(torch.from_numpy(table_array))
             self.grade = make_grader(look, options, table=lut, quality=quality, strip_metadata=strip_metadata,
-                                     evaluate=evaluate)
+                                     evaluate=evaluate, photos=len(pending) // count)
 
         def __call__(self, batch: dict) -> dict:
             done = [_grade_job(Job(Path(source), Path(output)), self.grade)

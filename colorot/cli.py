@@ -370,7 +370,8 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
 
         table = looks.load_lut(look)
         grade = batches.make_grader(look, {"device": device}, table=table, quality=quality,
-                                    strip_metadata=strip_metadata, notes=_show_notes, interpolation=interpolation)
+                                    strip_metadata=strip_metadata, notes=_show_notes, interpolation=interpolation,
+                                    photos=len(inputs))
         jobs = []
         for source in inputs:
             target = output or default_output(source)
@@ -510,7 +511,7 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
     else:
         grade = _run(lambda: batches.make_grader(
             look, options, shared_sources=[j.source for j in planned if j.status == "pending"] if shared_map else None,
-            notes=_show_notes, **grader_options,
+            notes=_show_notes, photos=sum(j.status == "pending" for j in planned), **grader_options,
         ))
     show = sys.stderr.isatty()
     try:

@@ -159,8 +159,12 @@ def grade_video(
 
 
 def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:
-    """A frame function applying a :class:`~colorot.transport_map.ColorLUT`."""
+    """A frame function applying a :class:`~colorot.transport_map.ColorLUT` (tabulated at every 8-bit
+    color first on the CPU: a clip has many frames)."""
     from ._convert import image_to_pixels
     from .api import _apply_lut
+
+    if device.type == "cpu":
+        table.densify()
 
     return lambda frame: _apply_lut(table, image_to_pixels(frame, "frame"), device)

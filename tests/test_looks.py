@@ -12,6 +12,7 @@ import colorot
 from colorot import ColorotError
 from colorot.api import fit_lut
 from colorot.cli import main
+from colorot.transport_map import ColorLUT
 from colorot.looks import load_look, read_cube, read_hald, save_look, write_cube, write_hald
 
 FAST = dict(n_iter=12, n_samples=8192, seed=0)
@@ -39,6 +40,25 @@ def test_lut_reproduces_the_direct_transfer(tmp_path, astronaut, coffee):
     cube = read_cube(write_cube(tmp_path / "look.cube", fit_lut(coffee, [astronaut], size=65, **FAST)))
     applied = colorot.api._apply_lut(cube, colorot._convert.image_to_pixels(astronaut), torch.device("cpu"))
     assert np.abs(applied.astype(float) - direct).mean() <= 1.0  # <= 1/255
+
+
+def test_densified_table_matches_the_interpolating_kernels(table, astronaut):
+    rng = np.random.default_rng(0)
+    dense = ColorLUT(table.table.clone()).densify()
+    # Every kind of 8-bit array: a photo, random colors (odd size), a non-contiguous view, RGBA, one pixel.
+    cases = [astronaut, rng.integers(0, 256, (37, 51, 3), dtype=np.uint8), astronaut[::2, ::3],
+             np.dstack([astronaut, rng.integers(0, 256, astronaut.shape[:2], dtype=np.uint8)]),
+             np.array([[[0, 128, 255]]], dtype=np.uint8)]
+    for image in cases:
+        fast = dense.apply_uint8(image)
+        assert fast.shape == image.shape and fast.dtype == np.uint8
+        pixels = torch.from_numpy(np.ascontiguousarray(image[..., :3])).reshape(1, -1, 3).transpose(1, 2)
+        exact = table.apply_pixels(pixels.float() / 255).transpose(1, 2).reshape(image.shape[:2] + (3,))
+        gap = np.abs(fast[..., :3].astype(float) - (exact.numpy() * 255).round())
+        assert gap.max() <= 1 and gap.mean() < 1e-3  # the float kernel, up to rounding ties
+        assert np.abs(fast.astype(int) - table.apply_uint8(image).astype(int)).max() <= 1  # Pillow's fixed point
+        if image.shape[-1] == 4:
+            assert np.array_equal(fast[..., 3], image[..., 3])
 
 
 def test_hald_and_look_files_round_trip(tmp_path, table):
