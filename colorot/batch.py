@@ -89,10 +89,7 @@ def plan_jobs(
         raise ColorotError(f"on_conflict must be one of {', '.join(CONFLICTS)}")
     jobs, planned = [], set()
     for source, relative in inputs:
-        ext = extension or (relative.suffix if relative.suffix.lower() in _FORMATS else ".png")
-        if not ext.startswith("."):
-            ext = "." + ext
-        output = output_dir / relative.parent / f"{relative.stem}{suffix}{ext}"
+        output = output_dir / relative.parent / f"{relative.stem}{suffix}{output_extension(relative, extension)}"
         if output in planned:
             raise ColorotError(f"{output}: two inputs would be written here; use --suffix or keep the tree")
         planned.add(output)
@@ -108,6 +105,13 @@ def plan_jobs(
                 job.output = _free_name(output)
         jobs.append(job)
     return jobs
+
+
+def output_extension(source: Path, extension: str | None = None) -> str:
+    """The output's extension: ``extension`` when given, else the source's when colorot writes that format,
+    else ``.png``."""
+    ext = extension or (source.suffix if source.suffix.lower() in _FORMATS else ".png")
+    return ext if ext.startswith(".") else "." + ext
 
 
 def _free_name(path: Path) -> Path:
@@ -250,25 +254,39 @@ def run_jobs_on_ray(
     quality: int | None = None,
     strip_metadata: bool = False,
     evaluate: bool = False,
+    extension: str | None = None,
 ) -> list[Job]:
-    """Run the pending jobs with Ray Data: an actor pool in which each actor builds the grader once.
+    """Run the pending jobs with Ray Data: the photos' bytes in, graded files' bytes out.
 
-    Inputs and outputs are paths, so the files must be on storage that every
-    node sees (a shared or network filesystem). With ``shared_map`` the map is
-    fitted once here and sent to the actors. Actors ask for a GPU when the
-    cluster has one.
+    Ray's binary-file reader reads each photo (on whichever node runs the read
+    task, so the photos must be on storage every node sees) and feeds its
+    bytes to an actor pool in which each actor builds the grader once (a GPU
+    per actor when the cluster has GPUs); an actor decodes, grades and
+    encodes with the local engine's code and returns the encoded file, which
+    is written here, atomically: only this node needs to see the output
+    folder. ``extension`` is the plan's output extension (see
+    :func:`plan_jobs`). With ``shared_map`` the map is fitted here, from the
+    photos, and sent to the actors.
     """
     try:
         import ray
     except ImportError:
         raise ColorotError("--engine ray needs the ray extra: pip install 'colorot[ray]'") from None
-    import numpy as np
-
-    pending = [job for job in jobs if job.status == "pending"]
-    if not pending:
-        return jobs
     import logging
 
+    import numpy as np
+
+    from .io import atomic_write, read_image
+
+    pending = [job for job in jobs if job.status == "pending"]
+    by_path = {}
+    for job in pending:
+        if job.source.is_file():
+            by_path[os.path.abspath(job.source)] = job
+        else:  # missing or a folder: fails here with the local engine's message
+            _grade_job(job, lambda source, output: read_image(source))
+    if not by_path:
+        return jobs
     ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
              logging_level=logging.ERROR)
     context = ray.data.DataContext.get_current()  # importing Ray Data sets its loggers up: quiet them after
@@ -277,11 +295,12 @@ def run_jobs_on_ray(
         logging.getLogger(name).setLevel(logging.ERROR)
     table = None
     if shared_map:
-        table = _shared_table(look, options, [job.source for job in pending])
+        table = _shared_table(look, options, [job.source for job in by_path.values()])
     gpus = int(ray.cluster_resources().get("GPU", 0))
     cpus = int(ray.cluster_resources().get("CPU", 1))
     count = actors or max(1, gpus or cpus)
     table_array = None if table is None else table.table.detach().cpu().numpy()
+    photos_per_actor = len(by_path) // count
 
     class Grader:
         def __init__(self):
@@ -292,32 +311,51 @@ def run_jobs_on_ray(
             torch.set_num_threads(1)
             lut = None if table_array is None else ColorLUT(torch.from_numpy(table_array))
             self.grade = make_grader(look, options, table=lut, quality=quality, strip_metadata=strip_metadata,
-                                     evaluate=evaluate, photos=len(pending) // count)
+                                     evaluate=evaluate, photos=photos_per_actor)
 
         def __call__(self, batch: dict) -> dict:
-            done = [_grade_job(Job(Path(source), Path(output)), self.grade)
-                    for source, output in zip(batch["source"], batch["output"])]
-            return {"source": batch["source"], "status": np.array([job.status for job in done]),
-                    "error": np.array([job.error or "" for job in done]),
-                    "seconds": np.array([job.seconds for job in done]),
-                    "figures": np.array([json.dumps(job.figures) for job in done])}
+            import tempfile
 
-    items = [{"source": str(job.source), "output": str(job.output)} for job in pending]
-    dataset = ray.data.from_items(items, override_num_blocks=min(len(items), count * 4))
+            rows = {"path": [], "status": [], "error": [], "seconds": [], "figures": [], "output": []}
+            for path, data in zip(batch["path"], batch["bytes"]):
+                with tempfile.TemporaryDirectory(prefix="colorot-") as folder:
+                    source = Path(folder) / f"photo{Path(path).suffix}"
+                    source.write_bytes(data)
+                    output = Path(folder) / f"graded{output_extension(Path(path), extension)}"
+                    job = _grade_job(Job(source, output), self.grade)
+                    rows["output"].append(output.read_bytes() if job.status == "written" else b"")
+                rows["path"].append(path)
+                rows["status"].append(job.status)
+                rows["error"].append((job.error or "").replace(str(source), str(path)))
+                rows["seconds"].append(job.seconds)
+                rows["figures"].append(json.dumps(job.figures))
+            return {name: np.array(values, dtype=object if name == "output" else None)
+                    for name, values in rows.items()}
+
+    # Reading is I/O: no CPU reserved for it, or the actors, which take every CPU, would starve it.
+    dataset = ray.data.read_binary_files(list(by_path), include_paths=True, num_cpus=0,
+                                         override_num_blocks=min(len(by_path), count * 4))
+    graded = dataset.map_batches(Grader, batch_size=1, compute=ray.data.ActorPoolStrategy(size=count),
+                                 num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1)
     try:
-        results = dataset.map_batches(Grader, batch_size=1, compute=ray.data.ActorPoolStrategy(size=count),
-                                      num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1).take_all()
+        for row in graded.iter_rows():  # streamed: each graded file is written as soon as it arrives
+            job = by_path.get(os.path.abspath("/" + str(row["path"]).lstrip("/")))
+            if job is None:
+                continue
+            job.status, job.seconds = str(row["status"]), float(row["seconds"])
+            job.error = str(row["error"]) or None
+            job.figures = json.loads(str(row["figures"]))
+            if job.status == "written":
+                try:
+                    job.output.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write(job.output, lambda handle, data=row["output"]: handle.write(data))
+                except (ColorotError, OSError) as error:
+                    job.status, job.error = "failed", str(error)
     finally:
         ray.shutdown()  # actors end here, not when the process exits (which Ray reports as an error)
-    by_source = {row["source"]: row for row in results}
-    for job in pending:
-        row = by_source.get(str(job.source))
-        if row is None:
-            job.status, job.error = "failed", "not processed by the Ray job"
-            continue
-        job.status, job.seconds = str(row["status"]), float(row["seconds"])
-        job.error = str(row["error"]) or None
-        job.figures = json.loads(str(row["figures"]))
+    for job in by_path.values():
+        if job.status == "pending":
+            job.status, job.error = "failed", f"{job.source}: not processed by the Ray job"
     return jobs
 
 

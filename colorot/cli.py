@@ -497,7 +497,7 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
     if engine == "ray":
         _run(lambda: batches.run_jobs_on_ray(
             planned, look, options, address=address, actors=jobs if jobs > 1 else None, shared_map=shared_map,
-            quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
+            quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None, extension=extension,
         ))
         _report_batch(planned, manifest)
         return

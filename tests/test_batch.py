@@ -116,13 +116,19 @@ def test_ray_engine_writes_the_same_files_as_the_local_engine(tmp_path):
 
     pytest.importorskip("ray")
     photos = _tree(tmp_path)
-    common = [sys.executable, "-m", "colorot", "batch", str(tmp_path / "look.png"), str(photos), "-r", "--seed", "0"]
+    missing = tmp_path / "nowhere.jpg"
+    common = [sys.executable, "-m", "colorot", "batch", str(tmp_path / "look.png"), str(photos), str(missing), "-r",
+              "--seed", "0"]
     local = subprocess.run(common + ["--output-dir", str(tmp_path / "local")], capture_output=True, text=True)
+    # Ray reads the photos' bytes and returns the graded files' bytes, written by this process.
     ray = subprocess.run(common + ["--output-dir", str(tmp_path / "ray"), "--engine", "ray"],  # starts a local Ray
                          capture_output=True, text=True, timeout=600)
-    assert local.returncode == ray.returncode == 1  # the broken JPEG, in both
-    assert "broken.jpg" in ray.stderr and "3 written, 0 skipped, 1 failed" in ray.stderr
-    assert "Traceback" not in ray.stderr and ray.stderr.strip().endswith("3 written, 0 skipped, 1 failed")
+    assert local.returncode == ray.returncode == 1  # the broken JPEG and the missing file, in both
+    errors = sorted(line for line in ray.stderr.splitlines() if line.startswith("colorot: error:"))
+    assert errors == sorted(line for line in local.stderr.splitlines() if line.startswith("colorot: error:"))
+    assert len(errors) == 2 and "broken.jpg" in errors[0] + errors[1] and str(missing) in errors[0] + errors[1]
+    assert "Traceback" not in ray.stderr and ray.stderr.strip().endswith("3 written, 0 skipped, 2 failed")
+    assert not list((tmp_path / "ray").rglob("*.tmp")) and not list((tmp_path / "ray").rglob(".*"))
     for relative in ("a.jpg", "b.png", "day2/c.jpg"):
         ours = np.asarray(Image.open(tmp_path / "local" / relative)).astype(int)
         theirs = np.asarray(Image.open(tmp_path / "ray" / relative)).astype(int)
