@@ -3,7 +3,7 @@ the :class:`ColorTransferModule` for torchvision-style pipelines."""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Sequence, TypeVar
 
 import torch
 
@@ -377,6 +377,71 @@ class ColorTransfer:
             lut = self._bake(steps, strength)
         regrain = (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
         return _apply_lut(lut, view, self.device_, mask=mask, regrain=regrain)
+
+    def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:
+        """Give each image the style's colors with its own map, the maps fitted all together.
+
+        Each result equals ``transform(source)``: every image is sampled with
+        the same fresh random stream, the maps share their random directions,
+        and a map that has converged stops moving while the others go on. But
+        sampling, fitting and baking run as single batched tensor operations,
+        so on a GPU many photos cost little more than one. The images may
+        differ in size, type and dtype. A map fitted once with
+        ``fit(style, sources=...)``, or one style per image, is applied image
+        by image.
+
+        Parameters
+        ----------
+        sources : sequence of arrays, PIL images or tensors
+            As for :meth:`transform`.
+        strength : float, optional
+            Override the estimator's strength for this call.
+
+        Returns
+        -------
+        list
+            The graded images, in order, each of its source's type.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> style = (rng.random((32, 32, 3)) ** 2 * 255).astype(np.uint8)
+        >>> photos = [(rng.random((24, 40, 3)) * 255).astype(np.uint8), rng.random((16, 16, 3))]
+        >>> model = ColorTransfer(seed=0, n_iter=5).fit(style)
+        >>> together = model.transform_each(photos)
+        >>> all(np.array_equal(a, model.transform(p)) for a, p in zip(together, photos))
+        True
+        """
+        self._check_fitted()
+        sources = list(sources)
+        strength = self.strength if strength is None else _check_strength(strength)
+        if self.steps_ is not None or strength == 0.0 or self.style_colors_.shape[0] != 1 or len(sources) < 2:
+            return [self.transform(source, strength=strength) for source in sources]
+        views = [image_to_pixels(source, f"source {i}") for i, source in enumerate(sources)]
+        if self.device_.type != "cpu":
+            views = [view.to(self.device_) for view in views]
+        # Sample each image with its own fresh generator, as transform does. Images whose generators end in
+        # the same state (all opaque ones) are fitted together, continuing that state, as transform would.
+        groups: list[tuple[torch.Generator, list[int], list[torch.Tensor]]] = []
+        for index, view in enumerate(views):
+            generator = _generator(self.seed, self.device_)
+            colors = self._sample(view, generator, self.device_, f"source {index}")
+            state = generator.get_state()
+            group = next((g for g in groups if torch.equal(g[0].get_state(), state)), None)
+            if group is None:
+                groups.append((generator, [index], [colors]))
+            else:
+                group[1].append(index)
+                group[2].append(colors)
+        results: list = [None] * len(views)
+        regrain = (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
+        for generator, indices, clouds in groups:
+            counts = [cloud.shape[0] for cloud in clouds]  # a source may itself be a batch of images
+            luts = self._bake(self._fit_steps(torch.cat(clouds), generator), strength).table
+            for index, table in zip(indices, torch.split(luts, counts)):
+                results[index] = _apply_lut(ColorLUT(table), views[index], self.device_, regrain=regrain)
+        return results
 
     def fit_transform(self, source: Image, style) -> Image:
         """``fit(style)`` then ``transform(source)``."""

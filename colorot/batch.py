@@ -183,6 +183,7 @@ def make_grader(
     notes: Callable | None = None,
     interpolation: str = "trilinear",
     photos: int = 1,
+    fit_batch: int = 1,
 ) -> Callable[[Path, Path], dict]:
     """The function that grades one photo, ``(source path, output path) -> figures``.
 
@@ -191,8 +192,11 @@ def make_grader(
     given, is applied as is (with ``interpolation``). ``notes(image_file)`` is
     called for the style and each photo read. ``photos``, the number of
     photos it will grade, decides whether one table is worth tabulating for
-    8-bit photos (:data:`DENSIFY_FROM`). Thread-safe; also what each Ray actor
-    builds once.
+    8-bit photos (:data:`DENSIFY_FROM`). With one map per photo, ``fit_batch``
+    photos arriving together from the worker threads are fitted in one
+    batched call (:meth:`colorot.ColorTransfer.transform_each`: the same
+    results, fewer and larger tensor operations, which is what a GPU needs).
+    Thread-safe; also what each Ray actor builds once.
     """
     import threading
 
@@ -224,6 +228,8 @@ def make_grader(
                 models[key] = api.ColorTransfer(**options).fit(converted)
             return models[key]
 
+    batcher = _FitBatcher(model_for, fit_batch) if table is None and fit_batch > 1 else None
+
     def grade(source: Path, output: Path) -> dict:
         image = io.read_image(source)
         if notes is not None:
@@ -231,6 +237,8 @@ def make_grader(
         if table is not None:
             result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), device,
                                     interpolation=interpolation)
+        elif batcher is not None:
+            result = batcher(image.icc_profile, image.pixels, str(source))
         else:
             result = model_for(image.icc_profile).transform(image.pixels)
         io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
@@ -241,6 +249,61 @@ def make_grader(
         return {}
 
     return grade
+
+
+class _FitBatcher:
+    """Grades photos handed over by worker threads in batches of up to ``size``, one fitting thread.
+
+    The thread takes the first waiting photo, waits up to ``wait`` seconds for
+    more (until ``size``), and grades them with one
+    :meth:`~colorot.ColorTransfer.transform_each` per ICC profile; a batch that
+    fails is graded photo by photo, so one bad photo fails alone.
+    """
+
+    def __init__(self, model_for: Callable, size: int, wait: float = 0.1):
+        import threading
+
+        self.model_for, self.size, self.wait = model_for, size, wait
+        self.condition = threading.Condition()
+        self.queue: list[tuple] = []
+        threading.Thread(target=self._serve, daemon=True, name="colorot-fit-batcher").start()
+
+    def __call__(self, profile: bytes | None, pixels, name: str):
+        import threading
+
+        slot = {"done": threading.Event()}
+        with self.condition:
+            self.queue.append((profile, pixels, name, slot))
+            self.condition.notify_all()
+        slot["done"].wait()
+        if "error" in slot:
+            raise slot["error"]
+        return slot["result"]
+
+    def _serve(self) -> None:
+        while True:
+            with self.condition:
+                self.condition.wait_for(lambda: self.queue)
+                deadline = time.monotonic() + self.wait
+                while len(self.queue) < self.size and (left := deadline - time.monotonic()) > 0:
+                    self.condition.wait(left)
+                taken, self.queue = self.queue[: self.size], self.queue[self.size :]
+            for profile in dict.fromkeys(item[0] for item in taken):
+                self._grade([item for item in taken if item[0] == profile])
+
+    def _grade(self, items: list[tuple]) -> None:
+        try:
+            model = self.model_for(items[0][0])
+            results = model.transform_each([item[1] for item in items]) if len(items) > 1 else None
+        except Exception:  # noqa: BLE001 - graded one by one below, so that each photo reports its own error
+            results = None
+        for index, (_, pixels, name, slot) in enumerate(items):
+            try:
+                slot["result"] = results[index] if results is not None else self.model_for(items[0][0]).transform(pixels)
+            except BaseException as error:  # noqa: BLE001 - handed to the photo's worker, which records it
+                slot["error"] = error if isinstance(error, ColorotError) else ColorotError(f"{name}: {error}")
+            finally:
+                slot["done"].set()  # a worker never waits forever
 
 
 def run_jobs_on_ray(

@@ -458,6 +458,9 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
               help="Pair each photo with the style of the same relative path and name here "
                    "(then every argument is an INPUT).")
 @click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True, help="Photos in parallel.")
+@click.option("--fit-batch", type=click.IntRange(1), default=None,
+              help="Photos whose maps are fitted together in one batched call (same results) "
+                   "[default: 8 on a GPU, where it runs at least as many threads; 1 on the CPU].")
 @click.option("--json", "manifest", type=click.Path(path_type=Path), default=None,
               help="Write a manifest: per file, status, time and the sliced W2 to the style.")
 @click.option("--strip-metadata", is_flag=True, help="Leave EXIF out of the outputs.")
@@ -467,7 +470,8 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
 @_fit_options
 def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: str, extension: str | None,
           quality: int | None, on_conflict: str, shared_map: bool, style_dir: Path | None, jobs: int,
-          manifest: Path | None, strip_metadata: bool, engine: str, address: str | None, **options) -> None:
+          fit_batch: int | None, manifest: Path | None, strip_metadata: bool, engine: str, address: str | None,
+          **options) -> None:
     """Grade many photos to one STYLE (or a LOOK, .cube or Hald file).
 
     INPUT is a file, a folder, a glob pattern or - (paths on stdin). One bad file is reported and the
@@ -505,7 +509,14 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         import torch
 
         torch.set_num_threads(batches.torch_threads_per_worker(jobs))
-    grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None)
+    if fit_batch is None:
+        from .api import resolve_device
+
+        fit_batch = 1 if _run(lambda: resolve_device(options["device"])).type == "cpu" else 8
+    if not shared_map and fit_batch > 1:
+        jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
+    grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
+                          fit_batch=fit_batch if style_dir is None else 1)  # paired photos have their own styles
     if style_dir is not None:
         grade = batches.paired_grader(style_dir, planned, options, **grader_options)
     else:

@@ -681,18 +681,27 @@ def fit_sliced_steps(
     steps = []
     batch_shape, n_samples = moved.shape[:-2], moved.shape[-1]
 
+    # Images that have converged stop moving: their later steps are exact identities (output knots =
+    # input knots: slope 1, intercept 0), so each image's map is the one it gets when fitted alone.
+    active = torch.ones(batch_shape, dtype=torch.bool, device=source.device)
+
     def run(directions, moves, knots_out, noise) -> torch.Tensor:
         nonlocal moved
         projected = directions.T @ moved
         step = _step_from_projections(projected, knots_out, directions, moves, source_quantiles, noise)
+        if not bool(active.all()):
+            frozen = torch.where(active[..., None, None], step.knots_out, step.knots_in)
+            step = SlicedStep(directions, moves, step.knots_in, frozen)
         steps.append(step)
         shift = step.shift(projected)
         moved = moved + shift
         return shift
 
+    # The smoothing noise is drawn once for the whole batch (shape of one image, broadcast), so that an
+    # image's fit does not depend on the other images in its batch.
     if luma_axis is not None and transport_luma:
         axis = (luma_axis / luma_axis.norm()).to(device=source.device, dtype=source.dtype)[:, None]
-        noise = _smoothing_noise((*batch_shape, 1, n_samples), smoothing, generator, moved)
+        noise = _smoothing_noise((*(1,) * len(batch_shape), 1, n_samples), smoothing, generator, moved)
         run(axis, axis.T, target_quantiles(axis.T @ target), noise)
     directions, moves = (
         t.to(device=source.device, dtype=source.dtype)
@@ -709,13 +718,14 @@ def fit_sliced_steps(
             stacked = block.permute(1, 0, 2).reshape(dim, -1)
             block_shape = (block.shape[0], block.shape[2])
             target_knots = target_quantiles(stacked.T @ target).unflatten(-2, block_shape)
-            noise = _smoothing_noise((*batch_shape, *block_shape, n_samples), smoothing, generator, moved)
+            noise = _smoothing_noise((*(1,) * len(batch_shape), *block_shape, n_samples), smoothing, generator, moved)
         step_noise = None if noise is None else noise[..., within, :, :]
         shift = run(directions[index], moves[index], target_knots[..., within, :, :], step_noise)
-        if check_every - index % check_every <= 3:  # mean square displacement of the worst image
-            step_sizes.append(shift.square().sum(dim=-2).mean(dim=-1).max())
+        if check_every - index % check_every <= 3:  # mean square displacement of each image
+            step_sizes.append(shift.square().sum(dim=-2).mean(dim=-1))
         if len(step_sizes) >= 3 and (index + 1) % check_every == 0:
-            if bool((torch.stack(step_sizes[-3:]) < tol**2).all()):
+            active = active & ~(torch.stack(step_sizes[-3:]) < tol**2).all(dim=0)
+            if not bool(active.any()):
                 break
     return SlicedSteps(steps), moved.transpose(-1, -2)
 

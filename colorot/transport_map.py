@@ -87,7 +87,14 @@ class ColorLUT:
         return self.table - nodes.T.reshape(1, 3, self.size, self.size, self.size)
 
     def to(self, device=None, dtype=None) -> "ColorLUT":
-        return ColorLUT(self.table.to(device=device, dtype=dtype))
+        """This LUT on another device or in another dtype (itself when nothing changes; a table tabulated by
+        :meth:`densify` is kept)."""
+        table = self.table.to(device=device, dtype=dtype)
+        if table is self.table:
+            return self
+        moved = ColorLUT(table)
+        moved.dense = self.dense
+        return moved
 
     def resized(self, size: int) -> "ColorLUT":
         """The same map sampled on a ``size``-node grid (trilinear interpolation of this table)."""

@@ -151,3 +151,27 @@ def test_style_dir_pairs_each_photo_with_its_own_style(tmp_path):
     b = np.asarray(Image.open(tmp_path / "out" / "b.jpg"))
     assert color_distance(a, coffee) < color_distance(a, chelsea)
     assert color_distance(b, chelsea) < color_distance(b, coffee)
+
+
+def test_maps_fitted_in_batches_give_the_photo_by_photo_files(tmp_path, monkeypatch):
+    # What a GPU does by default (--fit-batch 8), forced here on the CPU: the photos' maps are fitted in
+    # batched calls, with the same results as one fit per photo; a bad photo still fails alone.
+    import colorot
+
+    sizes = []
+    transform_each = colorot.ColorTransfer.transform_each
+    monkeypatch.setattr(colorot.ColorTransfer, "transform_each",
+                        lambda self, sources, **kw: sizes.append(len(sources)) or transform_each(self, sources, **kw))
+    photos = _tree(tmp_path)
+    (photos / "day2" / "d.png").write_bytes(b"")
+    chelsea = load_sample("chelsea", 64)
+    Image.fromarray(np.dstack([chelsea, np.full(chelsea.shape[:2], 200, np.uint8)])).save(photos / "e.png")  # RGBA
+    one = _run(tmp_path / "look.png", photos, "-r", "--output-dir", tmp_path / "one", *FAST)
+    batched = _run(tmp_path / "look.png", photos, "-r", "--output-dir", tmp_path / "batched", "--fit-batch", 4,
+                   "--jobs", 2, *FAST)
+    assert one.exit_code == batched.exit_code == 1 and "4 written, 0 skipped, 2 failed" in batched.output
+    assert sizes and max(sizes) >= 2  # photos were fitted together
+    for relative in ("a.jpg", "b.png", "day2/c.jpg", "e.png"):
+        ours = np.asarray(Image.open(tmp_path / "one" / relative))
+        theirs = np.asarray(Image.open(tmp_path / "batched" / relative))
+        assert np.array_equal(ours, theirs), relative

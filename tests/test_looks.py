@@ -45,6 +45,7 @@ def test_lut_reproduces_the_direct_transfer(tmp_path, astronaut, coffee):
 def test_densified_table_matches_the_interpolating_kernels(table, astronaut):
     rng = np.random.default_rng(0)
     dense = ColorLUT(table.table.clone()).densify()
+    assert dense.to("cpu").dense is dense.dense and dense.to(dtype=torch.float64).dense is dense.dense
     # Every kind of 8-bit array: a photo, random colors (odd size), a non-contiguous view, RGBA, one pixel.
     cases = [astronaut, rng.integers(0, 256, (37, 51, 3), dtype=np.uint8), astronaut[::2, ::3],
              np.dstack([astronaut, rng.integers(0, 256, astronaut.shape[:2], dtype=np.uint8)]),

@@ -149,3 +149,26 @@ def test_bases_keep_luma_and_move_projections_exactly():
     torch.testing.assert_close(moves @ directions, torch.eye(2, dtype=torch.float64).expand(20, 2, 2))
     rotations, transposed = sliced._draw_bases(20, 3, None, 0.0, torch.Generator().manual_seed(0))
     torch.testing.assert_close(transposed @ rotations, torch.eye(3, dtype=torch.float64).expand(20, 3, 3))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_an_image_fitted_in_a_batch_gets_the_map_it_gets_alone(device):
+    # One cloud close to the target converges in fewer steps than the other: it then stops moving while
+    # the other goes on, so both maps are bit for bit the ones fitted alone (smoothing noise included).
+    g = torch.Generator().manual_seed(0)
+    target = (torch.rand(1, 5000, 3, generator=g) ** 0.5).to(device)
+    near = target[:, :4096] + 0.001 * torch.randn(1, 4096, 3, generator=g).to(device)
+    far = (torch.rand(1, 4096, 3, generator=g) ** 3).to(device)
+    probe = torch.rand(1, 500, 3, generator=g).to(device)
+
+    def fit(source):
+        generator = torch.Generator(device=device).manual_seed(1)
+        return sliced.fit_sliced_steps(source, target, tol=3e-3, smoothing=0.005, generator=generator,
+                                       luma_axis=torch.tensor([0.2126, 0.7152, 0.0722]).to(device))
+
+    (alone_near, moved_near), (alone_far, moved_far) = fit(near), fit(far)
+    together, moved = fit(torch.cat([near, far]))
+    assert len(alone_near) < len(alone_far) == len(together)
+    assert torch.equal(moved[0], moved_near[0]) and torch.equal(moved[1], moved_far[0])
+    mapped = together(probe.expand(2, -1, -1))
+    assert torch.equal(mapped[0], alone_near(probe)[0]) and torch.equal(mapped[1], alone_far(probe)[0])
