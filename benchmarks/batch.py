@@ -65,7 +65,7 @@ def main() -> None:
         runs = [("style", ("--shared-map",)), ("style", ("--shared-map", "--jobs", "2")),
                 ("look", ()), ("look", ("--jobs", "2"))]
         if not args.only_shared:
-            runs = [("style", ()), ("style", ("--jobs", "2"))] + runs
+            runs = [("style", ()), ("style", ("--jobs", "2")), ("style", ("--fit-batch", "4", "--jobs", "2"))] + runs
         for label, count in (("1 MP", args.photos), ("12 MP", args.large)):
             if count == 0:
                 continue

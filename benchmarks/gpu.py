@@ -5,7 +5,8 @@
   (host -> device -> host copies included), and on the CPU of the same machine as the baseline;
 * its stages: sampling the style, sampling the source + fitting the map, baking the LUT, applying it;
 * throughput of batched calls (one map per image, fitted together): ``--batch`` 12 MP images,
-  and 64 images of 1 MP, against calling once per image;
+  and 64 images of 1 MP, against calling once per image; 8 arrays of different sizes through
+  ``ColorTransfer.transform_each`` (what ``colorot batch`` does on a GPU) against one ``transform`` each;
 * a torch profiler table of one call (``--profile FILE``).
 
     python benchmarks/gpu.py [--repeats 20] [--batch 8] [--json FILE] [--profile FILE]
@@ -126,6 +127,17 @@ def main() -> None:
     one_by_one = timed(lambda: [colorot.transfer(image, small_style, seed=0) for image in small], 2)
     figures["batch of 64 x 1 MP (images/s)"] = 64 / batched
     figures["64 x 1 MP one call each (images/s)"] = 64 / one_by_one
+
+    # What colorot batch does with one map per photo on a GPU: 8 uint8 arrays of different sizes (~1 MP),
+    # their maps fitted in one transform_each call, against one transform call each.
+    arrays = [photo(name, 1155 + 16 * index, 866) for index, name in enumerate(["astronaut", "chelsea", "coffee",
+                                                                                "rocket"] * 2)]
+    model = colorot.ColorTransfer(seed=0, device=args.device).fit(style_array)
+    model.transform_each(arrays)
+    together = timed(lambda: model.transform_each(arrays), max(3, args.repeats // 4))
+    each = timed(lambda: [model.transform(array) for array in arrays], 3)
+    figures["8 arrays ~1 MP, transform_each (images/s)"] = 8 / together
+    figures["8 arrays ~1 MP, transform one by one (images/s)"] = 8 / each
     if torch.cuda.is_available():
         figures["peak GPU memory (MB)"] = torch.cuda.max_memory_allocated() / 2**20
 
