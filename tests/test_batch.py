@@ -175,3 +175,32 @@ def test_maps_fitted_in_batches_give_the_photo_by_photo_files(tmp_path, monkeypa
         ours = np.asarray(Image.open(tmp_path / "one" / relative))
         theirs = np.asarray(Image.open(tmp_path / "batched" / relative))
         assert np.array_equal(ours, theirs), relative
+
+
+def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path, monkeypatch):
+    # From DENSIFY_FROM photos on, the look's table is tabulated at every 8-bit color and looked up by
+    # gathering; the files agree with Pillow's trilinear kernel within one code.
+    import colorot.transport_map as transport_map
+    from colorot import batch as batches
+    from colorot.looks import load_lut
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    base = load_sample("astronaut", 96)
+    for index in range(batches.DENSIFY_FROM):
+        Image.fromarray(np.roll(base, index * 11, axis=1)).save(photos / f"p{index}.png")
+    Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "look.png")
+    look = tmp_path / "look.npz"
+    assert CliRunner().invoke(main, ["fit", str(tmp_path / "look.png"), str(photos / "p0.png"), "-o", str(look),
+                                     *FAST]).exit_code == 0
+    tabulated = []
+    densify = transport_map.ColorLUT.densify
+    monkeypatch.setattr(transport_map.ColorLUT, "densify", lambda self: tabulated.append(1) or densify(self))
+    result = _run(look, photos, "--output-dir", tmp_path / "out")
+    assert result.exit_code == 0 and tabulated == [1]
+    table = load_lut(look)
+    for index in range(batches.DENSIFY_FROM):
+        source = np.asarray(Image.open(photos / f"p{index}.png"))
+        graded = np.asarray(Image.open(tmp_path / "out" / f"p{index}.png")).astype(int)
+        assert np.abs(graded - table.apply_uint8(source).astype(int)).max() <= 1  # Pillow's kernel
+        assert np.abs(graded - source.astype(int)).mean() > 5  # and the look did change the photo
