@@ -67,6 +67,16 @@ class ColorLUT:
     it to the input, so an identity table returns its input exactly and
     colors outside ``[0, 1]`` (float images) are shifted by the displacement
     of the nearest face of the cube rather than clipped.
+
+    Examples
+    --------
+    >>> import torch
+    >>> nodes = identity_grid(17).T.reshape(1, 3, 17, 17, 17)
+    >>> darker = ColorLUT(nodes * 0.5)
+    >>> darker.size
+    17
+    >>> [round(v, 6) for v in darker.apply_pixels(torch.tensor([[[0.2], [0.6], [1.0]]])).flatten().tolist()]
+    [0.1, 0.3, 0.5]
     """
 
     def __init__(self, table: torch.Tensor):
