@@ -330,6 +330,11 @@ class ColorTransfer:
         )
         return steps
 
+    @property
+    def _regrain(self) -> tuple[int, float] | None:
+        """``(radius, eps)`` of the guided-filter regrain, or None when it is off."""
+        return (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
+
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
     def _bake(self, steps: SlicedSteps, strength: float) -> ColorLUT:
         return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur)
@@ -375,8 +380,7 @@ class ColorTransfer:
                 colors = self._sample(view, generator, self.device_, "source", source_mask)
                 steps = self._fit_steps(colors, generator)
             lut = self._bake(steps, strength)
-        regrain = (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
-        return _apply_lut(lut, view, self.device_, mask=mask, regrain=regrain)
+        return _apply_lut(lut, view, self.device_, mask=mask, regrain=self._regrain)
 
     def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:
         """Give each image the style's colors with its own map, the maps fitted all together.
@@ -435,12 +439,11 @@ class ColorTransfer:
                 group[1].append(index)
                 group[2].append(colors)
         results: list = [None] * len(views)
-        regrain = (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
         for generator, indices, clouds in groups:
             counts = [cloud.shape[0] for cloud in clouds]  # a source may itself be a batch of images
             luts = self._bake(self._fit_steps(torch.cat(clouds), generator), strength).table
             for index, table in zip(indices, torch.split(luts, counts)):
-                results[index] = _apply_lut(ColorLUT(table), views[index], self.device_, regrain=regrain)
+                results[index] = _apply_lut(ColorLUT(table), views[index], self.device_, regrain=self._regrain)
         return results
 
     def fit_transform(self, source: Image, style) -> Image:

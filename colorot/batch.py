@@ -299,7 +299,8 @@ class _FitBatcher:
             results = None
         for index, (_, pixels, name, slot) in enumerate(items):
             try:
-                slot["result"] = results[index] if results is not None else self.model_for(items[0][0]).transform(pixels)
+                model = self.model_for(items[0][0])
+                slot["result"] = results[index] if results is not None else model.transform(pixels)
             except BaseException as error:  # noqa: BLE001 - handed to the photo's worker, which records it
                 slot["error"] = error if isinstance(error, ColorotError) else ColorotError(f"{name}: {error}")
             finally:

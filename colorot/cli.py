@@ -511,15 +511,17 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         torch.set_num_threads(batches.torch_threads_per_worker(jobs))
     from .looks import is_lut_file
 
-    fits_per_photo = not shared_map and not is_lut_file(look)  # a look or LUT file is applied as is
-    if fit_batch is None:
+    # Batched fits need one map per photo to one style: not a shared map, a look/LUT file, or paired styles.
+    if shared_map or style_dir is not None or is_lut_file(look):
+        fit_batch = 1
+    elif fit_batch is None:
         from .api import resolve_device
 
         fit_batch = 1 if _run(lambda: resolve_device(options["device"])).type == "cpu" else 8
-    if fits_per_photo and fit_batch > 1:
+    if fit_batch > 1:
         jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
     grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
-                          fit_batch=fit_batch if style_dir is None else 1)  # paired photos have their own styles
+                          fit_batch=fit_batch)
     if style_dir is not None:
         grade = batches.paired_grader(style_dir, planned, options, **grader_options)
     else:
