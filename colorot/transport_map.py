@@ -13,7 +13,7 @@ Three lookup kernels give the same result (within one 8-bit code):
   (:class:`PIL.ImageFilter.Color3DLUT`), in parallel strips;
 * or, once :meth:`ColorLUT.densify` has tabulated the map at every 8-bit
   color (for a table applied to many photos or frames), through one gather
-  per pixel, 2-5x faster than Pillow;
+  per pixel (:mod:`colorot.dense_lut`), 2-5x faster than Pillow;
 * everything else (16-bit, float, any torch device) goes through
   :func:`torch.nn.functional.grid_sample` in chunks of bounded size.
 """
@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import dense_lut
 from .colorspaces import from_space, to_space
 from .sliced import SlicedSteps
 
@@ -174,8 +174,9 @@ class ColorLUT:
         >>> lut.apply_uint8(np.array([[[0, 100, 255]]], dtype=np.uint8)).tolist()
         [[[255, 155, 0]]]
         """
-        if self.dense is None and sys.byteorder == "little":  # the packed tables assume little-endian words
-            self.dense = [_tabulate_uint8(table) for table in self.table.detach().to("cpu", torch.float32)]
+        if self.dense is None and dense_lut.AVAILABLE:
+            tables = self.table.detach().to("cpu", torch.float32).numpy()
+            self.dense = [dense_lut.tabulate_uint8(table) for table in tables]
         return self
 
     def apply_uint8(self, image: np.ndarray, index: int = 0) -> np.ndarray:
@@ -184,7 +185,7 @@ class ColorLUT:
         from PIL import Image, ImageFilter
 
         if self.dense is not None:
-            return _lookup_uint8(self.dense[index if len(self.dense) > 1 else 0], image)
+            return dense_lut.lookup_uint8(self.dense[index if len(self.dense) > 1 else 0], image)
 
         table = self.table[index].clamp(0, 1).permute(1, 2, 3, 0).reshape(-1).to("cpu", torch.float32).numpy()
         lut_filter = ImageFilter.Color3DLUT(self.size, table, channels=3)
@@ -201,59 +202,6 @@ class ColorLUT:
         with ThreadPoolExecutor(n_workers) as pool:
             list(pool.map(work, strips))
         return out
-
-
-def _tabulate_uint8(table: torch.Tensor) -> np.ndarray:
-    """A ``(3, S, S, S)`` table's trilinear interpolation at every 8-bit color, rounded: ``2**24`` uint32
-    holding the output's red, green and blue in bytes 0, 1 and 2, indexed by ``r + 256 g + 65536 b``.
-
-    Trilinear interpolation is separable: interpolate along red, then green,
-    then blue (in slabs, to bound memory).
-    """
-    size = table.shape[-1]
-    position = torch.arange(256, dtype=torch.float64) * (size - 1) / 255
-    low = position.floor().clamp_(max=size - 2).long()
-    weight = (position - low).to(torch.float32)
-
-    def along(values: torch.Tensor, dim: int, rows: slice = slice(None)) -> torch.Tensor:
-        shape = [1] * values.ndim
-        shape[dim] = -1
-        start, end = values.index_select(dim, low[rows]), values.index_select(dim, low[rows] + 1)
-        return torch.lerp(start, end, weight[rows].reshape(shape))
-
-    planes = along(along(table, 3), 2)  # (3, S blues, 256 greens, 256 reds)
-    out = np.empty(1 << 24, dtype=np.uint32)
-    out_view = torch.from_numpy(out.view(np.int32)).view(256, 256, 256)  # [blue, green, red]
-    for start in range(0, 256, 32):
-        rows = slice(start, start + 32)
-        codes = along(planes, 1, rows).mul_(255).round_().clamp_(0, 255).to(torch.int32)
-        out_view[rows] = codes[0] | (codes[1] << 8) | (codes[2] << 16)
-    return out
-
-
-def _lookup_uint8(dense: np.ndarray, image: np.ndarray) -> np.ndarray:
-    """Look up an 8-bit ``(H, W, 3|4)`` array in a table from :func:`_tabulate_uint8` (alpha kept)."""
-    channels = image.shape[-1]
-    source = np.ascontiguousarray(image).reshape(-1)
-    out = np.empty(image.shape, dtype=np.uint8)
-    if source.size == 0:
-        return out
-    if channels == 4:
-        packed = source.view(np.uint32)  # r, g, b, a in bytes 0..3 (little-endian words)
-        moved = np.take(dense, packed & 0xFFFFFF)
-        moved |= packed & 0xFF000000
-        out.reshape(-1).view(np.uint32)[:] = moved
-        return out
-    count = source.size // 3
-    index = np.empty(count, dtype=np.uint32)
-    # Each pixel's three bytes plus the next pixel's first, read as one (unaligned) uint32 at a 3-byte stride.
-    np.bitwise_and(np.ndarray((count - 1,), dtype=np.uint32, buffer=source, strides=(3,)), 0xFFFFFF,
-                   out=index[:-1])
-    red, green, blue = (int(value) for value in source[-3:])
-    index[-1] = red | green << 8 | blue << 16
-    moved = np.take(dense, index).view(np.uint8).reshape(-1, 4)
-    torch.from_numpy(out.reshape(-1, 3)).copy_(torch.from_numpy(moved)[:, :3])  # torch's strided copy is 2x numpy's
-    return out
 
 
 def _tetrahedral(table: torch.Tensor, colors: torch.Tensor) -> torch.Tensor:
