@@ -184,6 +184,7 @@ def make_grader(
     interpolation: str = "trilinear",
     photos: int = 1,
     fit_batch: int = 1,
+    workers: int = 1,
 ) -> Callable[[Path, Path], dict]:
     """The function that grades one photo, ``(source path, output path) -> figures``.
 
@@ -196,14 +197,26 @@ def make_grader(
     photos arriving together from the worker threads are fitted in one
     batched call (:meth:`colorot.ColorTransfer.transform_each`: the same
     results, fewer and larger tensor operations, which is what a GPU needs).
-    Thread-safe; also what each Ray actor builds once.
+    ``workers``, the number of threads that will call it, splits torch's
+    threads among them. A look/LUT file applied to many photos (unless a
+    device other than the CPU is asked for) is tabulated at every 8-bit color
+    and applied to 8-bit photos with numpy alone: torch is imported only for
+    a photo of another depth. Thread-safe; also what each Ray actor builds once.
     """
     import threading
 
-    from . import api, icc, io, looks
-    from ._convert import image_to_pixels
+    from . import dense_lut, io, looks
 
     look = Path(look)
+    if table is None and interpolation == "trilinear" and photos >= DENSIFY_FROM \
+            and options.get("device") in (None, "auto", "cpu") and dense_lut.AVAILABLE \
+            and look.suffix.lower() != ".safetensors" and looks.is_lut_file(look):
+        return _tabulated_grader(looks.load_table(look), options, quality=quality, strip_metadata=strip_metadata,
+                                 notes=notes, workers=workers)
+    _limit_torch_threads(workers)
+    from . import api, icc
+    from ._convert import image_to_pixels
+
     device = api.resolve_device(options.get("device"))
     style_file, models, lock = None, {}, threading.Lock()
     look_is_table = looks.is_lut_file(look)
@@ -249,6 +262,52 @@ def make_grader(
         return {}
 
     return grade
+
+
+def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metadata: bool, notes: Callable | None,
+                      workers: int) -> Callable[[Path, Path], dict]:
+    """Grade with a ``(3, S, S, S)`` table tabulated at every 8-bit color (:mod:`colorot.dense_lut`): one gather
+    per pixel of an 8-bit RGB(A) photo, no torch; other photos go through the torch kernels, built on first need."""
+    import threading
+
+    import numpy as np
+
+    from . import dense_lut, io
+
+    dense = dense_lut.tabulate_uint8(table)
+    lock, torch_grader = threading.Lock(), []
+
+    def grade(source: Path, output: Path) -> dict:
+        image = io.read_image(source)
+        if notes is not None:
+            notes(image)
+        pixels = image.pixels
+        if pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
+            result = dense_lut.lookup_uint8(dense, pixels)
+        else:  # 16-bit, float or grayscale: the general kernel (torch)
+            with lock:
+                if not torch_grader:
+                    _limit_torch_threads(workers)
+                    from . import api
+                    from ._convert import image_to_pixels
+                    from .looks import _as_lut
+
+                    device = api.resolve_device(options.get("device"))
+                    lut = _as_lut(table, device)
+                    torch_grader.append(lambda pixels, name: api._apply_lut(lut, image_to_pixels(pixels, name), device))
+            result = torch_grader[0](pixels, str(source))
+        io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
+        return {}
+
+    return grade
+
+
+def _limit_torch_threads(workers: int) -> None:
+    """With several worker threads, split torch's CPU threads among them (imports torch)."""
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(torch_threads_per_worker(workers))
 
 
 class _FitBatcher:

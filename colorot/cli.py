@@ -368,7 +368,9 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
     def plan():
         from . import io, looks
 
-        table = looks.load_lut(look)
+        # A look/LUT file is read by the grader (tabulated without torch for many 8-bit photos); anything else
+        # is read here, which reports why it is not a table.
+        table = None if looks.is_lut_file(look) else looks.load_lut(look)
         grade = batches.make_grader(look, {"device": device}, table=table, quality=quality,
                                     strip_metadata=strip_metadata, notes=_show_notes, interpolation=interpolation,
                                     photos=len(inputs))
@@ -505,10 +507,6 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         ))
         _report_batch(planned, manifest)
         return
-    if jobs > 1:
-        import torch
-
-        torch.set_num_threads(batches.torch_threads_per_worker(jobs))
     from .looks import is_lut_file
 
     # Batched fits need one map per photo to one style: not a shared map, a look/LUT file, or paired styles.
@@ -521,7 +519,7 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
     if fit_batch > 1:
         jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
     grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
-                          fit_batch=fit_batch)
+                          fit_batch=fit_batch, workers=jobs)
     if style_dir is not None:
         grade = batches.paired_grader(style_dir, planned, options, **grader_options)
     else:

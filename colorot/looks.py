@@ -23,15 +23,18 @@ import json
 import math
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from .errors import ColorotError
-from .transport_map import ColorLUT
+
+if TYPE_CHECKING:  # torch is imported only when a table is built: applying a look to 8-bit photos needs none
+    from .transport_map import ColorLUT
 
 __all__ = [
     "save_look", "load_look", "write_cube", "read_cube", "write_hald", "read_hald", "load_lut", "is_lut_file",
-    "fit_lut_from_files", "read_fit_inputs",
+    "fit_lut_from_files", "read_fit_inputs", "load_table",
 ]
 
 LOOK_FORMAT = "colorot-look"
@@ -55,7 +58,7 @@ def save_look(path, lut: ColorLUT, parameters: dict | None = None) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".npz":
         raise ColorotError(f"{path}: a look file ends in .npz")
-    table = lut.table[0].detach().to("cpu", torch.float32).numpy()
+    table = lut.table[0].detach().cpu().float().numpy()
     metadata = {"format": LOOK_FORMAT, "version": LOOK_VERSION, "size": int(table.shape[-1]), **(parameters or {})}
     encoded = np.frombuffer(json.dumps(metadata).encode(), dtype=np.uint8)
 
@@ -78,7 +81,11 @@ def load_look(path, device=None) -> tuple[ColorLUT, dict]:
     >>> lut.size, parameters["style"], parameters["format"]
     (9, 'dark', 'colorot-look')
     """
-    path = Path(path)
+    table, metadata = _read_look(Path(path))
+    return _as_lut(table, device), metadata
+
+
+def _read_look(path: Path) -> tuple[np.ndarray, dict]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             metadata = json.loads(bytes(archive["metadata"]).decode())
@@ -91,15 +98,23 @@ def load_look(path, device=None) -> tuple[ColorLUT, dict]:
         raise ColorotError(f"{path}: not a colorot look file")
     if int(metadata.get("version", 0)) > LOOK_VERSION:
         raise ColorotError(f"{path}: look format version {metadata['version']} is newer than this colorot reads")
-    return _checked_lut(table, path, device), metadata
+    return _checked_table(table, path), metadata
 
 
-def _checked_lut(table: np.ndarray, path: Path, device=None) -> ColorLUT:
+def _checked_table(table: np.ndarray, path: Path) -> np.ndarray:
     if table.ndim != 4 or table.shape[0] != 3 or len(set(table.shape[1:])) != 1 or not 2 <= table.shape[1] <= 256:
         raise ColorotError(f"{path}: a 3D LUT table has shape (3, S, S, S), got {table.shape}")
     if not np.isfinite(table).all():
         raise ColorotError(f"{path}: the LUT holds NaN or infinite values")
-    return ColorLUT(torch.from_numpy(np.ascontiguousarray(table)).to(device))
+    return np.ascontiguousarray(table, dtype=np.float32)
+
+
+def _as_lut(table: np.ndarray, device=None) -> ColorLUT:
+    import torch
+
+    from .transport_map import ColorLUT
+
+    return ColorLUT(torch.from_numpy(table).to(device))
 
 
 def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
@@ -115,7 +130,7 @@ def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
     """
     from .io import atomic_write
 
-    table = lut.table[0].clamp(0, 1).detach().to("cpu", torch.float64).numpy()
+    table = lut.table[0].clamp(0, 1).detach().cpu().double().numpy()
     size = table.shape[-1]
     rows = table.reshape(3, -1).T  # (b, g, r) index order with r fastest, as the table is laid out
     header = f'TITLE "{title}"\nLUT_3D_SIZE {size}\nDOMAIN_MIN 0.0 0.0 0.0\nDOMAIN_MAX 1.0 1.0 1.0\n'
@@ -140,7 +155,10 @@ def read_cube(path, device=None) -> ColorLUT:
     >>> lut.size, lut.table[0, :, 1, 0, 1].tolist()   # blue 1, green 0, red 1
     (2, [1.0, 0.0, 1.0])
     """
-    path = Path(path)
+    return _as_lut(_read_cube(Path(path)), device)
+
+
+def _read_cube(path: Path) -> np.ndarray:
     try:
         lines = path.read_text(errors="strict").splitlines()
     except FileNotFoundError:
@@ -177,8 +195,7 @@ def read_cube(path, device=None) -> ColorLUT:
         raise ColorotError(f"{path}: LUT_3D_SIZE {size} needs {size ** 3} rows, found {len(values)} (truncated?)")
     if domain != ([0.0] * 3, [1.0] * 3):
         raise ColorotError(f"{path}: domain {domain} is not [0, 1]; colorot reads cubes over the sRGB cube")
-    table = np.asarray(values, dtype=np.float32).T.reshape(3, size, size, size)
-    return _checked_lut(table, path, device)
+    return _checked_table(np.asarray(values, dtype=np.float32).T.reshape(3, size, size, size), path)
 
 
 def _is_number(text: str) -> bool:
@@ -206,7 +223,7 @@ def write_hald(path, lut: ColorLUT) -> Path:
     level = math.isqrt(size)
     if level * level != size or level < 2:
         raise ColorotError(f"a Hald CLUT needs a square table size (16, 36, 64, 144...), got {size}")
-    table = lut.table[0].clamp(0, 1).detach().to("cpu", torch.float64).numpy()
+    table = lut.table[0].clamp(0, 1).detach().cpu().double().numpy()
     pixels = np.round(table.reshape(3, -1).T * 65535).astype(np.uint16)  # red fastest, then green, then blue
     return write_image(path, pixels.reshape(level**3, level**3, 3))
 
@@ -223,6 +240,10 @@ def read_hald(path, device=None) -> ColorLUT:
     >>> back.size, bool((back.table - lut.table.cpu()).abs().max() < 1e-4)
     (16, True)
     """
+    return _as_lut(_read_hald(Path(path)), device)
+
+
+def _read_hald(path: Path) -> np.ndarray:
     from .io import read_image
 
     pixels = read_image(path).pixels[..., :3]
@@ -233,7 +254,7 @@ def read_hald(path, device=None) -> ColorLUT:
     scale = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}.get(pixels.dtype, 1.0)
     size = level * level
     table = (pixels.reshape(-1, 3).astype(np.float32) / scale).T.reshape(3, size, size, size)
-    return _checked_lut(table, Path(path), device)
+    return _checked_table(table, path)
 
 
 def _hald_level(width: int, height: int) -> int | None:
@@ -349,6 +370,28 @@ def load_lut(path, device=None, size: int | None = None) -> ColorLUT:
     if suffix == ".npz":
         table = load_look(path, device)[0]
         return table if size is None else table.resized(size)
+    return _as_lut(load_table(path), device)
+
+
+def load_table(path) -> np.ndarray:
+    """The ``(3, S, S, S)`` float32 table of a look file (``.npz``), a ``.cube`` file or a Hald CLUT image, as a
+    numpy array (no torch needed; a trained generator is refused: :func:`load_lut` bakes it).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "identity.cube")
+    >>> rows = [f"{r} {g} {b}" for b in (0, 1) for g in (0, 1) for r in (0, 1)]
+    >>> _ = open(path, "w").write("LUT_3D_SIZE 2\\n" + "\\n".join(rows) + "\\n")
+    >>> load_table(path).shape
+    (3, 2, 2, 2)
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npz":
+        return _read_look(path)[0]
     if suffix == ".cube":
-        return read_cube(path, device)
-    return read_hald(path, device)
+        return _read_cube(path)
+    if suffix == ".safetensors":
+        raise ColorotError(f"{path}: a trained generator is baked by load_lut, not read as a table")
+    return _read_hald(path)

@@ -180,8 +180,8 @@ def test_maps_fitted_in_batches_give_the_photo_by_photo_files(tmp_path, monkeypa
 def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path, monkeypatch):
     # From DENSIFY_FROM photos on, the look's table is tabulated at every 8-bit color and looked up by
     # gathering; the files agree with Pillow's trilinear kernel within one code.
-    import colorot.transport_map as transport_map
     from colorot import batch as batches
+    from colorot import dense_lut
     from colorot.looks import load_lut
 
     photos = tmp_path / "photos"
@@ -194,8 +194,8 @@ def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path,
     assert CliRunner().invoke(main, ["fit", str(tmp_path / "look.png"), str(photos / "p0.png"), "-o", str(look),
                                      *FAST]).exit_code == 0
     tabulated = []
-    densify = transport_map.ColorLUT.densify
-    monkeypatch.setattr(transport_map.ColorLUT, "densify", lambda self: tabulated.append(1) or densify(self))
+    tabulate = dense_lut.tabulate_uint8
+    monkeypatch.setattr(dense_lut, "tabulate_uint8", lambda table: tabulated.append(1) or tabulate(table))
     result = _run(look, photos, "--output-dir", tmp_path / "out")
     assert result.exit_code == 0 and tabulated == [1]
     table = load_lut(look)
@@ -204,3 +204,45 @@ def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path,
         graded = np.asarray(Image.open(tmp_path / "out" / f"p{index}.png")).astype(int)
         assert np.abs(graded - table.apply_uint8(source).astype(int)).max() <= 1  # Pillow's kernel
         assert np.abs(graded - source.astype(int)).mean() > 5  # and the look did change the photo
+
+
+def test_a_look_grades_8_bit_photos_without_torch_and_others_with_it(tmp_path):
+    # A saved look applied to a folder: the 8-bit photos are graded with numpy alone (torch, about a second
+    # to import, is never loaded); a 16-bit photo in the same folder goes through the general kernel.
+    from colorot import batch as batches
+    from colorot.looks import load_lut
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    base = load_sample("astronaut", 96)
+    for index in range(batches.DENSIFY_FROM):
+        Image.fromarray(np.roll(base, index * 11, axis=1)).save(photos / f"p{index}.jpg", quality=95)
+    Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "look.png")
+    look = tmp_path / "look.npz"
+    assert CliRunner().invoke(main, ["fit", str(tmp_path / "look.png"), str(photos / "p0.jpg"), "-o", str(look),
+                                     *FAST]).exit_code == 0
+    script = ("import sys\nfrom colorot.cli import main\n"
+              "try:\n    main(sys.argv[1:])\nexcept SystemExit as end:\n    code = end.code\n"
+              "print('torch' in sys.modules, code)")
+    run = subprocess.run([sys.executable, "-c", script, "batch", str(look), str(photos), "--output-dir",
+                          str(tmp_path / "out"), "--jobs", "2"], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["False", "0"], run.stderr
+    assert len(list((tmp_path / "out").glob("*.jpg"))) == batches.DENSIFY_FROM
+
+    from colorot import read_image, write_image
+
+    deep = np.roll(base, 5, axis=0).astype(np.uint16) * 257
+    write_image(photos / "deep.png", deep)
+    run = subprocess.run([sys.executable, "-c", script, "batch", str(look), str(photos), "--output-dir",
+                          str(tmp_path / "out2")], capture_output=True, text=True, timeout=120)
+    assert run.stdout.split() == ["True", "0"], run.stderr  # the 16-bit photo needed torch
+    for index in range(batches.DENSIFY_FROM):  # the 8-bit ones were graded as before
+        name = f"p{index}.jpg"
+        assert np.array_equal(read_image(tmp_path / "out" / name).pixels, read_image(tmp_path / "out2" / name).pixels)
+    graded = read_image(tmp_path / "out2" / "deep.png").pixels
+    import torch
+
+    expected = load_lut(look).apply_pixels(torch.from_numpy(deep.astype(np.int32)).reshape(1, -1, 3).transpose(1, 2),
+                                           scale=65535.0)
+    expected = expected.transpose(1, 2).reshape(deep.shape).numpy()
+    assert graded.dtype == np.uint16 and np.abs(graded.astype(int) - expected).max() <= 1
