@@ -287,9 +287,9 @@ class ColorTransfer:
                 raise ColorotError("sources is empty; pass at least one image")
             # A fresh generator, as transform uses: fit(style, sources=[photo]) then gives photo's own map.
             generator = _generator(self.seed, self.device_)
-            # n_samples colors in all, shared among the photos (at least 1024 each): a shoot of 2,000 photos
-            # costs one fit, not 2,000 fits' worth of samples.
-            per_source = max(self.n_samples // len(sources), 1024) if len(sources) > 1 else None
+            # n_samples colors in all, an equal share from each photo (at least one): the pooled colors of a
+            # shoot of 2,000 photos are sampled as finely as one photo's, and cost one fit of that size.
+            per_source = max(self.n_samples // len(sources), 1) if len(sources) > 1 else None
             pooled = torch.cat(
                 [
                     self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_, f"source {i}",

@@ -29,6 +29,9 @@ CONFLICTS = ("skip", "overwrite", "rename", "error")
 #: From this many photos on, a table applied to all of them is tabulated at every 8-bit color first
 #: (:meth:`colorot.ColorLUT.densify`: about 0.2 s once, then about 5 ms instead of 23 ms per megapixel).
 DENSIFY_FROM = 8
+#: A shared map samples each photo's colors from a JPEG decoded at a reduced scale, both sides staying at least this
+#: long (1/4 of a 1 MP photo, 1/8 of a 12 MP one): the map changes less than it does from one seed to another.
+SHARED_SAMPLE_SIDE = 128
 
 
 @dataclass
@@ -213,21 +216,21 @@ def make_grader(
             and look.suffix.lower() != ".safetensors" and looks.is_lut_file(look):
         return _tabulated_grader(looks.load_table(look), options, quality=quality, strip_metadata=strip_metadata,
                                  notes=notes, workers=workers)
+    style_file, models, lock = None, {}, threading.Lock()
+    look_is_table = looks.is_lut_file(look)
+    if not look_is_table and (table is None or evaluate):
+        style_file = io.read_image(look, max_side=1024)
+        if notes is not None:
+            notes(style_file)
+    if table is None and not look_is_table and shared_sources is not None:
+        table = _shared_table(style_file, options, shared_sources, workers)
     _limit_torch_threads(workers)
     from . import api, icc
     from ._convert import image_to_pixels
 
     device = api.resolve_device(options.get("device"))
-    style_file, models, lock = None, {}, threading.Lock()
-    look_is_table = looks.is_lut_file(look)
     if table is None and look_is_table:
         table = looks.load_lut(look, device)
-    if not look_is_table and (table is None or evaluate):
-        style_file = io.read_image(look, max_side=1024)
-        if notes is not None:
-            notes(style_file)
-    if table is None and shared_sources is not None:
-        table = _shared_table(style_file, options, shared_sources)
     table = table.to(device) if table is not None else None
     if table is not None and device.type == "cpu" and interpolation == "trilinear" and \
             max(photos, len(shared_sources or ())) >= DENSIFY_FROM:
@@ -482,12 +485,24 @@ def run_jobs_on_ray(
     return jobs
 
 
-def _shared_table(look, options: dict, sources: list):
+def _shared_table(look, options: dict, sources: list, workers: int = 1):
     """The LUT of one map fitted over ``sources`` to the style ``look`` (a path or an ImageFile read already),
-    unreadable sources left out."""
-    from .looks import fit_lut_from_files
+    unreadable sources left out.
 
-    return fit_lut_from_files(look, sources, size=65, source_max_side=1024, skip_unreadable=True, **options)
+    Only the colors of the photos matter, and the fit draws a few hundred of
+    each (``n_samples`` in all): each JPEG is decoded at a reduced scale
+    (:data:`SHARED_SAMPLE_SIDE`) and keeps a random subset of its pixels, in
+    ``workers`` threads.
+    """
+    from .looks import read_fit_inputs
+
+    n_samples = options.get("n_samples", 1 << 16)  # ColorTransfer's default
+    style_pixels, images = read_fit_inputs(look, sources, source_max_side=SHARED_SAMPLE_SIDE, skip_unreadable=True,
+                                           keep_pixels=max(1 << 14, 4 * n_samples // max(1, len(sources))),
+                                           workers=workers)
+    from . import api
+
+    return api.fit_lut(style_pixels, images, size=65, **options)
 
 
 def paired_grader(style_dir: Path, jobs: list[Job], options: dict, **grader_options) -> Callable[[Path, Path], dict]:

@@ -15,6 +15,7 @@ The packed words assume a little-endian machine (:data:`AVAILABLE`).
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -23,6 +24,7 @@ __all__ = ["AVAILABLE", "tabulate_uint8", "lookup_uint8"]
 
 #: The packed tables assume little-endian words; elsewhere callers keep another kernel.
 AVAILABLE = sys.byteorder == "little"
+SLAB = 8
 
 
 def tabulate_uint8(table: np.ndarray) -> np.ndarray:
@@ -42,8 +44,8 @@ def tabulate_uint8(table: np.ndarray) -> np.ndarray:
 
     Notes
     -----
-    Trilinear interpolation is separable: along red, then green, then blue
-    (in slabs of blue, to bound memory).
+    Trilinear interpolation is separable: along blue, green and red in turn,
+    for a slab of blues at a time (to keep the temporaries small).
 
     Examples
     --------
@@ -69,13 +71,14 @@ def tabulate_uint8(table: np.ndarray) -> np.ndarray:
         end += start
         return end
 
-    planes = along(along(table, 3), 2)  # (3, S blues, 256 greens, 256 reds)
     out = np.empty((256, 256, 256), dtype=np.uint32)  # [blue, green, red]
-    for start in range(0, 256, 32):
-        rows = slice(start, start + 32)
-        values = along(planes, 1, rows)
+    codes = np.empty((3, SLAB, 256, 256), dtype=np.uint32)
+    for start in range(0, 256, SLAB):  # slabs of blue: temporaries of a few MB, reused from the heap
+        rows = slice(start, start + SLAB)
+        values = along(along(along(table, 1, rows), 2), 3)  # (3, SLAB blues, 256 greens, 256 reds)
         values *= 255
-        codes = np.clip(np.rint(values, out=values), 0, 255, out=values).astype(np.uint32)
+        np.clip(np.rint(values, out=values), 0, 255, out=values)
+        np.copyto(codes, values, casting="unsafe")
         codes[1] <<= 8
         codes[2] <<= 16
         np.bitwise_or(codes[0], codes[1], out=out[rows])
@@ -85,6 +88,9 @@ def tabulate_uint8(table: np.ndarray) -> np.ndarray:
 
 def lookup_uint8(dense: np.ndarray, image: np.ndarray) -> np.ndarray:
     """Look up an 8-bit ``(..., 3|4)`` array in a table from :func:`tabulate_uint8` (alpha kept).
+
+    Large images are looked up in strips by a few threads (numpy releases the
+    GIL while it gathers).
 
     Examples
     --------
@@ -96,23 +102,57 @@ def lookup_uint8(dense: np.ndarray, image: np.ndarray) -> np.ndarray:
     channels = image.shape[-1]
     source = np.ascontiguousarray(image).reshape(-1)
     out = np.empty(image.shape, dtype=np.uint8)
-    if source.size == 0:
-        return out
+    count = source.size // channels
+    strips = min(_threads(), max(1, count // STRIP_PIXELS))
+    bounds = [count * k // strips for k in range(strips + 1)]
+    work = [(dense, source, out.reshape(-1), channels, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+    if len(work) > 1:
+        list(_pool().map(lambda args: _lookup_strip(*args), work))
+    elif work:
+        _lookup_strip(*work[0])
+    return out
+
+
+#: Pixels per thread below which a lookup is not split.
+STRIP_PIXELS = 1 << 18
+
+
+def _lookup_strip(dense: np.ndarray, source: np.ndarray, out: np.ndarray, channels: int, start: int,
+                  stop: int) -> None:
+    """Pixels ``start:stop`` of the flat ``source`` looked up into the flat ``out``."""
     if channels == 4:
-        packed = source.view(np.uint32)  # r, g, b, a in bytes 0..3 (little-endian words)
+        packed = source[4 * start : 4 * stop].view(np.uint32)  # r, g, b, a in bytes 0..3 (little-endian words)
         moved = np.take(dense, packed & 0xFFFFFF)
         moved |= packed & 0xFF000000
-        out.reshape(-1).view(np.uint32)[:] = moved
-        return out
-    count = source.size // 3
+        out[4 * start : 4 * stop].view(np.uint32)[:] = moved
+        return
+    count = stop - start
     index = np.empty(count, dtype=np.uint32)
-    # Each pixel's three bytes plus the next pixel's first, read as one (unaligned) uint32 at a 3-byte stride.
-    np.bitwise_and(np.ndarray((count - 1,), dtype=np.uint32, buffer=source, strides=(3,)), 0xFFFFFF,
-                   out=index[:-1])
-    red, green, blue = (int(value) for value in source[-3:])
-    index[-1] = red | green << 8 | blue << 16
+    # Each pixel's three bytes plus the next pixel's first, read as one (unaligned) uint32 at a 3-byte stride;
+    # the image's very last pixel has no byte after it and is read on its own.
+    readable = count if 3 * stop < source.size else count - 1
+    np.bitwise_and(np.ndarray((readable,), dtype=np.uint32, buffer=source, offset=3 * start, strides=(3,)),
+                   0xFFFFFF, out=index[:readable])
+    if readable < count:
+        red, green, blue = (int(value) for value in source[-3:])
+        index[-1] = red | green << 8 | blue << 16
     moved = np.take(dense, index).view(np.uint8).reshape(-1, 4)
-    pixels = out.reshape(-1, 3)
+    pixels = out[3 * start : 3 * stop].reshape(-1, 3)
     for channel in range(3):  # three strided byte copies: faster than one copy of a (N, 3) view
         pixels[:, channel] = moved[:, channel]
-    return out
+
+
+_POOL = None
+
+
+def _threads() -> int:
+    return min(os.cpu_count() or 1, 4)
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(_threads(), thread_name_prefix="colorot-lookup")
+    return _POOL

@@ -281,30 +281,53 @@ def is_lut_file(path) -> bool:
 
 
 def read_fit_inputs(style, sources=(), *, source_max_side: int = 2048, skip_unreadable: bool = False,
-                    notes=None) -> tuple[np.ndarray, list[np.ndarray]]:
+                    notes=None, keep_pixels: int | None = None,
+                    workers: int = 1) -> tuple[np.ndarray, list[np.ndarray]]:
     """The pixels a map (or a generator) is fitted on, read from files: the style's (a path, or an
     :class:`~colorot.io.ImageFile` already read) converted into the first source's ICC profile, and the
     sources'.
 
     ``source_max_side`` lets JPEG sources decode at a reduced scale (their
-    colors are sampled); ``skip_unreadable`` leaves out sources that cannot be
-    read (a batch reports them later) instead of failing; ``notes(image_file)``
-    is called for each file read.
+    colors are sampled); ``keep_pixels`` keeps that many pixels of each source
+    (drawn at random with a seed fixed by the source's position, as a
+    ``(1, keep_pixels, C)`` array), which bounds the memory of a large set;
+    ``workers`` threads decode in parallel. ``skip_unreadable`` leaves out
+    sources that cannot be read (a batch reports them later) instead of
+    failing; ``notes(image_file)`` is called for each file read, in order.
     """
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
     from . import icc
     from .io import ImageFile, read_image
 
     style_file = style if isinstance(style, ImageFile) else read_image(style, max_side=1024)
     if notes is not None and style_file is not style:
         notes(style_file)
-    images, profile = [], None
-    for source in sources:
+
+    def read(item: tuple[int, object]):
+        index, source = item
         try:
             image = read_image(source, max_side=source_max_side)
-        except ColorotError:
+        except ColorotError as error:
             if skip_unreadable:
-                continue
-            raise
+                return None
+            return error
+        pixels = image.pixels
+        if keep_pixels is not None and pixels.shape[0] * pixels.shape[1] > keep_pixels:
+            flat = pixels.reshape(-1, pixels.shape[-1])
+            image = dataclasses.replace(image, pixels=flat[np.random.default_rng(index).integers(0, len(flat),
+                                                                                                keep_pixels)][None])
+        return image
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        read_files = list(pool.map(read, enumerate(sources)))
+    images, profile = [], None
+    for image in read_files:
+        if isinstance(image, ColorotError):
+            raise image
+        if image is None:
+            continue
         if notes is not None:
             notes(image)
         profile = profile or image.icc_profile

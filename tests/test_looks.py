@@ -42,7 +42,11 @@ def test_lut_reproduces_the_direct_transfer(tmp_path, astronaut, coffee):
     assert np.abs(applied.astype(float) - direct).mean() <= 1.0  # <= 1/255
 
 
-def test_densified_table_matches_the_interpolating_kernels(table, astronaut):
+@pytest.mark.parametrize("strip_pixels", [1 << 18, 1000])  # whole, or split among threads at any pixel
+def test_densified_table_matches_the_interpolating_kernels(table, astronaut, monkeypatch, strip_pixels):
+    from colorot import dense_lut
+
+    monkeypatch.setattr(dense_lut, "STRIP_PIXELS", strip_pixels)
     rng = np.random.default_rng(0)
     dense = ColorLUT(table.table.clone()).densify()
     assert dense.to("cpu").dense is dense.dense and dense.to(dtype=torch.float64).dense is dense.dense
@@ -149,3 +153,23 @@ def test_tetrahedral_lookup_matches_colour_science(tmp_path, astronaut, coffee):
     identity = fit_lut(coffee, size=5, strength=0.0, **FAST)
     np.testing.assert_array_equal(colorot.apply_lut(identity, astronaut, device="cpu", interpolation="tetrahedral"),
                                   astronaut)
+
+
+def test_fit_inputs_read_in_threads_and_subsampled(tmp_path, astronaut, coffee):
+    from colorot.looks import read_fit_inputs
+
+    paths = []
+    for index, image in enumerate((astronaut, coffee, astronaut[::-1])):
+        paths.append(colorot.write_image(tmp_path / f"p{index}.png", image))
+    (tmp_path / "bad.jpg").write_bytes(b"not a jpeg")
+    sources = [paths[0], tmp_path / "bad.jpg", *paths[1:]]
+    style, whole = read_fit_inputs(paths[1], sources, skip_unreadable=True)
+    assert len(whole) == 3 and whole[0].shape == astronaut.shape  # the bad file left out
+    _, kept = read_fit_inputs(paths[1], sources, skip_unreadable=True, keep_pixels=500)
+    _, again = read_fit_inputs(paths[1], sources, skip_unreadable=True, keep_pixels=500, workers=3)
+    for image, subset, same in zip(whole, kept, again):
+        assert subset.shape == (1, 500, 3) and np.array_equal(subset, same)  # reproducible, in any thread
+        colors = {tuple(c) for c in image.reshape(-1, 3)}
+        assert all(tuple(c) in colors for c in subset[0])  # pixels of that photo
+    with pytest.raises(ColorotError, match="bad.jpg"):
+        read_fit_inputs(paths[1], sources, workers=2)
