@@ -278,6 +278,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
     from . import dense_lut, io
 
     dense = dense_lut.tabulate_uint8(table)
+    lookup_threads = max(1, (os.cpu_count() or 1) // max(1, workers))  # cores the workers leave idle
     lock, torch_grader = threading.Lock(), []
 
     def grade(source: Path, output: Path) -> dict:
@@ -286,7 +287,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
             notes(image)
         pixels = image.pixels
         if pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
-            result = dense_lut.lookup_uint8(dense, pixels)
+            result = dense_lut.lookup_uint8(dense, pixels, threads=lookup_threads)
         else:  # 16-bit, float or grayscale: the general kernel (torch)
             with lock:
                 if not torch_grader:

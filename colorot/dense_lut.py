@@ -86,11 +86,12 @@ def tabulate_uint8(table: np.ndarray) -> np.ndarray:
     return out.reshape(-1)
 
 
-def lookup_uint8(dense: np.ndarray, image: np.ndarray) -> np.ndarray:
+def lookup_uint8(dense: np.ndarray, image: np.ndarray, threads: int | None = None) -> np.ndarray:
     """Look up an 8-bit ``(..., 3|4)`` array in a table from :func:`tabulate_uint8` (alpha kept).
 
-    Large images are looked up in strips by a few threads (numpy releases the
-    GIL while it gathers).
+    Large images are looked up in strips by up to ``threads`` threads (numpy
+    releases the GIL while it gathers; default: the CPU count, at most 4);
+    callers that already keep every core busy pass 1.
 
     Examples
     --------
@@ -103,7 +104,7 @@ def lookup_uint8(dense: np.ndarray, image: np.ndarray) -> np.ndarray:
     source = np.ascontiguousarray(image).reshape(-1)
     out = np.empty(image.shape, dtype=np.uint8)
     count = source.size // channels
-    strips = min(_threads(), max(1, count // STRIP_PIXELS))
+    strips = min(_threads() if threads is None else max(1, threads), max(1, count // STRIP_PIXELS))
     bounds = [count * k // strips for k in range(strips + 1)]
     work = [(dense, source, out.reshape(-1), channels, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     if len(work) > 1:
