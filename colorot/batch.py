@@ -431,14 +431,17 @@ def run_jobs_on_ray(
 
     class Grader:
         def __init__(self):
-            import torch
+            lut = None
+            if table_array is not None:
+                import torch
 
-            from .transport_map import ColorLUT
+                from .transport_map import ColorLUT
 
-            torch.set_num_threads(1)
-            lut = None if table_array is None else ColorLUT(torch.from_numpy(table_array))
+                lut = ColorLUT(torch.from_numpy(table_array))
+            # One CPU per actor: as many workers as CPUs, so that torch and the lookups use one thread each
+            # (and a look file applied to 8-bit photos never loads torch).
             self.grade = make_grader(look, options, table=lut, quality=quality, strip_metadata=strip_metadata,
-                                     evaluate=evaluate, photos=photos_per_actor)
+                                     evaluate=evaluate, photos=photos_per_actor, workers=os.cpu_count() or 1)
 
         def __call__(self, batch: dict) -> dict:
             import tempfile
