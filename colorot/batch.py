@@ -29,9 +29,6 @@ CONFLICTS = ("skip", "overwrite", "rename", "error")
 #: From this many photos on, a table applied to all of them is tabulated at every 8-bit color first
 #: (:meth:`colorot.ColorLUT.densify`: about 0.2 s once, then about 5 ms instead of 23 ms per megapixel).
 DENSIFY_FROM = 8
-#: A shared map samples each photo's colors from a JPEG decoded at a reduced scale, both sides staying at least this
-#: long (1/4 of a 1 MP photo, 1/8 of a 12 MP one): the map changes less than it does from one seed to another.
-SHARED_SAMPLE_SIDE = 128
 
 
 @dataclass
@@ -489,24 +486,13 @@ def run_jobs_on_ray(
     return jobs
 
 
-def _shared_table(look, options: dict, sources: list, workers: int = 1):
+def _shared_table(look, options: dict, sources: list, workers: int | None = None):
     """The LUT of one map fitted over ``sources`` to the style ``look`` (a path or an ImageFile read already),
-    unreadable sources left out.
+    unreadable sources left out: what ``colorot fit`` fits on them (:func:`colorot.looks.fit_lut_from_files`:
+    each photo sampled from a reduced decode, ``n_samples`` colors in all), read in ``workers`` threads."""
+    from .looks import fit_lut_from_files
 
-    Only the colors of the photos matter, and the fit draws a few hundred of
-    each (``n_samples`` in all): each JPEG is decoded at a reduced scale
-    (:data:`SHARED_SAMPLE_SIDE`) and keeps a random subset of its pixels, in
-    ``workers`` threads.
-    """
-    from .looks import read_fit_inputs
-
-    n_samples = options.get("n_samples", 1 << 16)  # ColorTransfer's default
-    style_pixels, images = read_fit_inputs(look, sources, source_max_side=SHARED_SAMPLE_SIDE, skip_unreadable=True,
-                                           keep_pixels=max(1 << 14, 4 * n_samples // max(1, len(sources))),
-                                           workers=workers)
-    from . import api
-
-    return api.fit_lut(style_pixels, images, size=65, **options)
+    return fit_lut_from_files(look, sources, size=65, skip_unreadable=True, workers=workers, **options)
 
 
 def paired_grader(style_dir: Path, jobs: list[Job], options: dict, **grader_options) -> Callable[[Path, Path], dict]:

@@ -37,6 +37,10 @@ __all__ = [
     "fit_lut_from_files", "read_fit_inputs", "load_table",
 ]
 
+#: Photos fitted together (a shoot, a shared map) are sampled from JPEGs decoded at a reduced scale, both sides
+#: staying at least this long (1/4 of a 1 MP photo, 1/8 of a 12 MP one): that changes the map less than
+#: another seed does.
+SHOOT_SAMPLE_SIDE = 128
 LOOK_FORMAT = "colorot-look"
 LOOK_VERSION = 1
 
@@ -342,13 +346,21 @@ def fit_lut_from_files(
     sources=(),
     *,
     size: int = 65,
-    source_max_side: int = 2048,
     skip_unreadable: bool = False,
     notes=None,
+    workers: int | None = None,
     **options,
 ) -> ColorLUT:
-    """One table fitted from image files, read by :func:`read_fit_inputs` (whose options it takes); the
-    other options go to :func:`colorot.fit_lut`. Without sources, the whole sRGB cube is the source.
+    """One table fitted from image files, read by :func:`read_fit_inputs`; the other options go to
+    :func:`colorot.fit_lut`. Without sources, the whole sRGB cube is the source.
+
+    One source is read whole (JPEGs above 2048 px at a reduced scale), so
+    that its table reproduces ``transfer`` on it. Several sources (a shoot)
+    contribute ``n_samples`` colors in all, so each is read from a JPEG
+    decoded at a reduced scale (both sides at least :data:`SHOOT_SAMPLE_SIDE`
+    pixels) and keeps a random subset of its pixels, in ``workers`` threads
+    (default: the CPU count, at most 8): ``colorot fit`` on a shoot and
+    ``colorot batch --shared-map`` on it fit the same map.
 
     Examples
     --------
@@ -360,10 +372,18 @@ def fit_lut_from_files(
     >>> fit_lut_from_files(style, [photo], size=9, seed=0).size
     9
     """
+    import os
+
     from . import api
 
-    style_pixels, images = read_fit_inputs(style, sources, source_max_side=source_max_side,
-                                           skip_unreadable=skip_unreadable, notes=notes)
+    sources = list(sources)
+    several = len(sources) > 1
+    n_samples = options.get("n_samples", 1 << 16)  # ColorTransfer's default
+    style_pixels, images = read_fit_inputs(
+        style, sources, source_max_side=SHOOT_SAMPLE_SIDE if several else 2048, skip_unreadable=skip_unreadable,
+        notes=notes, keep_pixels=max(1 << 14, 4 * n_samples // len(sources)) if several else None,
+        workers=min(os.cpu_count() or 1, 8) if workers is None else workers,
+    )
     return api.fit_lut(style_pixels, images or None, size=size, **options)
 
 

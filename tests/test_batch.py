@@ -86,6 +86,30 @@ def test_shared_map_gives_every_photo_the_same_map(tmp_path):
     assert np.abs(same["each"]).mean() > 1  # one map per photo: they differ
 
 
+def test_a_look_fitted_on_a_shoot_grades_it_as_the_shared_map_does(tmp_path):
+    # colorot fit on a shoot and colorot batch --shared-map on it fit the same map (photos sampled from
+    # reduced JPEG decodes, n_samples colors in all), so applying the saved look gives the same files.
+    from colorot import batch as batches
+
+    photos = tmp_path / "shoot"
+    photos.mkdir()
+    for index, name in enumerate(("astronaut", "chelsea", "rocket") * 3):
+        Image.fromarray(np.roll(load_sample(name, 600), index * 37, axis=1)).save(photos / f"p{index}.jpg", quality=92)
+    Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "style.png")
+    sources = sorted(map(str, photos.glob("*.jpg")))
+    assert len(sources) >= batches.DENSIFY_FROM
+    look = tmp_path / "shoot.npz"
+    assert CliRunner().invoke(main, ["fit", str(tmp_path / "style.png"), *sources, "-o", str(look), *FAST]).exit_code == 0
+    assert _run(look, photos, "--output-dir", tmp_path / "looked").exit_code == 0
+    assert _run(tmp_path / "style.png", photos, "--output-dir", tmp_path / "shared", "--shared-map", "--jobs", "2",
+                *FAST).exit_code == 0
+    for source in sources:
+        name = Path(source).name
+        looked = np.asarray(Image.open(tmp_path / "looked" / name))
+        assert np.array_equal(looked, np.asarray(Image.open(tmp_path / "shared" / name)))
+        assert np.abs(looked.astype(int) - np.asarray(Image.open(source)).astype(int)).mean() > 5  # it was graded
+
+
 def test_an_interrupted_run_leaves_no_partial_file_and_resumes(tmp_path):
     source = tmp_path / "many"
     source.mkdir()
