@@ -298,6 +298,17 @@ def read_fit_inputs(style, sources=(), *, source_max_side: int = 2048, skip_unre
     ``workers`` threads decode in parallel. ``skip_unreadable`` leaves out
     sources that cannot be read (a batch reports them later) instead of
     failing; ``notes(image_file)`` is called for each file read, in order.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> folder = tempfile.mkdtemp()
+    >>> rng = np.random.default_rng(0)
+    >>> style = colorot.write_image(os.path.join(folder, "style.png"), rng.integers(0, 256, (8, 8, 3), dtype=np.uint8))
+    >>> photo = colorot.write_image(os.path.join(folder, "photo.png"), rng.integers(0, 256, (40, 50, 3), dtype=np.uint8))
+    >>> style_pixels, photos = read_fit_inputs(style, [photo, photo], keep_pixels=100, workers=2)
+    >>> style_pixels.shape, [p.shape for p in photos]
+    ((8, 8, 3), [(1, 100, 3), (1, 100, 3)])
     """
     import dataclasses
     from concurrent.futures import ThreadPoolExecutor
