@@ -434,11 +434,11 @@ def load_table(path) -> np.ndarray:
     Examples
     --------
     >>> import tempfile, os
-    >>> path = os.path.join(tempfile.mkdtemp(), "identity.cube")
-    >>> rows = [f"{r} {g} {b}" for b in (0, 1) for g in (0, 1) for r in (0, 1)]
-    >>> _ = open(path, "w").write("LUT_3D_SIZE 2\\n" + "\\n".join(rows) + "\\n")
-    >>> load_table(path).shape
-    (3, 2, 2, 2)
+    >>> from colorot.transport_map import ColorLUT, identity_grid
+    >>> darker = ColorLUT(identity_grid(5).T.reshape(3, 5, 5, 5) * 0.8)
+    >>> table = load_table(save_look(os.path.join(tempfile.mkdtemp(), "darker.npz"), darker))
+    >>> table.shape, table.dtype, float(table.max())
+    ((3, 5, 5, 5), dtype('float32'), 0.800000011920929)
     """
     path = Path(path)
     suffix = path.suffix.lower()
