@@ -2,14 +2,16 @@
 12 MP), with ``--jobs 1`` and ``2``, with one map per photo, one ``--shared-map``, and a saved look file,
 against decoding and encoding the same photos alone in as many threads (the floor any grading tool pays),
 in one run. The overheads include starting Python and importing torch (about 1.0 s here, none for a look); each
-setting also runs on the first 8 photos, and the difference gives the time per photo beyond the fixed start-up.
+setting also runs on the first 8 photos (with 40 photos or more), and the difference gives the time per photo beyond
+the fixed start-up. With ``--repeats N`` every figure is the median of N runs.
 
-    python benchmarks/batch.py [--photos 200] [--large 20] [--only-shared]
+    python benchmarks/batch.py [--photos 200] [--large 20] [--only-shared] [--repeats 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -60,6 +62,7 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=200)
     parser.add_argument("--large", type=int, default=20, help="photos at 12 MP (0 to skip)")
     parser.add_argument("--only-shared", action="store_true", help="skip the one-map-per-photo runs")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each setting (medians are printed)")
     args = parser.parse_args()
     style = Path(__file__).resolve().parent.parent / "samples" / "coffee.jpg"
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,26 +85,40 @@ def main() -> None:
             few.mkdir()
             for path in sorted(photos.glob("*.jpg"))[:FEW]:
                 (few / path.name).write_bytes(path.read_bytes())
-            floors, marginal_floors = {}, {}
+            marginal = count >= 5 * FEW  # else the two runs differ by too few photos to tell
+
+            def timed(run, folder: Path, name: str) -> tuple[float, float | None]:
+                """Median seconds over the repeats for all the photos, and per photo beyond start-up."""
+                whole, per_photo = [], []
+                for repeat in range(args.repeats):
+                    whole.append(run(folder, tmp / f"{photos.name}-{name}-{repeat}"))
+                    if marginal:
+                        per_photo.append((whole[-1] - run(few, tmp / f"{photos.name}-{name}-few{repeat}"))
+                                         / (count - FEW))
+                return statistics.median(whole), statistics.median(per_photo) if marginal else None
+
+            def beyond(seconds: float | None, floor: float | None = None) -> str:
+                if seconds is None:
+                    return ""
+                versus = f" ({100 * (seconds / floor - 1):+.0f}%)" if floor else ""
+                return f"   {1e3 * seconds:6.1f} ms per photo beyond start-up{versus}"
+
+            floors = {}
             for jobs in (1, 2):
-                floors[jobs] = decode_encode(photos, tmp / f"{photos.name}-floor{jobs}", jobs)
-                few_seconds = decode_encode(few, tmp / f"{photos.name}-floor-few{jobs}", jobs)
-                marginal_floors[jobs] = (floors[jobs] - few_seconds) / (count - FEW)
+                floors[jobs] = timed(lambda folder, out, jobs=jobs: decode_encode(folder, out, jobs), photos,
+                                     f"floor{jobs}")
                 print(f"{label}, {count} photos: decode + encode alone, {jobs} thread(s){'':10s}"
-                      f"{count / floors[jobs]:7.2f} photos/s   {1e3 * marginal_floors[jobs]:6.1f} ms per photo "
-                      f"beyond start-up", flush=True)
+                      f"{count / floors[jobs][0]:7.2f} photos/s{beyond(floors[jobs][1])}", flush=True)
             for kind, flags in runs:
                 name = kind + "-".join(flags).replace("--", "")
                 source = style if kind == "style" else look
-                seconds = batch(source, photos, tmp / f"{photos.name}-{name}", *flags)
-                marginal = (seconds - batch(source, few, tmp / f"{photos.name}-{name}-few", *flags)) / (count - FEW)
+                seconds, per_photo = timed(lambda folder, out: batch(source, folder, out, *flags), photos, name)
                 jobs = 2 if "--jobs" in flags else 1
-                overhead = (seconds - floors[jobs]) / floors[jobs]
+                overhead = (seconds - floors[jobs][0]) / floors[jobs][0]
                 setting = f"{kind} {' '.join(flags) or '(one map per photo)' if kind == 'style' else ' '.join(flags)}"
                 print(f"{label}, {count} photos: batch {setting:34s}{count / seconds:7.2f} photos/s   "
-                      f"overhead over decode+encode ({jobs} thread(s)) {100 * overhead:5.0f}%   "
-                      f"{1e3 * marginal:6.1f} ms per photo beyond start-up "
-                      f"({100 * (marginal / marginal_floors[jobs] - 1):+.0f}%)", flush=True)
+                      f"overhead over decode+encode ({jobs} thread(s)) {100 * overhead:5.0f}%"
+                      f"{beyond(per_photo, floors[jobs][1])}", flush=True)
 
 if __name__ == "__main__":
     main()
