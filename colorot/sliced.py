@@ -353,8 +353,53 @@ def evaluate_pieces(
     values: torch.Tensor, knots_in: torch.Tensor, slopes: torch.Tensor, intercepts: torch.Tensor
 ) -> torch.Tensor:
     """Evaluate the maps given by :func:`linear_pieces` at ``values`` of shape ``(r, n)``."""
-    segment = torch.searchsorted(knots_in, values.contiguous(), right=True)
+    segment = find_segments(knots_in, values.contiguous())
     return torch.addcmul(intercepts.gather(-1, segment), slopes.gather(-1, segment), values)
+
+
+#: Rows of at least this many values are searched through uniform buckets on the CPU (:func:`find_segments`).
+BUCKETS_FROM = 4096
+
+
+def find_segments(knots: torch.Tensor, values: torch.Tensor, bins_per_knot: int = 16) -> torch.Tensor:
+    """``torch.searchsorted(knots, values, right=True)`` for rows ``(r, k)`` and ``(r, n)``, exactly, faster on the CPU.
+
+    On the CPU, each value's bucket in a uniform grid of ``bins_per_knot * k``
+    buckets over the row's knots gives the segment at the bucket's start in
+    one gather; the guess is checked (``knots[s - 1] <= v < knots[s]``) and
+    the few values of buckets that hold a knot (and NaN) are searched as
+    before. About twice as fast as a binary search over 128 knots, which
+    mispredicts a branch at nearly every level.
+
+    Examples
+    --------
+    >>> knots = torch.tensor([[0.0, 1.0, 2.0]])
+    >>> find_segments(knots, torch.tensor([[-5.0, 0.0, 0.5, 1.0, 3.0]])).tolist()
+    [[0, 1, 1, 2, 3]]
+    """
+    if values.device.type != "cpu" or values.shape[-1] < BUCKETS_FROM or knots.shape[-1] < 2:
+        return torch.searchsorted(knots, values, right=True)
+    rows, count = knots.shape
+    n_bins = bins_per_knot * count
+    low = knots[:, :1]
+    span = knots[:, -1:] - low
+    edges = low + span * (torch.arange(n_bins, dtype=knots.dtype) / n_bins)
+    # The segment at each bucket's start, with a bucket for everything below the first knot (segment 0) and
+    # one for everything from the last knot on (segment k).
+    first = torch.cat((torch.zeros_like(knots[:, :1], dtype=torch.long), torch.searchsorted(knots, edges, right=True),
+                       torch.full_like(knots[:, :1], count, dtype=torch.long)), dim=1)
+    scale = n_bins / span.clamp_min(torch.finfo(knots.dtype).tiny)
+    position = torch.nan_to_num((values - low).mul_(scale), nan=0.0).clamp_(-1, n_bins).floor_().add_(1)
+    guess = first.gather(1, position.long())
+    infinity = knots.new_full((rows, 1), float("inf"))
+    right = (values >= torch.cat((-infinity, knots), dim=1).gather(1, guess))
+    right &= values < torch.cat((knots, infinity), dim=1).gather(1, guess)
+    if not bool(right.all()):
+        for row in range(rows):
+            where = (~right[row]).nonzero().squeeze(1)
+            if len(where):
+                guess[row, where] = torch.searchsorted(knots[row], values[row, where], right=True)
+    return guess
 
 
 class SlicedStep:

@@ -172,3 +172,26 @@ def test_an_image_fitted_in_a_batch_gets_the_map_it_gets_alone(device):
     assert torch.equal(moved[0], moved_near[0]) and torch.equal(moved[1], moved_far[0])
     mapped = together(probe.expand(2, -1, -1))
     assert torch.equal(mapped[0], alone_near(probe)[0]) and torch.equal(mapped[1], alone_far(probe)[0])
+
+
+def test_bucketed_segment_search_equals_searchsorted(monkeypatch):
+    # find_segments guesses each value's segment from a uniform bucket and checks it; it must agree with a
+    # binary search everywhere: clustered and tied knots, values on knots, outside them, infinite and NaN.
+    from colorot import sliced
+
+    monkeypatch.setattr(sliced, "BUCKETS_FROM", 1)
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(120):
+        count = int(torch.randint(2, 200, (), generator=generator))
+        rows = int(torch.randint(1, 5, (), generator=generator))
+        n = int(torch.randint(1, 3000, (), generator=generator))
+        knots = torch.sort(torch.randn(rows, count, generator=generator) * 3, dim=-1).values
+        if trial % 3 == 0:  # a cluster of knots 1e-7 apart
+            third = count // 3
+            knots[:, third: 2 * third] = knots[:, third: third + 1] + torch.arange(third) * 1e-7
+            knots = torch.sort(knots, dim=-1).values
+        values = torch.randn(rows, n, generator=generator) * 4
+        if trial % 5 == 0:
+            values[:, ::7] = knots[:, count // 2: count // 2 + 1]  # exactly on a knot
+            values[0, 0], values[-1, -1], values[0, -1] = float("nan"), float("inf"), float("-inf")
+        assert torch.equal(sliced.find_segments(knots, values), torch.searchsorted(knots, values, right=True))
