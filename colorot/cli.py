@@ -516,10 +516,12 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         from .api import resolve_device
 
         fit_batch = 1 if _run(lambda: resolve_device(options["device"])).type == "cpu" else 8
-    if fit_batch > 1:
-        jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
+    # torch's threads are split among the --jobs workers; the extra decoding threads of a batched fit (which
+    # runs in one thread of its own) do not use torch.
     grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
                           fit_batch=fit_batch, workers=jobs)
+    if fit_batch > 1:
+        jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
     if style_dir is not None:
         grade = batches.paired_grader(style_dir, planned, options, **grader_options)
     else:
