@@ -229,9 +229,10 @@ def make_grader(
     if table is None and look_is_table:
         table = looks.load_lut(look, device)
     table = table.to(device) if table is not None else None
+    tabulated = None
     if table is not None and device.type == "cpu" and interpolation == "trilinear" and \
             max(photos, len(shared_sources or ())) >= DENSIFY_FROM:
-        table.densify()
+        tabulated = _in_background(table.densify)  # while the first photos decode
 
     def model_for(profile: bytes | None):
         key = profile or b""
@@ -248,6 +249,8 @@ def make_grader(
         if notes is not None:
             notes(image)
         if table is not None:
+            if tabulated is not None:
+                tabulated.result()  # every photo goes through the tabulated table: the same files whatever the timing
             result = api._apply_lut(table, image_to_pixels(image.pixels, str(source)), device,
                                     interpolation=interpolation)
         elif batcher is not None:
@@ -274,7 +277,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
 
     from . import dense_lut, io
 
-    dense = dense_lut.tabulate_uint8(table)
+    dense = _in_background(dense_lut.tabulate_uint8, table)  # while the first photos decode
     lookup_threads = max(1, (os.cpu_count() or 1) // max(1, workers))  # cores the workers leave idle
     lock, torch_grader = threading.Lock(), []
 
@@ -284,7 +287,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
             notes(image)
         pixels = image.pixels
         if pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
-            result = dense_lut.lookup_uint8(dense, pixels, threads=lookup_threads)
+            result = dense_lut.lookup_uint8(dense.result(), pixels, threads=lookup_threads)
         else:  # 16-bit, float or grayscale: the general kernel (torch)
             with lock:
                 if not torch_grader:
@@ -301,6 +304,15 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
         return {}
 
     return grade
+
+
+def _in_background(function: Callable, *args):
+    """``function(*args)`` started in a thread of its own; its future (``.result()`` waits, and raises what it
+    raised)."""
+    pool = ThreadPoolExecutor(1, thread_name_prefix="colorot-tabulate")
+    future = pool.submit(function, *args)
+    pool.shutdown(wait=False)  # the task still runs; the thread ends after it
+    return future
 
 
 def _limit_torch_threads(workers: int) -> None:
