@@ -13,7 +13,7 @@ from .errors import ColorotError
 from .measures import sample_colors
 from .methods import METHODS
 from .sliced import SlicedSteps, fit_sliced_steps, sliced_barycenter
-from .transport_map import ColorLUT, bake_lut
+from .transport_map import ColorLUT, bake_lut, used_nodes
 
 __all__ = ["transfer", "fit_lut", "apply_lut", "ColorTransfer", "ColorTransferModule", "resolve_device"]
 
@@ -336,8 +336,9 @@ class ColorTransfer:
         return (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _bake(self, steps: SlicedSteps, strength: float) -> ColorLUT:
-        return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur)
+    def _bake(self, steps: SlicedSteps, strength: float, nodes: torch.Tensor | None = None) -> ColorLUT:
+        return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur,
+                        nodes=nodes)
 
     def _check_fitted(self) -> None:
         if self.style_colors_ is None:
@@ -379,7 +380,11 @@ class ColorTransfer:
                 generator = _generator(self.seed, self.device_)
                 colors = self._sample(view, generator, self.device_, "source", source_mask)
                 steps = self._fit_steps(colors, generator)
-            lut = self._bake(steps, strength)
+            # A table for this image alone: on the CPU, an 8-bit image's lookup reads only the nodes around its
+            # colors (often a tenth of the grid), so only those are baked; the result is the same.
+            nodes = used_nodes(view.array[..., :3], self.lut_size) \
+                if view.is_uint8_array and self.device_.type == "cpu" else None
+            lut = self._bake(steps, strength, nodes)
         return _apply_lut(lut, view, self.device_, mask=mask, regrain=self._regrain)
 
     def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:

@@ -32,7 +32,7 @@ from . import dense_lut
 from .colorspaces import from_space, to_space
 from .sliced import SlicedSteps
 
-__all__ = ["ColorLUT", "bake_lut", "identity_grid"]
+__all__ = ["ColorLUT", "bake_lut", "identity_grid", "used_nodes"]
 
 #: Pixels looked up at a time: small on the CPU (cache), large on accelerators (fewer launches).
 CHUNK_PIXELS = {"cpu": 1 << 18, "accelerator": 1 << 23}
@@ -237,6 +237,7 @@ def bake_lut(
     size: int = 65,
     strength: float = 1.0,
     blur: float = 0.0,
+    nodes: torch.Tensor | None = None,
 ) -> ColorLUT:
     """Sample a fitted map on the sRGB grid.
 
@@ -255,21 +256,60 @@ def bake_lut(
         displacement over the cube: it bounds how fast the map can change
         between neighbouring colors (a blurred function of luma alone stays
         one, so luma order is kept). 0 disables it.
+    nodes : torch.Tensor of bool, shape (size**3,), optional
+        Bake only these grid nodes (red index fastest, see
+        :func:`identity_grid`); the others keep the identity. The table is
+        then only valid for colors in the cells around them, e.g. the nodes
+        :func:`used_nodes` finds for one image: that image's lookup gives
+        the same result as with the whole table, for a fraction of the cost.
+        Ignored when ``blur`` is set (the blur mixes all nodes).
 
     Returns
     -------
     ColorLUT
         Output colors clipped to the sRGB cube.
     """
-    nodes = identity_grid(size, device=steps.device, dtype=torch.float32)
-    start = to_space(nodes, space).expand(*steps.batch_shape, -1, -1)
+    grid = identity_grid(size, device=steps.device, dtype=torch.float32)
+    partial = nodes is not None and blur == 0
+    start = to_space(grid[nodes.to(grid.device)] if partial else grid, space).expand(*steps.batch_shape, -1, -1)
     moved = steps(start)
     colors = from_space(start + strength * (moved - start), space)
+    if partial:
+        baked = colors
+        colors = grid.expand(*baked.shape[:-2], -1, -1).clone()
+        colors[..., nodes.to(grid.device), :] = baked
     table = colors.reshape(-1, size, size, size, 3).permute(0, 4, 1, 2, 3)
     if blur > 0:
-        identity = nodes.T.reshape(1, 3, size, size, size)
+        identity = grid.T.reshape(1, 3, size, size, size)
         table = identity + _gaussian_blur_3d(table - identity, blur * (size - 1))
     return ColorLUT(table.clamp(0, 1).contiguous())
+
+
+def used_nodes(image: np.ndarray, size: int) -> torch.Tensor:
+    """The grid nodes a trilinear lookup of an 8-bit image can read: the corners of the cells its colors
+    fall in, with a margin of one node on every side (for kernels that round a color into the next
+    cell, as fixed-point ones may). A boolean mask of shape ``(size**3,)``, red index fastest.
+
+    Examples
+    --------
+    >>> mask = used_nodes(np.zeros((2, 2, 3), dtype=np.uint8), 65)
+    >>> int(mask.sum()), bool(mask[0]), bool(mask[2 + 2 * 65 + 2 * 65 * 65]), bool(mask[3])
+    (27, True, True, False)
+    """
+    lower = (np.arange(256) * (size - 1)) // 255  # the cell of each code along one axis
+    flat = image.reshape(-1, image.shape[-1])
+    index = np.take(lower, flat[:, 0]) + np.take(lower * size, flat[:, 1]) + np.take(lower * size * size, flat[:, 2])
+    cells = np.zeros(size**3, dtype=bool)
+    cells[index] = True
+    marked = cells.reshape(size, size, size)  # [blue, green, red]
+    for axis in range(3):  # nodes lower - 1 .. lower + 2 along each axis
+        grown = marked.copy()
+        view, source = np.moveaxis(grown, axis, 0), np.moveaxis(marked, axis, 0)
+        view[1:] |= source[:-1]
+        view[2:] |= source[:-2]
+        view[:-1] |= source[1:]
+        marked = grown
+    return torch.from_numpy(marked.reshape(-1))
 
 
 def _gaussian_blur_3d(volume: torch.Tensor, sigma: float) -> torch.Tensor:

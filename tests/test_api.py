@@ -289,3 +289,19 @@ def test_tensor_output_is_usable_in_autograd(astronaut, coffee):
     weight = torch.ones(3, requires_grad=True)
     (out * weight[:, None, None]).sum().backward()  # an ordinary tensor: autograd may save it
     assert weight.grad is not None and torch.isfinite(weight.grad).all()
+
+
+@pytest.mark.parametrize("options", [dict(), dict(space="oklab", strength=0.7), dict(regrain_radius=2)])
+def test_a_photo_s_own_table_baked_around_its_colors_gives_the_whole_table_s_result(astronaut, coffee, options):
+    # transform bakes, for an 8-bit image on the CPU, only the grid nodes around its colors; fitting the same
+    # map with fit(style, sources=[photo]) bakes the whole grid. Both must give the photo the same pixels.
+    from colorot.transport_map import used_nodes
+
+    rng = np.random.default_rng(0)
+    images = [astronaut, rng.integers(0, 256, (37, 41, 3), dtype=np.uint8), np.full((4, 6, 3), 255, np.uint8),
+              np.dstack([astronaut, rng.integers(0, 256, astronaut.shape[:2], dtype=np.uint8)])]
+    for image in images:
+        partial = ColorTransfer(seed=0, **options, **FAST).fit(coffee).transform(image)
+        whole = ColorTransfer(seed=0, **options, **FAST).fit(coffee, sources=[image])
+        assert whole.lut_ is not None and np.array_equal(partial, whole.transform(image))
+    assert 0.01 < float(used_nodes(astronaut, 65).float().mean()) < 0.5  # a fraction of the grid is baked
