@@ -385,10 +385,11 @@ class ColorTransfer:
                 steps = self._fit_steps(colors, generator)
             # A table for this image alone: on the CPU, an 8-bit image's lookup reads only the nodes around its
             # colors (often a tenth of the grid), so only those are baked; the result is the same. Finding them
-            # costs about 7 ms per megapixel, more than the bake saves above about 10 MP.
-            nodes = used_nodes(view.array[..., :3], self.lut_size) if view.is_uint8_array and \
-                self.device_.type == "cpu" and view.array.shape[0] * view.array.shape[1] <= PARTIAL_BAKE_PIXELS \
-                else None
+            # costs about 7 ms per megapixel, more than the bake saves above about 10 MP. (A blurred table
+            # needs every node.)
+            partial = view.is_uint8_array and self.device_.type == "cpu" and self.lut_blur == 0 \
+                and view.array.shape[0] * view.array.shape[1] <= PARTIAL_BAKE_PIXELS
+            nodes = used_nodes(view.array[..., :3], self.lut_size) if partial else None
             lut = self._bake(steps, strength, nodes)
         return _apply_lut(lut, view, self.device_, mask=mask, regrain=self._regrain)
 

@@ -208,13 +208,13 @@ def make_grader(
     from . import dense_lut, io, looks
 
     look = Path(look)
-    if table is None and interpolation == "trilinear" and photos >= DENSIFY_FROM \
+    look_is_table = looks.is_lut_file(look)
+    if table is None and look_is_table and interpolation == "trilinear" and photos >= DENSIFY_FROM \
             and options.get("device") in (None, "auto", "cpu") and dense_lut.AVAILABLE \
-            and look.suffix.lower() != ".safetensors" and looks.is_lut_file(look):
+            and look.suffix.lower() != ".safetensors":
         return _tabulated_grader(looks.load_table(look), options, quality=quality, strip_metadata=strip_metadata,
                                  notes=notes, workers=workers)
     style_file, models, lock = None, {}, threading.Lock()
-    look_is_table = looks.is_lut_file(look)
     if not look_is_table and (table is None or evaluate):
         style_file = io.read_image(look, max_side=1024)
         if notes is not None:

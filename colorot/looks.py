@@ -388,7 +388,7 @@ def fit_lut_from_files(
 
     sources = list(sources)
     several = len(sources) > 1
-    n_samples = options.get("n_samples", 1 << 16)  # ColorTransfer's default
+    n_samples = options.get("n_samples", api.DEFAULTS["n_samples"])
     style_pixels, images = read_fit_inputs(
         style, sources, source_max_side=SHOOT_SAMPLE_SIDE if several else 2048, skip_unreadable=skip_unreadable,
         notes=notes, keep_pixels=max(1 << 14, 4 * n_samples // len(sources)) if several else None,

@@ -270,14 +270,14 @@ def bake_lut(
         Output colors clipped to the sRGB cube.
     """
     grid = identity_grid(size, device=steps.device, dtype=torch.float32)
-    partial = nodes is not None and blur == 0
-    start = to_space(grid[nodes.to(grid.device)] if partial else grid, space).expand(*steps.batch_shape, -1, -1)
+    nodes = nodes.to(grid.device) if nodes is not None and blur == 0 else None
+    start = to_space(grid if nodes is None else grid[nodes], space).expand(*steps.batch_shape, -1, -1)
     moved = steps(start)
     colors = from_space(start + strength * (moved - start), space)
-    if partial:
+    if nodes is not None:
         baked = colors
         colors = grid.expand(*baked.shape[:-2], -1, -1).clone()
-        colors[..., nodes.to(grid.device), :] = baked
+        colors[..., nodes, :] = baked
     table = colors.reshape(-1, size, size, size, 3).permute(0, 4, 1, 2, 3)
     if blur > 0:
         identity = grid.T.reshape(1, 3, size, size, size)
