@@ -12,7 +12,7 @@ from colorot.cli import main
 
 av = pytest.importorskip("av")
 
-W, H, N_FRAMES, FPS = 96, 64, 16, 12
+W, H, N_FRAMES, FPS = 128, 96, 16, 12
 
 
 def _make_clip(path, photo: np.ndarray, with_audio: bool = True) -> list[np.ndarray]:
@@ -61,7 +61,7 @@ def _scene_flicker(frames) -> float:
 def test_video_is_graded_with_one_map_without_flicker(tmp_path, coffee):
     from conftest import load_sample
 
-    photo = load_sample("astronaut", 160)
+    photo = load_sample("astronaut", 192)
     clip, style = tmp_path / "clip.mp4", tmp_path / "look.png"
     frames = _make_clip(clip, photo)
     Image.fromarray(coffee).save(style)
@@ -75,10 +75,10 @@ def test_video_is_graded_with_one_map_without_flicker(tmp_path, coffee):
     from colorot.metrics import color_distance
 
     assert color_distance(np.concatenate(graded), coffee) < 0.7 * color_distance(np.concatenate(frames), coffee)
-    # One map: the output's mean color moves no more than the input's from frame to frame (a small margin
-    # for the encoding), and a scene point keeps its color as the camera pans; with a map fitted per
-    # frame, the same point changes color from frame to frame.
-    assert _flicker(graded) <= 1.1 * _flicker(source_frames) + 0.2
+    # One map: the output's mean color moves no more than the input's from frame to frame (issue 5's
+    # criterion; benchmarks/flicker.py measures it on more clips), and a scene point keeps its color as the
+    # camera pans; with a map fitted per frame, the same point changes color from frame to frame.
+    assert _flicker(graded) <= _flicker(source_frames)
     per_frame = [colorot.transfer(frame, coffee, seed=0) for frame in source_frames]
     assert _scene_flicker(graded) <= _scene_flicker(source_frames) + 1.0
     assert _scene_flicker(per_frame) > 2 * _scene_flicker(graded)
