@@ -121,6 +121,9 @@ def _fit_options(function):
 @click.option("--regrain", type=click.IntRange(0), default=0, show_default=True, metavar="RADIUS",
               help="Filter the color shift guided by SOURCE (radius in pixels) so noise is shifted, not amplified; "
                    "0 = off.")
+@click.option("--refine", type=click.IntRange(0), default=0, show_default=True, metavar="ROUNDS",
+              help="Rounds of regrain (radius --regrain, else 4) and re-transfer: closer to STYLE with more of "
+                   "SOURCE's detail kept, about one more transfer each; 0 = off.")
 @click.option("--weights", default=None, metavar="W1,W2,...",
               help="Mix of several styles, e.g. 0.7,0.3 [default: equal].")
 @click.option("--source-mask", type=click.Path(path_type=Path), default=None,
@@ -128,7 +131,7 @@ def _fit_options(function):
 @click.option("--style-mask", type=click.Path(path_type=Path), multiple=True,
               help="Grayscale image: which STYLE pixels define the look (once per style, in order).")
 def transfer(source: Path, styles: tuple, output: Path | None, quality: int | None, in_place: bool,
-             strip_metadata: bool, max_pixels: int | None, regrain: int, weights: str | None,
+             strip_metadata: bool, max_pixels: int | None, regrain: int, refine: int, weights: str | None,
              source_mask: Path | None, style_mask: tuple, **options) -> None:
     """Give SOURCE the colors of STYLE (or a mix of several) and write the result.
 
@@ -140,6 +143,7 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
       colorot transfer photo.jpg look.jpg -o graded.jpg
       colorot transfer photo.jpg warm.jpg teal.jpg --weights 0.7,0.3
       colorot transfer photo.jpg look.jpg --source-mask sky.png
+      colorot transfer photo.jpg look.jpg --refine 4
     """
     if in_place and output is not None:
         raise _UsageFail("use either -o/--output or --in-place, not both")
@@ -168,7 +172,7 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
                 style_file = io.read_image(style, max_side=None if style_mask else 1024, max_pixels=max_pixels)
                 _show_notes(style_file)
                 style_pixels.append(icc.convert_to_profile(style_file.pixels, style_file.icc_profile, source_profile))
-            model = api.ColorTransfer(regrain_radius=regrain, **options)
+            model = api.ColorTransfer(regrain_radius=regrain, refine=refine, **options)
             masks = [_read_mask(path, max_pixels) for path in style_mask] or None
             model.fit(style_pixels, weights=mix, style_mask=masks)
             source_file = source_job.result()

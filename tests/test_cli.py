@@ -46,6 +46,20 @@ def test_default_output_name_and_options(photos):
     assert (source.parent / "photo_colorot.jpg").exists()
 
 
+def test_refine_rounds_on_the_command_line(photos, tmp_path):
+    source, style = photos
+    outputs = {}
+    for rounds in ("0", "2"):
+        out = tmp_path / f"refine{rounds}.png"
+        result = run("transfer", source, style, "-o", out, "--seed", "0", "--refine", rounds, "--regrain", "2")
+        assert result.exit_code == 0, result.output
+        outputs[rounds] = np.asarray(Image.open(out))
+    assert not np.array_equal(outputs["0"], outputs["2"])
+    style_pixels = np.asarray(Image.open(style))
+    assert color_distance(outputs["2"], style_pixels) < 0.5 * color_distance(np.asarray(Image.open(source)), style_pixels)
+    assert run("transfer", source, style, "--refine", "-1").exit_code == 2
+
+
 def test_refuses_to_overwrite_an_input(photos):
     source, style = photos
     before = source.read_bytes()

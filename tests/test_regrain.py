@@ -40,3 +40,43 @@ def test_regrain_lowers_the_noise_gain_and_keeps_structure(astronaut, coffee):
     regrained = colorot.transfer(astronaut, coffee, regrain_radius=4, **FAST)
     assert structure_similarity(regrained, astronaut) > structure_similarity(plain, astronaut)
     assert _noise_gain(astronaut, coffee, regrain_radius=4) < 0.8 * _noise_gain(astronaut, coffee)
+
+
+def test_refine_rounds_bring_the_colors_closer_and_keep_more_structure(astronaut, chelsea):
+    from colorot.metrics import color_distance, structure_similarity
+
+    plain = colorot.transfer(astronaut, chelsea, **FAST)
+    refined = colorot.transfer(astronaut, chelsea, refine=3, **FAST)
+    # astronaut's black background (a tenth of its pixels, one color) stays one color under any map of
+    # color; the regrain spreads it, so the next map can match the style.
+    assert color_distance(refined, chelsea) < 0.5 * color_distance(plain, chelsea)
+    assert structure_similarity(refined, astronaut) > structure_similarity(plain, astronaut) + 0.005
+    again = colorot.transfer(astronaut, chelsea, refine=3, **FAST)
+    assert np.array_equal(refined, again) and refined.dtype == np.uint8
+
+
+def test_refine_keeps_types_alpha_and_masked_pixels(astronaut, coffee):
+    rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 200, np.uint8)])
+    mask = np.zeros(astronaut.shape[:2], bool)
+    mask[:, : astronaut.shape[1] // 2] = True
+    out = colorot.transfer(rgba, coffee, refine=1, source_mask=mask, **FAST)
+    assert out.shape == rgba.shape and out.dtype == np.uint8
+    assert np.array_equal(out[..., 3], rgba[..., 3])
+    assert np.array_equal(out[:, astronaut.shape[1] // 2:], rgba[:, astronaut.shape[1] // 2:])
+    assert not np.array_equal(out[:, : astronaut.shape[1] // 2], rgba[:, : astronaut.shape[1] // 2])
+    tensor = torch.from_numpy(astronaut).permute(2, 0, 1)[None].float() / 255
+    graded = colorot.transfer(tensor, coffee, refine=1, **FAST)
+    assert graded.shape == tensor.shape and graded.dtype == torch.float32
+    half = colorot.transfer(astronaut / 255.0, coffee, refine=1, strength=0.5, **FAST)
+    full = colorot.transfer(astronaut / 255.0, coffee, refine=1, **FAST)
+    np.testing.assert_allclose(half, (astronaut / 255.0 + full) / 2, atol=1e-5)
+
+
+def test_refine_refuses_bad_rounds_and_a_shared_map(astronaut, coffee):
+    import pytest
+
+    with pytest.raises(colorot.ColorotError, match="refine"):
+        colorot.ColorTransfer(refine=-1)
+    model = colorot.ColorTransfer(refine=2, **FAST).fit(coffee, sources=[astronaut])
+    with pytest.raises(colorot.ColorotError, match="refine"):
+        model.transform(astronaut)
