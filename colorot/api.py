@@ -21,7 +21,7 @@ Image = TypeVar("Image")
 
 #: Images up to this many pixels get a table baked only around their colors (see ColorTransfer.transform).
 PARTIAL_BAKE_PIXELS = 1 << 22
-REFINE_RADIUS = 4  # guided-filter radius of the refine rounds when regrain_radius is 0
+REFINE_RADIUS = 8  # guided-filter radius of the refine rounds when regrain_radius is 0
 
 #: Defaults shared by the function, the estimator and the command line.
 DEFAULTS = dict(
@@ -150,7 +150,7 @@ class ColorTransfer:
     refine : int
         Rounds of regrain and re-transfer, 0 (off) by default: each round
         filters the displacement from the source as ``regrain_radius`` does
-        (radius 4 when that is 0), then fits a new map from the filtered
+        (radius 8 when that is 0), then fits a new map from the filtered
         image's colors to the style and applies it (Rabin et al.'s iterated
         regularization). The filter keeps the output locally affine in the
         source (structure) and the new map brings the colors back onto the
