@@ -432,10 +432,7 @@ class ColorTransfer:
                                    device=self.device_, name="source", mask=mask)
             steps = self._fit_steps(to_space(colors, self.fit_space), generator)
             moved = self._bake(steps, 1.0).apply_pixels(moved, device=self.device_)
-        moved = torch.lerp(source, moved, strength).mul_(view.scale)
-        if not pixels.dtype.is_floating_point:
-            moved = moved.round_().clamp_(0, view.scale)
-        return _finish(view, pixels, moved.to(pixels.dtype), mask)
+        return _finish(view, pixels, _from_unit(torch.lerp(source, moved, strength), pixels, view.scale), mask)
 
     def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:
         """Give each image the style's colors with its own map, the maps fitted all together.
@@ -537,11 +534,16 @@ def _apply_lut(
 
         source = pixels[:, :3].to(torch.float32) / view.scale
         moved = lut.apply_pixels(source, device=device, interpolation=interpolation)
-        moved = filter_displacement(source, moved, view.size, *regrain) * view.scale
-        if not pixels.dtype.is_floating_point:
-            moved = moved.round_().clamp_(0, view.scale)
-        moved = moved.to(pixels.dtype)
+        moved = _from_unit(filter_displacement(source, moved, view.size, *regrain), pixels, view.scale)
     return _finish(view, pixels, moved, mask)
+
+
+def _from_unit(colors: torch.Tensor, pixels: torch.Tensor, scale: float) -> torch.Tensor:
+    """Float colors in ``[0, 1]`` back to the range and dtype of ``pixels`` (rounded for integer pixels)."""
+    colors = colors * scale
+    if not pixels.dtype.is_floating_point:
+        colors = colors.round_().clamp_(0, scale)
+    return colors.to(pixels.dtype)
 
 
 def _finish(view: PixelView, pixels: torch.Tensor, moved: torch.Tensor, mask: torch.Tensor | None) -> Image:
