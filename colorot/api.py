@@ -21,7 +21,7 @@ Image = TypeVar("Image")
 
 #: Images up to this many pixels get a table baked only around their colors (see ColorTransfer.transform).
 PARTIAL_BAKE_PIXELS = 1 << 22
-REFINE_RADIUS = 8  # guided-filter radius of the refine rounds when regrain_radius is 0
+REFINE_RADIUS = 1 / 16  # guided-filter radius of the refine rounds when regrain_radius is 0, per long side
 
 #: Defaults shared by the function, the estimator and the command line.
 DEFAULTS = dict(
@@ -150,9 +150,10 @@ class ColorTransfer:
     refine : int
         Rounds of regrain and re-transfer, 0 (off) by default: each round
         filters the displacement from the source as ``regrain_radius`` does
-        (radius 8 when that is 0), then fits a new map from the filtered
-        image's colors to the style and applies it (Rabin et al.'s iterated
-        regularization). The filter keeps the output locally affine in the
+        (when that is 0, a sixteenth of the image's long side; such wide
+        windows are computed on a coarser grid), then fits a new map from
+        the filtered image's colors to the style and applies it (Rabin et
+        al.'s iterated regularization). The filter keeps the output locally affine in the
         source (structure) and the new map brings the colors back onto the
         style; on the sample pairs 4 rounds lower the distance to the style
         and raise the structure term together. Each round costs about one
@@ -423,7 +424,7 @@ class ColorTransfer:
         pixels = view.pixels
         source = pixels[:, :3].to(torch.float32) / view.scale
         alpha = pixels[:, 3:].to(torch.float32) / view.scale
-        radius = self.regrain_radius or REFINE_RADIUS
+        radius = self.regrain_radius or max(1, round(max(view.size) * REFINE_RADIUS))
         moved = source
         for round_ in range(self.refine + 1):
             if round_:

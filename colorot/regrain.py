@@ -18,6 +18,8 @@ import torch
 
 __all__ = ["box_mean", "guided_filter", "filter_displacement"]
 
+COARSE_RADIUS = 16  # wider windows are computed on a grid coarse enough to give them this radius
+
 
 def box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
     """Mean over ``(2 radius + 1)^2`` windows of ``(B, C, H, W)`` images, in O(1) per pixel.
@@ -56,14 +58,44 @@ def guided_filter(guide: torch.Tensor, image: torch.Tensor, radius: int, eps: fl
     Locally, the output is an affine function of the guide, fitted to the
     image by ridge regression with penalty ``eps``: it keeps the guide's edges
     (where its local variance exceeds ``eps``) and averages elsewhere.
+
+    Wide windows are computed on a coarser grid (He and Sun's fast guided
+    filter, with the moments pooled at full resolution): the local means of
+    the guide, the image, their product and the guide's square are averaged
+    over blocks of ``radius // COARSE_RADIUS`` pixels, the window statistics
+    and the affine coefficients are computed on that grid, and the smooth
+    coefficients are interpolated back. Fine-scale covariance is kept (the
+    products are pooled, not the pooled images multiplied); the cost per
+    full-resolution pixel no longer depends on the radius.
+
+    Examples
+    --------
+    >>> import torch
+    >>> guide = torch.rand(1, 1, 64, 64)
+    >>> affine = guided_filter(guide, 0.5 * guide + 0.1, 4, 1e-6)
+    >>> bool(torch.allclose(affine, 0.5 * guide + 0.1, atol=1e-3))
+    True
     """
-    mean_guide = box_mean(guide, radius)
-    mean_image = box_mean(image, radius)
-    covariance = box_mean(guide * image, radius) - mean_guide * mean_image
-    variance = box_mean(guide * guide, radius) - mean_guide * mean_guide
-    slope = covariance / (variance + eps)
-    offset = mean_image - slope * mean_guide
-    return box_mean(slope, radius) * guide + box_mean(offset, radius)
+    height, width = guide.shape[-2:]
+    factor = max(1, radius // COARSE_RADIUS)
+    if factor == 1:
+        pool = lambda values: values  # noqa: E731
+        coarse_radius = radius
+    else:
+        coarse = (-(-height // factor), -(-width // factor))
+        pool = lambda values: torch.nn.functional.adaptive_avg_pool2d(values, coarse)  # noqa: E731
+        coarse_radius = max(1, round(radius / factor))
+    # Each moment is pooled as soon as it is formed: at full resolution no more than one product is held.
+    mean_guide, mean_image, mean_product, mean_square = (
+        box_mean(pool(moment), coarse_radius) for moment in (guide, image, guide * image, guide * guide))
+    slope = (mean_product - mean_guide * mean_image) / (mean_square - mean_guide * mean_guide + eps)
+    slope, offset = box_mean(slope, coarse_radius), box_mean(mean_image - slope * mean_guide, coarse_radius)
+    if factor == 1:
+        return slope * guide + offset
+    upsample = lambda values: torch.nn.functional.interpolate(  # noqa: E731
+        values, size=(height, width), mode="bilinear", align_corners=False)
+    return torch.cat([upsample(slope[:, c:c + 1]) * guide + upsample(offset[:, c:c + 1])
+                      for c in range(slope.shape[1])], dim=1)
 
 
 def filter_displacement(

@@ -26,6 +26,23 @@ def test_guided_filter_keeps_the_guide_and_smooths_what_does_not_follow_it():
     assert float((filtered - guide).std()) < 0.5 * float(noise.std())  # noise averaged away, edge kept
 
 
+def test_wide_windows_on_a_coarse_grid_match_the_exact_filter(astronaut, coffee, monkeypatch):
+    # A real displacement (astronaut graded to coffee) filtered with a wide window: the coarse-grid filter
+    # (moments pooled at full resolution, coefficients interpolated back) against the exact one.
+    import colorot.regrain as regrain
+
+    graded = colorot.transfer(astronaut, coffee, **FAST)
+    to_image = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255  # noqa: E731
+    source, moved = to_image(astronaut), to_image(graded)
+    guide = (source * torch.tensor([0.2126, 0.7152, 0.0722]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    coarse = guided_filter(guide, moved - source, 64, 1e-3)
+    monkeypatch.setattr(regrain, "COARSE_RADIUS", 10**6)
+    exact = guided_filter(guide, moved - source, 64, 1e-3)
+    gap = (coarse - exact).abs() * 255
+    assert float(gap.mean()) < 0.3 and float(gap.max()) < 6  # codes
+    assert float((exact - (moved - source)).abs().mean() * 255) > 5 * float(gap.mean())  # the filter does act
+
+
 def _noise_gain(source, style, **options):
     model = colorot.ColorTransfer(**FAST, **options).fit(style)
     noisy = np.clip(source + np.random.default_rng(2).normal(0, 2, source.shape), 0, 255).astype(np.uint8)
