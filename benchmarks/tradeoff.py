@@ -34,7 +34,8 @@ SETTINGS = [
     ("default + lut_blur 0.06", dict(lut_blur=0.06)),
     ("default + regrain radius 2, eps 1e-4", dict(regrain_radius=2, regrain_eps=1e-4)),
     ("default + regrain radius 4, eps 1e-3", dict(regrain_radius=4)),
-    ("refine 4 rounds (guided filter radius 8)", dict(refine=4)),
+    ("refine 2 rounds (guided filter radius 1/16 of the long side)", dict(refine=2)),
+    ("refine 4 rounds (guided filter radius 1/16 of the long side)", dict(refine=4)),
 ]
 
 
