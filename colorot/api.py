@@ -432,7 +432,13 @@ class ColorTransfer:
             colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, self.n_samples, generator,
                                    device=self.device_, name="source", mask=mask)
             steps = self._fit_steps(to_space(colors, self.fit_space), generator)
-            moved = self._bake(steps, 1.0).apply_pixels(moved, device=self.device_)
+            # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
+            # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
+            nodes = None
+            if self.device_.type == "cpu":
+                codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_()
+                nodes = used_nodes(codes.to(torch.uint8).numpy(), self.lut_size)
+            moved = self._bake(steps, 1.0, nodes).apply_pixels(moved, device=self.device_)
         return _finish(view, pixels, _from_unit(torch.lerp(source, moved, strength), pixels, view.scale), mask)
 
     def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:
