@@ -435,7 +435,7 @@ class ColorTransfer:
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
             nodes = None
-            if self.device_.type == "cpu":
+            if self.device_.type == "cpu" and view.size[0] * view.size[1] <= PARTIAL_BAKE_PIXELS:
                 codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_()
                 nodes = used_nodes(codes.to(torch.uint8).numpy(), self.lut_size)
             moved = self._bake(steps, 1.0, nodes).apply_pixels(moved, device=self.device_)
