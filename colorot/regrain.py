@@ -86,8 +86,10 @@ def guided_filter(guide: torch.Tensor, image: torch.Tensor, radius: int, eps: fl
         pool = lambda values: torch.nn.functional.adaptive_avg_pool2d(values, coarse)  # noqa: E731
         coarse_radius = max(1, round(radius / factor))
     # Each moment is pooled as soon as it is formed: at full resolution no more than one product is held.
-    mean_guide, mean_image, mean_product, mean_square = (
-        box_mean(pool(moment), coarse_radius) for moment in (guide, image, guide * image, guide * guide))
+    mean_guide = box_mean(pool(guide), coarse_radius)
+    mean_image = box_mean(pool(image), coarse_radius)
+    mean_product = box_mean(pool(guide * image), coarse_radius)
+    mean_square = box_mean(pool(guide * guide), coarse_radius)
     slope = (mean_product - mean_guide * mean_image) / (mean_square - mean_guide * mean_guide + eps)
     slope, offset = box_mean(slope, coarse_radius), box_mean(mean_image - slope * mean_guide, coarse_radius)
     if factor == 1:
