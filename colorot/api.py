@@ -362,6 +362,11 @@ class ColorTransfer:
         return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur,
                         nodes=nodes)
 
+    def _bakes_partially(self, view: PixelView) -> bool:
+        """Whether the table for this image alone is baked only around its colors (see ``transform``)."""
+        height, width = view.size
+        return self.device_.type == "cpu" and self.lut_blur == 0 and height * width <= PARTIAL_BAKE_PIXELS
+
     def _check_fitted(self) -> None:
         if self.style_colors_ is None:
             raise ColorotError("this ColorTransfer is not fitted yet; call fit(style) before transform(source)")
@@ -410,8 +415,7 @@ class ColorTransfer:
             # colors (often a tenth of the grid), so only those are baked; the result is the same. Finding them
             # costs about 7 ms per megapixel, more than the bake saves above about 10 MP. (A blurred table
             # needs every node.)
-            partial = view.is_uint8_array and self.device_.type == "cpu" and self.lut_blur == 0 \
-                and view.array.shape[0] * view.array.shape[1] <= PARTIAL_BAKE_PIXELS
+            partial = view.is_uint8_array and self._bakes_partially(view)
             nodes = used_nodes(view.array[..., :3], self.lut_size) if partial else None
             lut = self._bake(steps, strength, nodes)
         return _apply_lut(lut, view, self.device_, mask=mask, regrain=self._regrain)
@@ -436,7 +440,7 @@ class ColorTransfer:
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
             nodes = None
-            if self.device_.type == "cpu" and view.size[0] * view.size[1] <= PARTIAL_BAKE_PIXELS:
+            if self._bakes_partially(view):
                 codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_()
                 nodes = used_nodes(codes.to(torch.uint8).numpy(), self.lut_size)
             moved = self._bake(steps, 1.0, nodes).apply_pixels(moved, device=self.device_)
