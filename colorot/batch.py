@@ -209,11 +209,13 @@ def make_grader(
 
     look = Path(look)
     look_is_table = looks.is_lut_file(look)
-    if table is None and look_is_table and interpolation == "trilinear" and photos >= DENSIFY_FROM \
-            and options.get("device") in (None, "auto", "cpu") and dense_lut.AVAILABLE \
-            and look.suffix.lower() != ".safetensors":
-        return _tabulated_grader(looks.load_table(look), options, quality=quality, strip_metadata=strip_metadata,
-                                 notes=notes, workers=workers)
+    # One table for many 8-bit photos is tabulated and applied with numpy, whether it comes from a look file or
+    # was fitted here over the shoot, so that both give the same files on any machine.
+    tabulates = interpolation == "trilinear" and max(photos, len(shared_sources or ())) >= DENSIFY_FROM \
+        and options.get("device") in (None, "auto", "cpu") and dense_lut.AVAILABLE and not evaluate
+    tabulated_options = dict(quality=quality, strip_metadata=strip_metadata, notes=notes, workers=workers)
+    if table is None and look_is_table and tabulates and look.suffix.lower() != ".safetensors":
+        return _tabulated_grader(looks.load_table(look), options, **tabulated_options)
     style_file, models, lock = None, {}, threading.Lock()
     if not look_is_table and (table is None or evaluate):
         style_file = io.read_image(look, max_side=1024)
@@ -221,6 +223,9 @@ def make_grader(
             notes(style_file)
     if table is None and not look_is_table and shared_sources is not None:
         table = _shared_table(style_file, options, shared_sources, workers)
+    if table is not None and tabulates and table.table.shape[0] == 1:
+        return _tabulated_grader(table.table[0].detach().cpu().float().numpy(), options,
+                                 **tabulated_options)
     _limit_torch_threads(workers)
     from . import api, icc
     from ._convert import image_to_pixels

@@ -171,7 +171,11 @@ def test_an_image_fitted_in_a_batch_gets_the_map_it_gets_alone(device):
     assert len(alone_near) < len(alone_far) == len(together)
     assert torch.equal(moved[0], moved_near[0]) and torch.equal(moved[1], moved_far[0])
     mapped = together(probe.expand(2, -1, -1))
-    assert torch.equal(mapped[0], alone_near(probe)[0]) and torch.equal(mapped[1], alone_far(probe)[0])
+    singles = torch.cat([alone_near(probe), alone_far(probe)])
+    if device == "cpu":
+        assert torch.equal(mapped, singles)
+    else:  # the same knots; cuBLAS may pick another kernel for a batch of two, so the projections may differ in an ulp
+        torch.testing.assert_close(mapped, singles, atol=1e-5, rtol=0)
 
 
 def test_bucketed_segment_search_equals_searchsorted(monkeypatch):
