@@ -22,6 +22,9 @@ Image = TypeVar("Image")
 #: Images up to this many pixels get a table baked only around their colors (see ColorTransfer.transform).
 PARTIAL_BAKE_PIXELS = 1 << 22
 REFINE_RADIUS = 1 / 16  # guided-filter radius of the refine rounds when regrain_radius is 0, per long side
+#: Refine rounds of a larger image run on a copy reduced to this long side; the image itself gets the last filter
+#: (its coefficients fitted on the copy) and the last map (fitted on its own colors).
+REFINE_SIDE = 1024
 
 #: Defaults shared by the function, the estimator and the command line.
 DEFAULTS = dict(
@@ -158,7 +161,10 @@ class ColorTransfer:
         back onto the style; on the sample pairs 4 rounds lower the distance
         to the style and raise the structure term together (17 of 20 pairs
         meet both quality targets, against 8 without). Each round costs
-        about one more transfer. The result is not a function of color (no
+        about one more transfer. Images longer than ``REFINE_SIDE`` (1024
+        px) run the rounds on a copy reduced to that size; the image itself
+        gets the last filter (its coefficients fitted on the copy) and the
+        last map at full size. The result is not a function of color (no
         LUT or look reproduces it), and the map is fitted for each image, so
         it cannot be combined with a map fitted on ``sources``.
     lut_blur : float
@@ -362,10 +368,9 @@ class ColorTransfer:
         return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur,
                         nodes=nodes)
 
-    def _bakes_partially(self, view: PixelView) -> bool:
-        """Whether the table for this image alone is baked only around its colors (see ``transform``)."""
-        height, width = view.size
-        return self.device_.type == "cpu" and self.lut_blur == 0 and height * width <= PARTIAL_BAKE_PIXELS
+    def _bakes_partially(self, size: tuple[int, int]) -> bool:
+        """Whether the table for an image of this size alone is baked only around its colors (see ``transform``)."""
+        return self.device_.type == "cpu" and self.lut_blur == 0 and size[0] * size[1] <= PARTIAL_BAKE_PIXELS
 
     def _check_fitted(self) -> None:
         if self.style_colors_ is None:
@@ -415,7 +420,7 @@ class ColorTransfer:
             # colors (often a tenth of the grid), so only those are baked; the result is the same. Finding them
             # costs about 7 ms per megapixel, more than the bake saves above about 10 MP. (A blurred table
             # needs every node.)
-            partial = view.is_uint8_array and self._bakes_partially(view)
+            partial = view.is_uint8_array and self._bakes_partially(view.size)
             nodes = used_nodes(view.array[..., :3], self.lut_size) if partial else None
             lut = self._bake(steps, strength, nodes)
         return _apply_lut(lut, view, self.device_, mask=mask, regrain=self._regrain)
@@ -427,24 +432,34 @@ class ColorTransfer:
 
         generator = _generator(self.seed, self.device_)
         pixels = view.pixels
-        source = pixels[:, :3].to(torch.float32) / view.scale
-        alpha = pixels[:, 3:].to(torch.float32) / view.scale
-        radius = self.regrain_radius or max(1, round(max(view.size) * REFINE_RADIUS))
+        full_source = pixels[:, :3].to(torch.float32) / view.scale
+        full_alpha = pixels[:, 3:].to(torch.float32) / view.scale
+        # The rounds run on a reduced copy of a large image (the filter's wide windows and the maps' fits need no
+        # more); the image itself gets the last round's filter, fitted on the copy, and its last map.
+        full_size = tuple(view.size)
+        size = _reduced_size(full_size, REFINE_SIDE)
+        source, alpha, copy_mask = (_reduce(values, full_size, size) for values in (full_source, full_alpha, mask))
+        scale = max(size) / max(full_size)
+        radius = max(1, round(self.regrain_radius * scale) if self.regrain_radius else round(max(size) * REFINE_RADIUS))
         moved = source
         for round_ in range(self.refine + 1):
-            if round_:
-                moved = filter_displacement(source, moved, view.size, radius, self.regrain_eps)
+            if round_ == self.refine and size != full_size:
+                moved = filter_displacement(source, moved, size, radius, self.regrain_eps, fine_source=full_source,
+                                            fine_size=full_size)
+                source, alpha, copy_mask, size = full_source, full_alpha, mask, full_size
+            elif round_:
+                moved = filter_displacement(source, moved, size, radius, self.regrain_eps)
             colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, self.n_samples, generator,
-                                   device=self.device_, name="source", mask=mask)
+                                   device=self.device_, name="source", mask=copy_mask)
             steps = self._fit_steps(to_space(colors, self.fit_space), generator)
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
             nodes = None
-            if self._bakes_partially(view):
+            if self._bakes_partially(size):
                 codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_()
                 nodes = used_nodes(codes.to(torch.uint8).numpy(), self.lut_size)
             moved = self._bake(steps, 1.0, nodes).apply_pixels(moved, device=self.device_)
-        return _finish(view, pixels, _from_unit(torch.lerp(source, moved, strength), pixels, view.scale), mask)
+        return _finish(view, pixels, _from_unit(torch.lerp(full_source, moved, strength), pixels, view.scale), mask)
 
     def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:
         """Give each image the style's colors with its own map, the maps fitted all together.
@@ -517,6 +532,25 @@ class ColorTransfer:
 
 
 @torch.no_grad()
+def _reduced_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` (H, W) scaled down to a long side of ``side`` (unchanged when it is not longer)."""
+    if max(size) <= side:
+        return tuple(size)
+    scale = side / max(size)
+    return tuple(max(1, round(length * scale)) for length in size)
+
+
+def _reduce(values: torch.Tensor | None, size: tuple[int, int], reduced: tuple[int, int]) -> torch.Tensor | None:
+    """Pixels ``(B, C, H * W)`` (or mask weights ``(B, H * W)``) averaged down to ``reduced`` (area)."""
+    if values is None or tuple(size) == tuple(reduced):
+        return values
+    if values.ndim == 3 and values.shape[1] == 0:  # no alpha
+        return values.new_empty(values.shape[0], 0, reduced[0] * reduced[1])
+    image = values.reshape(values.shape[0], -1, *size)
+    pooled = torch.nn.functional.adaptive_avg_pool2d(image.to(torch.float32), reduced)
+    return pooled.reshape(*values.shape[:-1], -1).to(values.dtype)
+
+
 def _apply_lut(
     lut: ColorLUT,
     view: PixelView,

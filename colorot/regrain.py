@@ -52,7 +52,9 @@ def _running_mean(values: torch.Tensor, radius: int, axis: int) -> torch.Tensor:
     return (window / count).to(values.dtype)
 
 
-def guided_filter(guide: torch.Tensor, image: torch.Tensor, radius: int, eps: float) -> torch.Tensor:
+def guided_filter(
+    guide: torch.Tensor, image: torch.Tensor, radius: int, eps: float, *, fine_guide: torch.Tensor | None = None
+) -> torch.Tensor:
     """He et al.'s guided filter of ``image`` ``(B, C, H, W)`` by a gray ``guide`` ``(B, 1, H, W)``.
 
     Locally, the output is an affine function of the guide, fitted to the
@@ -67,6 +69,11 @@ def guided_filter(guide: torch.Tensor, image: torch.Tensor, radius: int, eps: fl
     coefficients are interpolated back. Fine-scale covariance is kept (the
     products are pooled, not the pooled images multiplied); the cost per
     full-resolution pixel no longer depends on the radius.
+
+    With ``fine_guide``, the same guide at a finer resolution ``(B, 1, H', W')``,
+    the coefficients fitted on ``guide`` and ``image`` are interpolated to it
+    and applied there: the filtered image at that resolution, from the
+    statistics of a smaller copy (He and Sun's fast guided filter).
 
     Examples
     --------
@@ -92,16 +99,25 @@ def guided_filter(guide: torch.Tensor, image: torch.Tensor, radius: int, eps: fl
     mean_square = box_mean(pool(guide * guide), coarse_radius)
     slope = (mean_product - mean_guide * mean_image) / (mean_square - mean_guide * mean_guide + eps)
     slope, offset = box_mean(slope, coarse_radius), box_mean(mean_image - slope * mean_guide, coarse_radius)
-    if factor == 1:
+    if fine_guide is not None:
+        guide = fine_guide
+    elif factor == 1:
         return slope * guide + offset
     upsample = lambda values: torch.nn.functional.interpolate(  # noqa: E731
-        values, size=(height, width), mode="bilinear", align_corners=False)
+        values, size=guide.shape[-2:], mode="bilinear", align_corners=False)
     return torch.cat([upsample(slope[:, c:c + 1]) * guide + upsample(offset[:, c:c + 1])
                       for c in range(slope.shape[1])], dim=1)
 
 
 def filter_displacement(
-    source: torch.Tensor, moved: torch.Tensor, size: tuple[int, int], radius: int, eps: float
+    source: torch.Tensor,
+    moved: torch.Tensor,
+    size: tuple[int, int],
+    radius: int,
+    eps: float,
+    *,
+    fine_source: torch.Tensor | None = None,
+    fine_size: tuple[int, int] | None = None,
 ) -> torch.Tensor:
     """``source + guided_filter(luma(source), moved - source)`` for pixels ``(B, 3, P)`` in ``[0, 1]``.
 
@@ -116,12 +132,25 @@ def filter_displacement(
     eps : float
         Its regularization (a variance, in ``[0, 1]^2`` units): source edges
         with a local variance well above ``eps`` are kept in the displacement.
+    fine_source : torch.Tensor, shape (B, 3, P'), optional
+        The source at a finer resolution ``fine_size`` (``source`` being a
+        reduced copy): the displacement fitted on the copy is filtered into
+        this one (``guided_filter``'s ``fine_guide``), and
+        ``fine_source + filtered displacement`` is returned.
     """
     batch = source.shape[0]
-    height, width = size
-    source_image = source.reshape(batch, 3, height, width).to(torch.float32)
-    displacement = moved.reshape(batch, 3, height, width).to(torch.float32) - source_image
-    weights = torch.tensor([0.2126, 0.7152, 0.0722], device=source.device).view(1, 3, 1, 1)
-    guide = (source_image * weights).sum(dim=1, keepdim=True)
-    filtered = guided_filter(guide, displacement, radius, eps)
+    source_image = source.reshape(batch, 3, *size).to(torch.float32)
+    displacement = moved.reshape(batch, 3, *size).to(torch.float32) - source_image
+    fine_guide = None
+    if fine_source is not None:
+        source_image = fine_source.reshape(batch, 3, *fine_size).to(torch.float32)
+        fine_guide = _luma(source_image)
+    filtered = guided_filter(_luma(source.reshape(batch, 3, *size).to(torch.float32)), displacement, radius, eps,
+                             fine_guide=fine_guide)
     return (source_image + filtered).clamp(0, 1).reshape(batch, 3, -1)
+
+
+def _luma(image: torch.Tensor) -> torch.Tensor:
+    """Rec. 709 luma of ``(B, 3, H, W)`` images, ``(B, 1, H, W)``: the guide."""
+    weights = torch.tensor([0.2126, 0.7152, 0.0722], device=image.device).view(1, 3, 1, 1)
+    return (image * weights).sum(dim=1, keepdim=True)

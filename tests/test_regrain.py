@@ -1,11 +1,14 @@
 """The guided filter of the displacement (opt-in spatial regularization)."""
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
 import colorot
+import colorot.api
 from colorot.regrain import box_mean, guided_filter
+from conftest import load_sample
 
 FAST = dict(n_iter=12, n_samples=8192, lut_size=33, seed=0)
 
@@ -24,6 +27,15 @@ def test_guided_filter_keeps_the_guide_and_smooths_what_does_not_follow_it():
     noise = 0.05 * torch.randn(1, 1, 32, 32, generator=rng)
     filtered = guided_filter(guide, guide + noise, 4, 1e-2)
     assert float((filtered - guide).std()) < 0.5 * float(noise.std())  # noise averaged away, edge kept
+
+
+def test_coefficients_fitted_on_a_reduced_copy_apply_to_the_fine_guide():
+    # An image that is locally an affine function of the guide stays that function of the finer guide.
+    fine = torch.rand(1, 1, 96, 128, generator=torch.Generator().manual_seed(2))
+    coarse = F.adaptive_avg_pool2d(fine, (24, 32))
+    filtered = guided_filter(coarse, 0.5 * coarse + 0.1, 3, 1e-6, fine_guide=fine)
+    assert filtered.shape == fine.shape
+    torch.testing.assert_close(filtered, 0.5 * fine + 0.1, atol=2e-3, rtol=0)
 
 
 def test_wide_windows_on_a_coarse_grid_match_the_exact_filter(astronaut, coffee, monkeypatch):
@@ -72,7 +84,29 @@ def test_refine_rounds_bring_the_colors_closer_and_keep_more_structure(astronaut
     assert np.array_equal(refined, again) and refined.dtype == np.uint8
 
 
-def test_refine_keeps_types_alpha_and_masked_pixels(astronaut, coffee):
+def test_refine_runs_its_rounds_on_a_reduced_copy_of_a_large_image(coffee, monkeypatch):
+    # Above REFINE_SIDE the rounds run on a reduced copy and the image gets the last filter and map at its own
+    # size: its detail is kept (an upscaled result of the copy's size has structure 0.87 here), and the result
+    # is closer to the rounds at full size than another seed's is.
+    from colorot.metrics import color_distance, structure_similarity
+
+    source = load_sample("astronaut", 320)
+    plain = colorot.transfer(source, coffee, **FAST)
+    full = colorot.transfer(source, coffee, refine=2, **FAST)
+    reseeded = colorot.transfer(source, coffee, refine=2, **{**FAST, "seed": 1})
+    monkeypatch.setattr(colorot.api, "REFINE_SIDE", 96)
+    reduced = colorot.transfer(source, coffee, refine=2, **FAST)
+    assert reduced.shape == source.shape and reduced.dtype == np.uint8
+    gap = lambda image: np.abs(image.astype(int) - full.astype(int)).mean()  # noqa: E731
+    assert 0 < gap(reduced) < gap(reseeded)
+    assert color_distance(reduced, coffee) < color_distance(plain, coffee)
+    assert structure_similarity(reduced, source) > structure_similarity(full, source) - 0.003
+
+
+@pytest.mark.parametrize("refine_side", [None, 64])
+def test_refine_keeps_types_alpha_and_masked_pixels(astronaut, coffee, monkeypatch, refine_side):
+    if refine_side:  # the rounds on a reduced copy: alpha and mask reduced with it
+        monkeypatch.setattr(colorot.api, "REFINE_SIDE", refine_side)
     rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 200, np.uint8)])
     mask = np.zeros(astronaut.shape[:2], bool)
     mask[:, : astronaut.shape[1] // 2] = True
@@ -90,8 +124,6 @@ def test_refine_keeps_types_alpha_and_masked_pixels(astronaut, coffee):
 
 
 def test_refine_refuses_bad_rounds_and_a_shared_map(astronaut, coffee):
-    import pytest
-
     with pytest.raises(colorot.ColorotError, match="refine"):
         colorot.ColorTransfer(refine=-1)
     model = colorot.ColorTransfer(refine=2, **FAST).fit(coffee, sources=[astronaut])
