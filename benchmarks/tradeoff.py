@@ -34,8 +34,8 @@ SETTINGS = [
     ("default + lut_blur 0.06", dict(lut_blur=0.06)),
     ("default + regrain radius 2, eps 1e-4", dict(regrain_radius=2, regrain_eps=1e-4)),
     ("default + regrain radius 4, eps 1e-3", dict(regrain_radius=4)),
-    ("refine 2 rounds (guided filter radius 1/16 of the long side)", dict(refine=2)),
-    ("refine 4 rounds (guided filter radius 1/16 of the long side)", dict(refine=4)),
+    ("refine 4 rounds (radius 1/2 to 1/64 of the long side)", dict(refine=4)),
+    ("refine 11 rounds (radius 1/2 to 1/64 of the long side)", dict(refine=11)),
 ]
 
 
@@ -48,7 +48,7 @@ def main() -> None:
     pairs = ordered_pairs()[: args.pairs]
     images = {name: load(name) for pair in pairs for name in pair}
     rows = []
-    print(f"{'setting':40s} {'SW2 median':>10s} {'structure median':>17s} {'excess gain median':>19s} {'pairs meeting both':>19s}")
+    print(f"{'setting':56s} {'SW2 median':>10s} {'structure median':>17s} {'excess gain median':>19s} {'pairs meeting both':>19s}")
     for label, options in SETTINGS:
         if args.only and args.only not in label:
             continue
@@ -66,7 +66,7 @@ def main() -> None:
                    excess_gain=statistics.median(excess) if excess else float("nan"),
                    meeting=meeting, pairs=len(pairs))
         rows.append(row)
-        print(f"{label:40s} {row['sw2']:10.4f} {row['structure']:17.3f} {row['excess_gain']:19.2f} "
+        print(f"{label:56s} {row['sw2']:10.4f} {row['structure']:17.3f} {row['excess_gain']:19.2f} "
               f"{meeting:>12d}/{len(pairs)}", flush=True)
     if args.json:
         with open(args.json, "w") as file:

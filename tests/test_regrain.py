@@ -129,3 +129,14 @@ def test_refine_refuses_bad_rounds_and_a_shared_map(astronaut, coffee):
     model = colorot.ColorTransfer(refine=2, **FAST).fit(coffee, sources=[astronaut])
     with pytest.raises(colorot.ColorotError, match="refine"):
         model.transform(astronaut)
+
+
+def test_refine_radii_go_from_coarse_to_fine_in_proportion_to_the_image():
+    from colorot.api import refine_radii
+
+    for side, rounds in ((512, 11), (4000, 5), (160, 8)):
+        radii = refine_radii(side, rounds)
+        assert len(radii) == rounds and radii == sorted(radii, reverse=True)
+        assert abs(radii[0] - side / 2) <= 1 and abs(radii[-1] - side / 64) <= 1
+    assert all(abs(large - 2 * small) <= 1 for large, small in zip(refine_radii(1024, 11), refine_radii(512, 11)))
+    assert refine_radii(20, 3)[-1] >= 1
