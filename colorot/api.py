@@ -4,7 +4,6 @@ the :class:`ColorTransferModule` for torchvision-style pipelines."""
 from __future__ import annotations
 
 import math
-
 from typing import Sequence, TypeVar
 
 import torch
@@ -166,10 +165,10 @@ class ColorTransfer:
         colors back onto the style; on the 20 ordered sample pairs, 11
         rounds lower the distance to the style and raise the structure term
         together until all 20 meet both quality targets (8 without; 17 with
-        4 rounds, 19 with 8). Each round costs about one more transfer. Images longer than ``REFINE_SIDE`` (1024
-        px) run the rounds on a copy reduced to that size; the image itself
-        gets the last filter (its coefficients fitted on the copy) and the
-        last map at full size. The result is not a function of color (no
+        4 rounds, 19 with 8). Each round costs about one more transfer.
+        Images longer than ``REFINE_SIDE`` (1024 px) run the rounds on a
+        copy reduced to that size; the image itself gets the last filter
+        (its coefficients fitted on the copy) and the last map at full size. The result is not a function of color (no
         LUT or look reproduces it), and the map is fitted for each image, so
         it cannot be combined with a map fitted on ``sources``.
     lut_blur : float
@@ -538,7 +537,6 @@ class ColorTransfer:
         return self.fit(style).transform(source)
 
 
-@torch.no_grad()
 def refine_radii(long_side: int, rounds: int) -> list:
     """The guided-filter radius of each refine round, in pixels, for an image of this long side.
 
@@ -577,6 +575,7 @@ def _reduce(values: torch.Tensor | None, size: tuple[int, int], reduced: tuple[i
     return pooled.reshape(*values.shape[:-1], -1).to(values.dtype)
 
 
+@torch.no_grad()
 def _apply_lut(
     lut: ColorLUT,
     view: PixelView,
