@@ -28,6 +28,8 @@ REFINE_RADII = (1 / 2, 1 / 64)
 #: Refine rounds of a larger image run on a copy reduced to this long side; the image itself gets the last filter
 #: (its coefficients fitted on the copy) and the last map (fitted on its own colors).
 REFINE_SIDE = 1024
+#: Colors sampled to fit the map of each refine round but the last (which makes the output and uses n_samples).
+REFINE_ROUND_SAMPLES = 4096
 
 #: Defaults shared by the function, the estimator and the command line.
 DEFAULTS = dict(
@@ -165,7 +167,9 @@ class ColorTransfer:
         colors back onto the style; on the 20 ordered sample pairs, 11
         rounds lower the distance to the style and raise the structure term
         together until all 20 meet both quality targets (8 without; 17 with
-        4 rounds, 19 with 8). Each round costs about one more transfer.
+        4 rounds, 19 with 8). Each round costs about one more transfer (the
+        maps of the rounds before the last are fitted on
+        ``REFINE_ROUND_SAMPLES`` colors, 4096).
         Images longer than ``REFINE_SIDE`` (1024 px) run the rounds on a
         copy reduced to that size; the image itself gets the last filter
         (its coefficients fitted on the copy) and the last map at full size. The result is not a function of color (no
@@ -455,7 +459,8 @@ class ColorTransfer:
                 source, alpha, copy_mask, size = full_source, full_alpha, mask, full_size
             elif round_:
                 moved = filter_displacement(source, moved, size, radii[round_ - 1], self.regrain_eps)
-            colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, self.n_samples, generator,
+            n_samples = self.n_samples if round_ == self.refine else min(self.n_samples, REFINE_ROUND_SAMPLES)
+            colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
                                    device=self.device_, name="source", mask=copy_mask)
             steps = self._fit_steps(to_space(colors, self.fit_space), generator)
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
