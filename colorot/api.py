@@ -172,9 +172,10 @@ class ColorTransfer:
         ``REFINE_ROUND_SAMPLES`` colors, 4096).
         Images longer than ``REFINE_SIDE`` (1024 px) run the rounds on a
         copy reduced to that size; the image itself gets the last filter
-        (its coefficients fitted on the copy) and the last map at full size. The result is not a function of color (no
-        LUT or look reproduces it), and the map is fitted for each image, so
-        it cannot be combined with a map fitted on ``sources``.
+        (its coefficients fitted on the copy) and the last map at full size.
+        The result is not a function of color (no LUT or look reproduces
+        it), and the map is fitted for each image, so it cannot be combined
+        with a map fitted on ``sources``.
     lut_blur : float
         Further regularization: standard deviation, in sRGB units, of a
         Gaussian blur of the map's displacement over the color cube. 0 (the
@@ -453,13 +454,14 @@ class ColorTransfer:
             radii = refine_radii(max(size), self.refine)
         moved = source
         for round_ in range(self.refine + 1):
-            if round_ == self.refine and size != full_size:
+            last = round_ == self.refine
+            if last and size != full_size:
                 moved = filter_displacement(source, moved, size, radii[-1], self.regrain_eps,
                                             fine_source=full_source, fine_size=full_size)
                 source, alpha, copy_mask, size = full_source, full_alpha, mask, full_size
             elif round_:
                 moved = filter_displacement(source, moved, size, radii[round_ - 1], self.regrain_eps)
-            n_samples = self.n_samples if round_ == self.refine else min(self.n_samples, REFINE_ROUND_SAMPLES)
+            n_samples = self.n_samples if last else min(self.n_samples, REFINE_ROUND_SAMPLES)
             colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
                                    device=self.device_, name="source", mask=copy_mask)
             steps = self._fit_steps(to_space(colors, self.fit_space), generator)

@@ -141,12 +141,10 @@ def filter_displacement(
     batch = source.shape[0]
     source_image = source.reshape(batch, 3, *size).to(torch.float32)
     displacement = moved.reshape(batch, 3, *size).to(torch.float32) - source_image
-    if fine_source is None:
-        return (source_image + guided_filter(_luma(source_image), displacement, radius, eps)).clamp(0, 1).reshape(
-            batch, 3, -1)
-    fine_image = fine_source.reshape(batch, 3, *fine_size).to(torch.float32)
-    filtered = guided_filter(_luma(source_image), displacement, radius, eps, fine_guide=_luma(fine_image))
-    return (fine_image + filtered).clamp(0, 1).reshape(batch, 3, -1)
+    base = source_image if fine_source is None else fine_source.reshape(batch, 3, *fine_size).to(torch.float32)
+    fine_guide = None if fine_source is None else _luma(base)
+    filtered = guided_filter(_luma(source_image), displacement, radius, eps, fine_guide=fine_guide)
+    return (base + filtered).clamp(0, 1).reshape(batch, 3, -1)
 
 
 def _luma(image: torch.Tensor) -> torch.Tensor:
