@@ -103,10 +103,11 @@ def guided_filter(
         guide = fine_guide
     elif factor == 1:
         return slope * guide + offset
-    upsample = lambda values: torch.nn.functional.interpolate(  # noqa: E731
-        values, size=guide.shape[-2:], mode="bilinear", align_corners=False)
-    return torch.cat([upsample(slope[:, c:c + 1]) * guide + upsample(offset[:, c:c + 1])
-                      for c in range(slope.shape[1])], dim=1)
+    # Both coefficient sets are interpolated in one call; the output is formed in the offsets' memory.
+    channels = slope.shape[1]
+    coefficients = torch.nn.functional.interpolate(
+        torch.cat((slope, offset), dim=1), size=guide.shape[-2:], mode="bilinear", align_corners=False)
+    return coefficients[:, channels:].addcmul_(coefficients[:, :channels], guide)
 
 
 def filter_displacement(
@@ -144,10 +145,10 @@ def filter_displacement(
     base = source_image if fine_source is None else fine_source.reshape(batch, 3, *fine_size).to(torch.float32)
     fine_guide = None if fine_source is None else _luma(base)
     filtered = guided_filter(_luma(source_image), displacement, radius, eps, fine_guide=fine_guide)
-    return (base + filtered).clamp(0, 1).reshape(batch, 3, -1)
+    return filtered.add_(base).clamp_(0, 1).reshape(batch, 3, -1)
 
 
 def _luma(image: torch.Tensor) -> torch.Tensor:
     """Rec. 709 luma of ``(B, 3, H, W)`` images, ``(B, 1, H, W)``: the guide."""
-    weights = torch.tensor([0.2126, 0.7152, 0.0722], device=image.device).view(1, 3, 1, 1)
-    return (image * weights).sum(dim=1, keepdim=True)
+    weights = torch.tensor([0.2126, 0.7152, 0.0722], device=image.device, dtype=image.dtype)
+    return torch.einsum("bchw,c->bhw", image, weights).unsqueeze(1)

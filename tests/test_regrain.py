@@ -103,6 +103,15 @@ def test_refine_runs_its_rounds_on_a_reduced_copy_of_a_large_image(coffee, monke
     assert structure_similarity(reduced, source) > structure_similarity(full, source) - 0.003
 
 
+def test_refine_of_an_8_bit_photo_agrees_with_the_float_path(astronaut, coffee):
+    # An 8-bit photo's last map reads the filtered colors rounded to 8 bits (Pillow's kernel); the same photo as
+    # floats goes through the float lookup. They differ by rounding only.
+    eight_bit = colorot.transfer(astronaut, coffee, refine=2, **FAST).astype(int)
+    floats = np.round(colorot.transfer(astronaut / 255.0, coffee, refine=2, **FAST) * 255).astype(int)
+    gap = np.abs(eight_bit - floats)
+    assert gap.mean() < 0.5 and np.percentile(gap, 99) <= 2 and gap.max() <= 6
+
+
 @pytest.mark.parametrize("refine_side", [None, 64])
 def test_refine_keeps_types_alpha_and_masked_pixels(astronaut, coffee, monkeypatch, refine_side):
     if refine_side:  # the rounds on a reduced copy: alpha and mask reduced with it
