@@ -28,8 +28,12 @@ REFINE_RADII = (1 / 2, 1 / 64)
 #: Refine rounds of a larger image run on a copy reduced to this long side; the image itself gets the last filter
 #: (its coefficients fitted on the copy) and the last map (fitted on its own colors).
 REFINE_SIDE = 640
-#: Colors sampled to fit the map of each refine round but the last (which makes the output and uses n_samples).
+#: The maps of the refine rounds before the last (the next round refits them) are fitted on this many sampled
+#: colors, in at most this many steps, and baked on a grid of this size; the last map, which makes the output,
+#: uses n_samples, n_iter and lut_size.
 REFINE_ROUND_SAMPLES = 4096
+REFINE_ROUND_ITER = 10
+REFINE_ROUND_LUT = 33
 
 #: Defaults shared by the function, the estimator and the command line.
 DEFAULTS = dict(
@@ -167,10 +171,11 @@ class ColorTransfer:
         colors back onto the style; on the 20 ordered sample pairs, 11
         rounds lower the distance to the style and raise the structure term
         together until all 20 meet both quality targets (8 without; 17 with
-        4 rounds, 19 with 8). Each round costs about one more transfer (the
+        4 rounds, 19 with 8). Each round costs a fraction of a transfer: the
         maps of the rounds before the last are fitted on
-        ``REFINE_ROUND_SAMPLES`` colors, 4096).
-        Images longer than ``REFINE_SIDE`` (1024 px) run the rounds on a
+        ``REFINE_ROUND_SAMPLES`` (4096) colors in at most ``REFINE_ROUND_ITER``
+        (10) steps and baked on a ``REFINE_ROUND_LUT`` (33) node grid.
+        Images longer than ``REFINE_SIDE`` (640 px) run the rounds on a
         copy reduced to that size; the image itself gets the last filter
         (its coefficients fitted on the copy) and the last map at full size.
         The result is not a function of color (no LUT or look reproduces
@@ -346,7 +351,8 @@ class ColorTransfer:
         return sliced_barycenter(torch.stack(clouds), torch.tensor(mix), n_iter=self.n_iter, generator=generator)
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator) -> SlicedSteps:
+    def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator, n_iter: int | None = None
+                   ) -> SlicedSteps:
         style_colors = self.style_colors_
         if style_colors.shape[0] not in (1, source_colors.shape[0]):
             raise ColorotError(
@@ -358,7 +364,7 @@ class ColorTransfer:
         steps, _ = fit_sliced_steps(
             source_colors,
             style_colors,
-            n_iter=self.n_iter,
+            n_iter=self.n_iter if n_iter is None else n_iter,
             n_knots=self.n_knots,
             smoothing=self.smoothing,
             luma_axis=luma_axis(self.space) if self.monotone_luma or self.keep_luma else None,
@@ -373,8 +379,9 @@ class ColorTransfer:
         return (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _bake(self, steps: SlicedSteps, strength: float, nodes: torch.Tensor | None = None) -> ColorLUT:
-        return bake_lut(steps, self.fit_space, size=self.lut_size, strength=strength, blur=self.lut_blur,
+    def _bake(self, steps: SlicedSteps, strength: float, nodes: torch.Tensor | None = None,
+              size: int | None = None) -> ColorLUT:
+        return bake_lut(steps, self.fit_space, size=size or self.lut_size, strength=strength, blur=self.lut_blur,
                         nodes=nodes)
 
     def _bakes_partially(self, size: tuple[int, int]) -> bool:
@@ -452,7 +459,7 @@ class ColorTransfer:
             radii = [max(1, round(self.regrain_radius * max(size) / max(full_size)))] * self.refine
         else:
             radii = refine_radii(max(size), self.refine)
-        eight_bit = view.is_uint8_array and self.device_.type == "cpu" and strength == 1.0
+        eight_bit = view.is_uint8_array and self.device_.type == "cpu" and strength == 1.0 and self.lut_size <= 65
         moved = source
         for round_ in range(self.refine + 1):
             last = round_ == self.refine
@@ -463,17 +470,19 @@ class ColorTransfer:
             elif round_:
                 moved = filter_displacement(source, moved, size, radii[round_ - 1], self.regrain_eps)
             n_samples = self.n_samples if last else min(self.n_samples, REFINE_ROUND_SAMPLES)
+            lut_size = self.lut_size if last else min(self.lut_size, REFINE_ROUND_LUT)
             colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
                                    device=self.device_, name="source", mask=copy_mask)
-            steps = self._fit_steps(to_space(colors, self.fit_space), generator)
+            steps = self._fit_steps(to_space(colors, self.fit_space), generator,
+                                    n_iter=self.n_iter if last else min(self.n_iter, REFINE_ROUND_ITER))
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
             nodes = codes = None
             if self._bakes_partially(size) or (last and eight_bit):
                 codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_().to(torch.uint8).numpy()
             if self._bakes_partially(size):
-                nodes = used_nodes(codes, self.lut_size)
-            lut = self._bake(steps, 1.0, nodes)
+                nodes = used_nodes(codes, lut_size)
+            lut = self._bake(steps, 1.0, nodes, size=lut_size)
             if last and eight_bit:
                 # An 8-bit photo's last map reads the filtered colors rounded to 8 bits, with Pillow's kernel
                 # (a third of the float lookup's time at 12 MP); the output is rounded to 8 bits anyway.

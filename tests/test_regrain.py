@@ -91,7 +91,6 @@ def test_refine_runs_its_rounds_on_a_reduced_copy_of_a_large_image(coffee, monke
     from colorot.metrics import color_distance, structure_similarity
 
     source = load_sample("astronaut", 320)
-    plain = colorot.transfer(source, coffee, **FAST)
     full = colorot.transfer(source, coffee, refine=2, **FAST)
     reseeded = colorot.transfer(source, coffee, refine=2, **{**FAST, "seed": 1})
     monkeypatch.setattr(colorot.api, "REFINE_SIDE", 96)
@@ -99,7 +98,9 @@ def test_refine_runs_its_rounds_on_a_reduced_copy_of_a_large_image(coffee, monke
     assert reduced.shape == source.shape and reduced.dtype == np.uint8
     gap = lambda image: np.abs(image.astype(int) - full.astype(int)).mean()  # noqa: E731
     assert 0 < gap(reduced) < gap(reseeded)
-    assert color_distance(reduced, coffee) < color_distance(plain, coffee)
+    # As close to the style as the rounds at full size (the tiny style's own sampling noise is about 0.002), far
+    # closer than the source (0.17).
+    assert color_distance(reduced, coffee) < color_distance(full, coffee) + 0.002
     assert structure_similarity(reduced, source) > structure_similarity(full, source) - 0.003
 
 
