@@ -1,6 +1,7 @@
 """Speed and memory of colorot at 12 MP on this machine, against its peers, in one run.
 
-* ``colorot.transfer`` on a 12 MP uint8 array (fit + apply), median of several runs;
+* ``colorot.transfer`` on a 12 MP uint8 array (fit + apply), median of several runs, and the same with
+  ``refine=11`` (the spatial quality mode);
 * color-matcher's ``mkl`` and python-color-transfer's IDT on the same arrays (when installed);
 * the CLI on a 12 MP JPEG (decode, fit, apply, encode) against a bare ``python -c "import torch"``,
   each a fresh process, with the CLI's peak resident memory.
@@ -66,6 +67,8 @@ def main() -> None:
     colorot.transfer(source, style, seed=0)  # warm-up
     ours = median_time(lambda: colorot.transfer(source, style, seed=0), args.repeats)
     print(f"colorot.transfer (array, 12 MP)     median {ours:.3f} s")
+    refined = median_time(lambda: colorot.transfer(source, style, seed=0, refine=11), max(3, args.repeats // 2))
+    print(f"  the same with refine=11           median {refined:.3f} s   ({refined / ours:.1f}x the default)")
     available = peers()
     if "cm-mkl" in available:
         mkl = median_time(lambda: available["cm-mkl"](source, style), max(3, args.repeats // 2))
@@ -85,6 +88,9 @@ def main() -> None:
         print(f"bare 'import torch' process         median {bare:.3f} s")
         print(f"colorot transfer CLI (12 MP JPEG)   median {cli:.3f} s   -> {cli - bare:.3f} s beyond import torch")
         print(f"peak resident memory of the CLI process          {peak:.0f} MB")
+        cli_refined, peak_refined = process_time(command + ["--refine", "11"], max(3, args.repeats // 2))
+        print(f"  the same with --refine 11         median {cli_refined:.3f} s   -> {cli_refined - bare:.3f} s beyond"
+              f" import torch, peak {peak_refined:.0f} MB")
 
 
 if __name__ == "__main__":
