@@ -170,7 +170,7 @@ class ColorTransfer:
         locally affine in the source (structure) and the new map brings the
         colors back onto the style; on the 20 ordered sample pairs, 11
         rounds lower the distance to the style and raise the structure term
-        together until all 20 meet both quality targets (8 without; 17 with
+        together until all 20 meet both quality targets (8 without; 15 with
         4 rounds, 19 with 8). Each round costs a fraction of a transfer: the
         maps of the rounds before the last are fitted on
         ``REFINE_ROUND_SAMPLES`` (4096) colors in at most ``REFINE_ROUND_ITER``
