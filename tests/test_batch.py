@@ -270,3 +270,29 @@ def test_a_look_grades_8_bit_photos_without_torch_and_others_with_it(tmp_path):
                                            scale=65535.0)
     expected = expected.transpose(1, 2).reshape(deep.shape).numpy()
     assert graded.dtype == np.uint16 and np.abs(graded.astype(int) - expected).max() <= 1
+
+
+def test_refine_in_a_batch_writes_what_transfer_writes_and_refuses_one_map(tmp_path):
+    # --refine fits each photo's own rounds, as `colorot transfer --refine` does: the same files; a shared map or a
+    # look file is one fixed map, which refine cannot be.
+    photos = _tree(tmp_path)
+    result = _run(tmp_path / "look.png", photos / "a.jpg", photos / "b.png", "--output-dir", tmp_path / "out",
+                  "--refine", 2, *FAST)
+    assert result.exit_code == 0, result.output
+    for name in ("a.jpg", "b.png"):
+        alone = tmp_path / f"alone_{name}"
+        single = CliRunner().invoke(main, ["transfer", str(photos / name), str(tmp_path / "look.png"), "-o", str(alone),
+                                           "--refine", "2", *FAST])
+        assert single.exit_code == 0, single.output
+        plain = tmp_path / f"plain_{name}"
+        CliRunner().invoke(main, ["transfer", str(photos / name), str(tmp_path / "look.png"), "-o", str(plain), *FAST])
+        batch_pixels = np.asarray(Image.open(tmp_path / "out" / name))
+        assert np.array_equal(batch_pixels, np.asarray(Image.open(alone)))
+        assert not np.array_equal(batch_pixels, np.asarray(Image.open(plain)))
+    for extra in (["--shared-map"], []):
+        look = tmp_path / "look.png" if extra else tmp_path / "look.cube"
+        if not extra:
+            assert CliRunner().invoke(main, ["lut", str(tmp_path / "look.png"), "-o", str(look), *FAST]).exit_code == 0
+        refused = _run(look, photos, "-r", "--output-dir", tmp_path / "refused", "--refine", 2, *extra, *FAST)
+        assert refused.exit_code == 2 and "--refine" in refused.output
+        assert not (tmp_path / "refused").exists()
