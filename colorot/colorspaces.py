@@ -48,6 +48,7 @@ __all__ = [
     "to_space",
     "from_space",
     "luma_axis",
+    "REC709_LUMA",
 ]
 
 SPACES = ("rgb", "linear", "lab", "oklab")
@@ -204,6 +205,10 @@ def oklab_to_rgb(oklab: torch.Tensor) -> torch.Tensor:
     return linear_to_srgb(xyz_to_linear_rgb(oklab_to_xyz(oklab)))
 
 
+#: Rec. 709 luma weights of R, G and B (luma Y' from sRGB-encoded values, luminance Y from linear ones).
+REC709_LUMA = (0.2126, 0.7152, 0.0722)
+
+
 def luma_axis(space: str) -> torch.Tensor:
     """Unit vector along which luma grows in a working space, shape ``(3,)``.
 
@@ -215,7 +220,7 @@ def luma_axis(space: str) -> torch.Tensor:
     >>> luma_axis("lab").tolist()
     [1.0, 0.0, 0.0]
     """
-    weights = (1.0, 0.0, 0.0) if _check_space(space) in ("lab", "oklab") else (0.2126, 0.7152, 0.0722)
+    weights = (1.0, 0.0, 0.0) if _check_space(space) in ("lab", "oklab") else REC709_LUMA
     axis = torch.tensor(weights, dtype=torch.float64)
     return axis / axis.norm()
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .colorspaces import SPACES, from_space, to_space
+from .colorspaces import REC709_LUMA, SPACES, from_space, to_space
 from .errors import ColorotError
 from .generator import SavedGenerator, _draw, _unit_columns, fit_generator, projected_quantiles
 from .transport_map import ColorLUT, bake_lut
@@ -196,7 +196,7 @@ def augment_colors(colors: torch.Tensor, generator: torch.Generator, strength: f
     saturation = torch.exp(0.45 * normal(batch, 1, 1))
     mix = torch.eye(3, device=device) + 0.08 * normal(batch, 3, 3)
     graded = (colors.clamp(0, 1) ** gamma) * gains
-    luma = graded @ torch.tensor([0.2126, 0.7152, 0.0722], device=device)[:, None]
+    luma = graded @ torch.tensor(REC709_LUMA, device=device)[:, None]
     graded = luma + saturation * (graded - luma)
     return (graded @ mix.transpose(1, 2)).clamp(0, 1)
 

@@ -18,14 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from ._convert import image_to_pixels
-from .colorspaces import to_space
+from .colorspaces import REC709_LUMA, to_space
 from .errors import ColorotError
 from .measures import sample_colors
 from .sliced import sliced_wasserstein
 
 __all__ = ["color_distance", "exact_distance", "structure_similarity", "ssim", "evaluate", "luma"]
-
-_LUMA = (0.2126, 0.7152, 0.0722)  # Rec. 709 weights, applied to sRGB-encoded values
 
 
 def color_distance(
@@ -80,7 +78,7 @@ def luma(image) -> torch.Tensor:
     """Rec. 709 luma of an RGB(A) image, float64 ``(B, H, W)`` in ``[0, 1]``."""
     view = image_to_pixels(image, "image")
     pixels = view.pixels[:, :3].to(torch.float64) / view.scale
-    weights = torch.tensor(_LUMA, dtype=torch.float64)
+    weights = torch.tensor(REC709_LUMA, dtype=torch.float64)
     values = (pixels * weights[None, :, None]).sum(dim=1)
     return values.reshape(-1, *view.size)
 

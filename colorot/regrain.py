@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from .colorspaces import REC709_LUMA
+
 __all__ = ["box_mean", "guided_filter", "filter_displacement"]
 
 COARSE_RADIUS = 16  # wider windows are computed on a grid coarse enough to give them this radius
@@ -29,6 +31,8 @@ def box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
     Examples
     --------
     >>> import torch
+
+from .colorspaces import REC709_LUMA
     >>> box_mean(torch.arange(5.0).reshape(1, 1, 1, 5), 1)
     tensor([[[[0.5000, 1.0000, 2.0000, 3.0000, 3.5000]]]])
     """
@@ -78,6 +82,8 @@ def guided_filter(
     Examples
     --------
     >>> import torch
+
+from .colorspaces import REC709_LUMA
     >>> guide = torch.rand(1, 1, 64, 64)
     >>> affine = guided_filter(guide, 0.5 * guide + 0.1, 4, 1e-6)
     >>> bool(torch.allclose(affine, 0.5 * guide + 0.1, atol=1e-3))
@@ -150,5 +156,5 @@ def filter_displacement(
 
 def _luma(image: torch.Tensor) -> torch.Tensor:
     """Rec. 709 luma of ``(B, 3, H, W)`` images, ``(B, 1, H, W)``: the guide."""
-    weights = torch.tensor([0.2126, 0.7152, 0.0722], device=image.device, dtype=image.dtype)
+    weights = torch.tensor(REC709_LUMA, device=image.device, dtype=image.dtype)
     return torch.einsum("bchw,c->bhw", image, weights).unsqueeze(1)
