@@ -729,12 +729,13 @@ def fit_sliced_steps(
     # Images that have converged stop moving: their later steps are exact identities (output knots =
     # input knots: slope 1, intercept 0), so each image's map is the one it gets when fitted alone.
     active = torch.ones(batch_shape, dtype=torch.bool, device=source.device)
+    all_active = True  # active.all(), kept on the host: reading the tensor every step would stall an accelerator
 
     def run(directions, moves, knots_out, noise) -> torch.Tensor:
         nonlocal moved
         projected = directions.T @ moved
         step = _step_from_projections(projected, knots_out, directions, moves, source_quantiles, noise)
-        if not bool(active.all()):
+        if not all_active:
             frozen = torch.where(active[..., None, None], step.knots_out, step.knots_in)
             step = SlicedStep(directions, moves, step.knots_in, frozen)
         steps.append(step)
@@ -770,7 +771,8 @@ def fit_sliced_steps(
             step_sizes.append(shift.square().sum(dim=-2).mean(dim=-1))
         if len(step_sizes) >= 3 and (index + 1) % check_every == 0:
             active = active & ~(torch.stack(step_sizes[-3:]) < tol**2).all(dim=0)
-            if not bool(active.any()):
+            any_active, all_active = torch.stack((active.any(), active.all())).tolist()  # one read
+            if not any_active:
                 break
     return SlicedSteps(steps), moved.transpose(-1, -2)
 
