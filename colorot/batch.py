@@ -212,7 +212,7 @@ def make_grader(
     # One table for many 8-bit photos is tabulated and applied with numpy, whether it comes from a look file or
     # was fitted here over the shoot, so that both give the same files on any machine.
     tabulates = interpolation == "trilinear" and max(photos, len(shared_sources or ())) >= DENSIFY_FROM \
-        and options.get("device") in (None, "auto", "cpu") and dense_lut.AVAILABLE and not evaluate
+        and options.get("device") in (None, "auto", "cpu") and dense_lut.AVAILABLE
     tabulated_options = dict(quality=quality, strip_metadata=strip_metadata, notes=notes, workers=workers)
     if table is None and look_is_table and tabulates and look.suffix.lower() != ".safetensors":
         return _tabulated_grader(looks.load_table(look), options, **tabulated_options)
@@ -225,6 +225,7 @@ def make_grader(
         table = _shared_table(style_file, options, shared_sources, workers)
     if table is not None and tabulates and table.table.shape[0] == 1:
         return _tabulated_grader(table.table[0].detach().cpu().float().numpy(), options,
+                                 style=style_file.pixels if evaluate and style_file is not None else None,
                                  **tabulated_options)
     _limit_torch_threads(workers)
     from . import api, icc
@@ -263,19 +264,16 @@ def make_grader(
         else:
             result = model_for(image.icc_profile).transform(image.pixels)
         io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
-        if evaluate and style_file is not None:
-            from .metrics import color_distance
-
-            return {"sw2_to_style": round(color_distance(result, style_file.pixels), 5)}
-        return {}
+        return _distance_to_style(result, style_file.pixels) if evaluate and style_file is not None else {}
 
     return grade
 
 
 def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metadata: bool, notes: Callable | None,
-                      workers: int) -> Callable[[Path, Path], dict]:
+                      workers: int, style=None) -> Callable[[Path, Path], dict]:
     """Grade with a ``(3, S, S, S)`` table tabulated at every 8-bit color (:mod:`colorot.dense_lut`): one gather
-    per pixel of an 8-bit RGB(A) photo, no torch; other photos go through the torch kernels, built on first need."""
+    per pixel of an 8-bit RGB(A) photo, no torch; other photos go through the torch kernels, built on first need.
+    With ``style`` (pixels), each result's sliced W2 to it is returned (this needs torch)."""
     import threading
 
     import numpy as np
@@ -306,9 +304,16 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
                     torch_grader.append(lambda pixels, name: api._apply_lut(lut, image_to_pixels(pixels, name), device))
             result = torch_grader[0](pixels, str(source))
         io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
-        return {}
+        return {} if style is None else _distance_to_style(result, style)
 
     return grade
+
+
+def _distance_to_style(result, style) -> dict:
+    """The figures of ``--json`` for one graded photo: its sliced W2 to the style."""
+    from .metrics import color_distance
+
+    return {"sw2_to_style": round(color_distance(result, style), 5)}
 
 
 def _in_background(function: Callable, *args):

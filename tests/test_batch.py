@@ -90,12 +90,14 @@ def test_a_look_fitted_on_a_shoot_grades_it_as_the_shared_map_does(tmp_path):
     # colorot fit on a shoot and colorot batch --shared-map on it fit the same map (photos sampled from
     # reduced JPEG decodes, n_samples colors in all), so applying the saved look gives the same files.
     from colorot import batch as batches
+    from colorot.metrics import color_distance
 
     photos = tmp_path / "shoot"
     photos.mkdir()
     for index, name in enumerate(("astronaut", "chelsea", "rocket") * 3):
         Image.fromarray(np.roll(load_sample(name, 600), index * 37, axis=1)).save(photos / f"p{index}.jpg", quality=92)
-    Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "style.png")
+    style = load_sample("coffee", 96)
+    Image.fromarray(style).save(tmp_path / "style.png")
     sources = sorted(map(str, photos.glob("*.jpg")))
     assert len(sources) >= batches.DENSIFY_FROM
     look = tmp_path / "shoot.npz"
@@ -103,11 +105,22 @@ def test_a_look_fitted_on_a_shoot_grades_it_as_the_shared_map_does(tmp_path):
     assert _run(look, photos, "--output-dir", tmp_path / "looked").exit_code == 0
     assert _run(tmp_path / "style.png", photos, "--output-dir", tmp_path / "shared", "--shared-map", "--jobs", "2",
                 *FAST).exit_code == 0
+    # --json measures each result and changes none of them.
+    assert _run(tmp_path / "style.png", photos, "--output-dir", tmp_path / "measured", "--shared-map",
+                "--json", tmp_path / "m.json", *FAST).exit_code == 0
+    manifest = {Path(entry["input"]).name: entry for entry in json.loads((tmp_path / "m.json").read_text())["files"]}
+    gaps = []
     for source in sources:
         name = Path(source).name
         looked = np.asarray(Image.open(tmp_path / "looked" / name))
         assert np.array_equal(looked, np.asarray(Image.open(tmp_path / "shared" / name)))
+        assert np.array_equal(looked, np.asarray(Image.open(tmp_path / "measured" / name)))
         assert np.abs(looked.astype(int) - np.asarray(Image.open(source)).astype(int)).mean() > 5  # it was graded
+        # the figure is the graded photo's distance to the style (measured before JPEG encoding)
+        written = np.asarray(Image.open(tmp_path / "measured" / name))
+        assert abs(manifest[name]["sw2_to_style"] - color_distance(written, style)) < 0.003
+        gaps.append(abs(manifest[name]["sw2_to_style"] - color_distance(np.asarray(Image.open(source)), style)))
+    assert max(gaps) > 0.01  # and not the photo's own distance
 
 
 def test_an_interrupted_run_leaves_no_partial_file_and_resumes(tmp_path):
