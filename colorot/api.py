@@ -459,7 +459,7 @@ class ColorTransfer:
             radii = [max(1, round(self.regrain_radius * max(size) / max(full_size)))] * self.refine
         else:
             radii = refine_radii(max(size), self.refine)
-        eight_bit = view.is_uint8_array and self.device_.type == "cpu" and strength == 1.0 and self.lut_size <= 65
+        eight_bit = view.is_uint8_array and self.device_.type == "cpu" and strength == 1.0
         moved = source
         for round_ in range(self.refine + 1):
             last = round_ == self.refine
@@ -477,13 +477,12 @@ class ColorTransfer:
                                     n_iter=self.n_iter if last else min(self.n_iter, REFINE_ROUND_ITER))
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
-            nodes = codes = None
-            if self._bakes_partially(size) or (last and eight_bit):
+            partial = self._bakes_partially(size)
+            codes = None
+            if partial or (last and eight_bit):
                 codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_().to(torch.uint8).numpy()
-            if self._bakes_partially(size):
-                nodes = used_nodes(codes, lut_size)
-            lut = self._bake(steps, 1.0, nodes, size=lut_size)
-            if last and eight_bit:
+            lut = self._bake(steps, 1.0, used_nodes(codes, lut_size) if partial else None, size=lut_size)
+            if last and eight_bit and lut.applies_uint8:
                 # An 8-bit photo's last map reads the filtered colors rounded to 8 bits, with Pillow's kernel
                 # (a third of the float lookup's time at 12 MP); the output is rounded to 8 bits anyway.
                 moved = torch.from_numpy(lut.apply_uint8(codes.reshape(*size, 3))).reshape(1, -1, 3).transpose(1, 2)
@@ -615,7 +614,7 @@ def _apply_lut(
     (:func:`colorot.regrain.filter_displacement`).
     """
     if regrain is None and view.is_uint8_array and device.type == "cpu" and interpolation == "trilinear" \
-            and (lut.size <= 65 or lut.dense is not None):
+            and lut.applies_uint8:
         moved = lut.apply_uint8(view.array)  # tabulated, or Pillow's trilinear kernel (<= 65 nodes); alpha kept
         if mask is None:
             return view.rebuild(moved)

@@ -31,8 +31,6 @@ def box_mean(image: torch.Tensor, radius: int) -> torch.Tensor:
     Examples
     --------
     >>> import torch
-
-from .colorspaces import REC709_LUMA
     >>> box_mean(torch.arange(5.0).reshape(1, 1, 1, 5), 1)
     tensor([[[[0.5000, 1.0000, 2.0000, 3.0000, 3.5000]]]])
     """
@@ -82,8 +80,6 @@ def guided_filter(
     Examples
     --------
     >>> import torch
-
-from .colorspaces import REC709_LUMA
     >>> guide = torch.rand(1, 1, 64, 64)
     >>> affine = guided_filter(guide, 0.5 * guide + 0.1, 4, 1e-6)
     >>> bool(torch.allclose(affine, 0.5 * guide + 0.1, atol=1e-3))

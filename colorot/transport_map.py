@@ -179,6 +179,11 @@ class ColorLUT:
             self.dense = [dense_lut.tabulate_uint8(table) for table in tables]
         return self
 
+    @property
+    def applies_uint8(self) -> bool:
+        """Whether :meth:`apply_uint8` can look this table up: tabulated, or small enough for Pillow's kernel."""
+        return self.dense is not None or self.size <= 65
+
     def apply_uint8(self, image: np.ndarray, index: int = 0) -> np.ndarray:
         """Look up an 8-bit ``(H, W, 3|4)`` array on the CPU (alpha kept): one gather per pixel once
         :meth:`densify` has run, else Pillow's C kernel in parallel strips."""
