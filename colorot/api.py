@@ -14,7 +14,7 @@ from .errors import ColorotError
 from .measures import sample_colors
 from .methods import METHODS
 from .sliced import SlicedSteps, fit_sliced_steps, sliced_barycenter
-from .transport_map import ColorLUT, bake_lut, used_nodes
+from .transport_map import PILLOW_LUT_MAX, ColorLUT, bake_lut, used_nodes
 
 __all__ = ["transfer", "fit_lut", "apply_lut", "ColorTransfer", "ColorTransferModule", "resolve_device"]
 
@@ -459,7 +459,9 @@ class ColorTransfer:
             radii = [max(1, round(self.regrain_radius * max(size) / max(full_size)))] * self.refine
         else:
             radii = refine_radii(max(size), self.refine)
-        eight_bit = view.is_uint8_array and self.device_.type == "cpu" and strength == 1.0
+        # An 8-bit photo's last map can go through Pillow's kernel (the output is rounded to 8 bits anyway).
+        eight_bit = view.is_uint8_array and self.device_.type == "cpu" and strength == 1.0 \
+            and self.lut_size <= PILLOW_LUT_MAX
         moved = source
         for round_ in range(self.refine + 1):
             last = round_ == self.refine

@@ -38,6 +38,10 @@ __all__ = ["ColorLUT", "bake_lut", "identity_grid", "used_nodes"]
 CHUNK_PIXELS = {"cpu": 1 << 18, "accelerator": 1 << 23}
 
 
+#: The largest grid (nodes per axis) Pillow's ``Color3DLUT`` kernel takes.
+PILLOW_LUT_MAX = 65
+
+
 def identity_grid(size: int, *, device=None, dtype=torch.float32) -> torch.Tensor:
     """The sRGB cube's grid nodes, shape ``(size**3, 3)``, red index fastest.
 
@@ -182,7 +186,7 @@ class ColorLUT:
     @property
     def applies_uint8(self) -> bool:
         """Whether :meth:`apply_uint8` can look this table up: tabulated, or small enough for Pillow's kernel."""
-        return self.dense is not None or self.size <= 65
+        return self.dense is not None or self.size <= PILLOW_LUT_MAX
 
     def apply_uint8(self, image: np.ndarray, index: int = 0) -> np.ndarray:
         """Look up an 8-bit ``(H, W, 3|4)`` array on the CPU (alpha kept): one gather per pixel once
