@@ -222,10 +222,13 @@ def fit(style: Path, sources: tuple, output: Path, **options) -> None:
 @click.option("--steps", type=click.IntRange(1), default=1500, show_default=True, help="Most training steps.")
 @click.option("--smoothness", type=click.FloatRange(0), default=1e-3, show_default=True,
               help="Weight of the smoothness term (higher: less noise amplified, looser match).")
+@click.option("--monotone-luma/--free-luma", default=True, show_default=True,
+              help="Map luma by an increasing function of luma alone, the network moving chroma only (keeps the "
+                   "structure of dark, noisy photos), or let the network move luma too.")
 @click.option("--seed", type=int, default=None, help="Seed for reproducible training.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-def train(style: Path, photos: tuple, output: Path, space: str, steps: int, smoothness: float, seed: int | None,
-          device: str) -> None:
+def train(style: Path, photos: tuple, output: Path, space: str, steps: int, smoothness: float, monotone_luma: bool,
+          seed: int | None, device: str) -> None:
     """Train a generator that maps the colors of PHOTOS to STYLE's, and save it.
 
     A small network trained with a sliced Wasserstein loss (a minimum Kantorovich estimator): once
@@ -244,7 +247,8 @@ def train(style: Path, photos: tuple, output: Path, space: str, steps: int, smoo
         style_pixels, images = read_fit_inputs(style, photos, notes=_show_notes)
         with click.progressbar(length=steps, label="training", file=sys.stderr) as bar:
             model = train_generator(style_pixels, images, space=space, n_steps=steps, smoothness=smoothness,
-                                    seed=seed, device=device, progress=lambda step, loss: bar.update(1))
+                                    monotone_luma=monotone_luma, seed=seed, device=device,
+                                    progress=lambda step, loss: bar.update(1))
         return model.save(output, {"style": style.name, "photos": [p.name for p in photos], "seed": seed})
 
     click.echo(str(_run(action)))

@@ -14,7 +14,12 @@ color (a finite-difference estimate of how far its Jacobian is from the
 identity), so it does not amplify noise.
 
 The generator here is a per-pixel color MLP with a residual,
-``g(x) = x + f(x)``, in a working color space. Being a function of color,
+``g(x) = x + f(x)``, in a working color space. By default it is split as
+the engine's map is: the output's luma is an increasing piecewise-linear
+function of the input's luma alone, started as the exact 1-D transport of
+luma, and the MLP moves colors within the chroma plane only (its roughness
+is the penalized part), so chroma noise cannot become luminance noise.
+Being a function of color,
 it is applied to every pixel through a 3D lookup table baked from it, so
 applying a trained generator costs one table lookup per pixel: no fitting.
 It is a look: saved as ``.safetensors`` (weights and JSON parameters, never
@@ -42,7 +47,8 @@ __all__ = ["ColorGenerator", "SavedGenerator", "train_generator", "sliced_loss",
            "regularity_penalties", "fit_generator", "save_generator", "load_generator"]
 
 GENERATOR_FORMAT = "colorot-generator"
-GENERATOR_VERSION = 1
+#: 2: ColorGenerator's monotone_luma (a reader of version 1 refuses these files with a clear message).
+GENERATOR_VERSION = 2
 
 
 class SavedGenerator:
@@ -67,6 +73,16 @@ class ColorGenerator(SavedGenerator, nn.Module):
         Width of the hidden layers.
     depth : int
         Number of hidden layers.
+    monotone_luma : bool
+        Split the map as colorot's engine does: the output's luma is an
+        increasing function of the input's luma alone (piecewise linear,
+        ``knots`` pieces, positive slopes), and the MLP moves colors only
+        within the chroma plane. A map that lets chroma reach luma turns
+        chroma noise into luminance noise; this one cannot. Off for files
+        saved before it existed.
+    knots : int
+        Pieces of the luma map (their ends are set at quantiles of the
+        training colors' luma by :func:`train_generator`).
 
     Examples
     --------
@@ -75,15 +91,21 @@ class ColorGenerator(SavedGenerator, nn.Module):
     >>> images = torch.rand(2, 3, 8, 8)
     >>> torch.allclose(g(images), images, atol=1e-5)
     True
+    >>> torch.allclose(ColorGenerator(monotone_luma=True)(images), images, atol=1e-5)
+    True
     """
 
-    def __init__(self, space: str = "rgb", hidden: int = 64, depth: int = 2):
+    def __init__(self, space: str = "rgb", hidden: int = 64, depth: int = 2, monotone_luma: bool = False,
+                 knots: int = 64):
         super().__init__()
         if space not in SPACES:
             raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
         if not (1 <= int(depth) <= 8 and 1 <= int(hidden) <= 1024):
             raise ColorotError(f"depth must be in 1..8 and hidden in 1..1024, got {depth}, {hidden}")
+        if not 2 <= int(knots) <= 4096:
+            raise ColorotError(f"knots must be in 2..4096, got {knots}")
         self.space, self.hidden, self.depth = space, int(hidden), int(depth)
+        self.monotone_luma, self.knots = bool(monotone_luma), int(knots)
         widths = [3] + [self.hidden] * self.depth
         layers: list[nn.Module] = []
         for width_in, width_out in zip(widths[:-1], widths[1:]):
@@ -95,10 +117,65 @@ class ColorGenerator(SavedGenerator, nn.Module):
         # Input normalization (set from the training colors): centred, unit-scale inputs train faster.
         self.register_buffer("center", torch.zeros(3))
         self.register_buffer("scale", torch.ones(3))
+        if self.monotone_luma:
+            from .colorspaces import luma_axis
+
+            axis = luma_axis(space).to(torch.float32)
+            self.register_buffer("luma", axis)
+            # Knots of the luma map, black to white until train_generator sets them at the data's quantiles.
+            ends = to_space(torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]), space) @ axis
+            self.register_buffer("luma_knots", torch.linspace(float(ends[0]), float(ends[1]), self.knots + 1))
+            # Log-slopes (0: slope 1, the identity): Adam moves them by about its step size per step, so a
+            # crowded luma range can get the slope of 20 or more it needs within a training run.
+            self.luma_slopes = nn.Parameter(torch.zeros(self.knots))
+            self.luma_offset = nn.Parameter(torch.zeros(()))
+
+    @torch.no_grad()
+    def set_luma_map(self, lumas: torch.Tensor, target_lumas: torch.Tensor | None = None) -> None:
+        """Place the luma map's knots where these luma values are, and start it as their 1-D transport map.
+
+        The knots sit halfway between the values' quantiles and an even
+        spacing of their range (fine where the colors crowd, never of zero
+        width, even at an atom such as a black background). With
+        ``target_lumas``, the map starts as the increasing (optimal) map from
+        ``lumas`` to them: each knot goes to the target's quantile at the
+        knot's mid-rank among ``lumas``. Training refines it.
+        """
+        values = lumas.flatten().float().sort().values
+        levels = torch.linspace(0, 1, self.knots + 1, device=values.device)
+        positions = (levels * (values.numel() - 1)).round().long()
+        even = torch.linspace(float(values[0]), float(values[-1]), self.knots + 1, device=values.device)
+        knots = 0.5 * (values[positions] + even)
+        knots[-1] = knots[-1] + 1e-6  # the top piece keeps a width when every value is equal
+        self.luma_knots.copy_(knots.to(self.luma_knots))
+        if target_lumas is None:
+            return
+        below = torch.searchsorted(values, knots, right=False).float()
+        at_or_below = torch.searchsorted(values, knots, right=True).float()
+        ranks = (0.5 * (below + at_or_below) / values.numel()).clamp(0, 1)
+        targets = midpoint_quantiles(target_lumas.flatten().float().sort().values[:, None], 4096, dim=0)[:, 0]
+        mapped = targets[(ranks * (targets.numel() - 1)).round().long()]
+        slopes = (mapped[1:] - mapped[:-1]) / (knots[1:] - knots[:-1])
+        self.luma_slopes.copy_(slopes.clamp(1e-3, 1e3).log().to(self.luma_slopes))
+        self.luma_offset.copy_((mapped[0] - knots[0]).to(self.luma_offset))
+
+    def _luma_map(self, luma: torch.Tensor) -> torch.Tensor:
+        """The increasing piecewise-linear map of luma (slopes of the end pieces extend past the knots)."""
+        knots, slopes = self.luma_knots, self.luma_slopes.exp()
+        widths = knots[1:] - knots[:-1]
+        inside = torch.minimum((luma[..., None] - knots[:-1]).clamp_min(0), widths)
+        below, above = (luma - knots[0]).clamp_max(0), (luma - knots[-1]).clamp_min(0)
+        return knots[0] + self.luma_offset + (inside * slopes).sum(dim=-1) + slopes[0] * below + slopes[-1] * above
 
     def map_colors(self, colors: torch.Tensor) -> torch.Tensor:
         """The map on working-space colors ``(..., 3)``."""
-        return colors + self.net((colors - self.center) / self.scale)
+        shift = self.net((colors - self.center) / self.scale)
+        if not self.monotone_luma:
+            return colors + shift
+        axis = self.luma
+        luma = colors @ axis
+        chroma_shift = shift - (shift @ axis)[..., None] * axis  # the network moves colors within chroma only
+        return colors + chroma_shift + (self._luma_map(luma) - luma)[..., None] * axis
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Recolor float sRGB images ``(..., 3|4, H, W)`` in ``[0, 1]`` (differentiable; alpha passes)."""
@@ -115,7 +192,10 @@ class ColorGenerator(SavedGenerator, nn.Module):
         return bake_lut(_AsColorMap(self), self.space, size=size, strength=strength)
 
     def parameters_dict(self) -> dict:
-        return {"space": self.space, "hidden": self.hidden, "depth": self.depth}
+        parameters = {"space": self.space, "hidden": self.hidden, "depth": self.depth}
+        if self.monotone_luma:
+            parameters.update(monotone_luma=True, knots=self.knots)
+        return parameters
 
 
 class _AsColorMap:
@@ -188,6 +268,7 @@ def train_generator(
     fidelity: float = 0.02,
     hidden: int = 64,
     depth: int = 2,
+    monotone_luma: bool = True,
     n_samples: int = 1 << 16,
     tolerance: float = 1e-3,
     seed: int | None = None,
@@ -227,6 +308,11 @@ def train_generator(
         optimal transport map's defining property).
     hidden, depth : int
         The MLP's width and number of hidden layers.
+    monotone_luma : bool
+        Luma mapped by an increasing function of luma alone, the network
+        moving chroma only (see :class:`ColorGenerator`): the structure of
+        dark, noisy photos survives. ``False`` lets the network move luma too
+        (the ``order`` term then only discourages inverting it).
     n_samples : int
         Colors drawn from the style and, pooled, from the photos.
     tolerance : float
@@ -269,7 +355,7 @@ def train_generator(
     generator = _generator(seed, device)
     if seed is not None:
         torch.manual_seed(seed)  # the network's initial weights
-    model = ColorGenerator(space, hidden, depth).to(device)
+    model = ColorGenerator(space, hidden, depth, monotone_luma=monotone_luma).to(device)
 
     def colors_of(image, name, count):
         view = image_to_pixels(image, name)
@@ -282,6 +368,8 @@ def train_generator(
         pool = torch.cat([colors_of(photo, f"photo {i}", per_photo) for i, photo in enumerate(photos)])
         model.center.copy_(pool.mean(dim=0))
         model.scale.copy_(pool.std(dim=0).clamp_min(1e-3))
+        if monotone_luma:  # the luma map starts as the exact 1-D transport of luma, as the engine's first step
+            model.set_luma_map(pool @ model.luma, style_colors @ model.luma)
         # The style is fixed: its quantiles along a bank of directions are computed once, and each
         # step draws its directions from the bank (sorting the style at every step would dominate).
         bank = _unit_columns(torch.randn(3, 256, generator=generator, device=generator.device).to(device))
@@ -354,7 +442,16 @@ def fit_generator(
             cube = torch.rand((*source.shape[:-2], source.shape[-2] // 4, 3), generator=generator,
                               device=generator.device).to(source.device)
             probes = torch.cat((source, to_space(cube, space)), dim=-2)
-            rough, disorder = regularity_penalties(lambda c: map_colors(step, c) - c, probes, generator, luma)
+            if getattr(model, "monotone_luma", False):
+                # The luma map is the 1-D transport of luma (increasing by construction, as steep as the two
+                # histograms ask): the roughness is the chroma shift's only.
+                def shift(c, axis=model.luma):
+                    moved = map_colors(step, c) - c
+                    return moved - (moved @ axis)[..., None] * axis
+            else:
+                def shift(c):
+                    return map_colors(step, c) - c
+            rough, disorder = regularity_penalties(shift, probes, generator, luma)
             total = total + smoothness * rough + order * disorder
         if fidelity > 0:
             total = total + fidelity * (moved - source).square().sum(dim=-1).mean()

@@ -88,7 +88,7 @@ def test_bad_generator_files_fail_clearly(tmp_path, trained, damage):
     elif damage == "nan":
         state = {k: v.clone() for k, v in trained[0].state_dict().items()}
         state["net.0.weight"][0, 0] = float("nan")
-        generator = ColorGenerator()
+        generator = ColorGenerator(**trained[0].parameters_dict())
         generator.load_state_dict(state)
         generator.save(bad)
     elif damage == "wrong-shapes":
@@ -101,6 +101,46 @@ def test_bad_generator_files_fail_clearly(tmp_path, trained, damage):
         load_generator(bad)
     result = CliRunner().invoke(main, ["apply", str(bad), str(tmp_path / "x.png")])
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+def test_monotone_luma_maps_luma_by_luma_alone(trained):
+    model = trained[0]
+    assert model.monotone_luma  # the default of train_generator
+    device = model.luma.device
+    axis = model.luma
+    colors = torch.rand(4000, 3, device=device)
+    with torch.no_grad():
+        mapped = model.map_colors(colors) @ axis
+        # Other colors of the same luma (moved within the chroma plane) get the same output luma.
+        chroma = torch.randn(4000, 3, device=device)
+        chroma = chroma - (chroma @ axis)[:, None] * axis
+        same_luma = model.map_colors(colors + 0.05 * chroma) @ axis
+    assert torch.allclose(mapped, same_luma, atol=1e-5)
+    order = (colors @ axis).argsort()
+    assert (mapped[order].diff() >= -1e-6).all()  # increasing in the input's luma
+
+
+def test_monotone_luma_keeps_the_structure_of_a_dark_noisy_photo():
+    source, style = load_sample("hubble", 96), load_sample("chelsea", 96)
+    results = {}
+    for monotone in (True, False):
+        model = train_generator(style, [source], n_steps=150, batch_size=1024, seed=0, monotone_luma=monotone,
+                                device="cpu")
+        out = apply_lut(model.to_lut(33), source)
+        results[monotone] = color_distance(out, style), structure_similarity(out, source)
+    # The free network turns hubble's chroma noise into luminance noise; the monotone one cannot, and its
+    # look is no farther from the style.
+    assert results[True][1] > results[False][1] + 0.1
+    assert results[True][0] <= results[False][0]
+
+
+def test_a_generator_saved_without_monotone_luma_loads_as_before(tmp_path, pair):
+    model = train_generator(pair[1], [pair[0]], n_steps=20, batch_size=256, seed=0, monotone_luma=False,
+                            device="cpu")
+    path = model.save(tmp_path / "free.safetensors")
+    loaded = load_generator(path)
+    assert not loaded.monotone_luma and "monotone_luma" not in loaded.metadata["parameters"]
+    assert torch.equal(loaded.to_lut(9).table, model.to_lut(9).table)
 
 
 def test_cli_train_then_apply_and_lut(tmp_path):
