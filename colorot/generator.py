@@ -162,10 +162,10 @@ class ColorGenerator(SavedGenerator, nn.Module):
     def _luma_map(self, luma: torch.Tensor) -> torch.Tensor:
         """The increasing piecewise-linear map of luma (slopes of the end pieces extend past the knots)."""
         knots, slopes = self.luma_knots, self.luma_slopes.exp()
-        widths = knots[1:] - knots[:-1]
-        inside = torch.minimum((luma[..., None] - knots[:-1]).clamp_min(0), widths)
-        below, above = (luma - knots[0]).clamp_max(0), (luma - knots[-1]).clamp_min(0)
-        return knots[0] + self.luma_offset + (inside * slopes).sum(dim=-1) + slopes[0] * below + slopes[-1] * above
+        # The map's value at each knot, then each luma from its piece's start (the end pieces extend).
+        at_knots = torch.cat((slopes.new_zeros(1), torch.cumsum(slopes * (knots[1:] - knots[:-1]), dim=0)))
+        piece = (torch.searchsorted(knots, luma.detach().contiguous()) - 1).clamp_(0, self.knots - 1)
+        return knots[0] + self.luma_offset + at_knots[piece] + slopes[piece] * (luma - knots[piece])
 
     def map_colors(self, colors: torch.Tensor) -> torch.Tensor:
         """The map on working-space colors ``(..., 3)``."""
