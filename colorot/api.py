@@ -484,7 +484,7 @@ class ColorTransfer:
             if partial or (last and eight_bit):
                 codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_().to(torch.uint8).numpy()
             lut = self._bake(steps, 1.0, used_nodes(codes, lut_size) if partial else None, size=lut_size)
-            if last and eight_bit and lut.applies_uint8:
+            if last and eight_bit:
                 # An 8-bit photo's last map reads the filtered colors rounded to 8 bits, with Pillow's kernel
                 # (a third of the float lookup's time at 12 MP); the output is rounded to 8 bits anyway.
                 moved = torch.from_numpy(lut.apply_uint8(codes.reshape(*size, 3))).reshape(1, -1, 3).transpose(1, 2)

@@ -38,7 +38,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from .colorspaces import SPACES, from_space, to_space
+from .colorspaces import SPACES, from_space, luma_axis, to_space
 from .errors import ColorotError
 from .sliced import midpoint_quantiles
 from .transport_map import ColorLUT, bake_lut
@@ -118,8 +118,6 @@ class ColorGenerator(SavedGenerator, nn.Module):
         self.register_buffer("center", torch.zeros(3))
         self.register_buffer("scale", torch.ones(3))
         if self.monotone_luma:
-            from .colorspaces import luma_axis
-
             axis = luma_axis(space).to(torch.float32)
             self.register_buffer("luma", axis)
             # Knots of the luma map, black to white until train_generator sets them at the data's quantiles.
@@ -174,8 +172,8 @@ class ColorGenerator(SavedGenerator, nn.Module):
             return colors + shift
         axis = self.luma
         luma = colors @ axis
-        chroma_shift = shift - (shift @ axis)[..., None] * axis  # the network moves colors within chroma only
-        return colors + chroma_shift + (self._luma_map(luma) - luma)[..., None] * axis
+        # The network moves colors within the chroma plane only; luma goes through the luma map.
+        return colors + _chroma_part(shift, axis) + (self._luma_map(luma) - luma)[..., None] * axis
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Recolor float sRGB images ``(..., 3|4, H, W)`` in ``[0, 1]`` (differentiable; alpha passes)."""
@@ -196,6 +194,11 @@ class ColorGenerator(SavedGenerator, nn.Module):
         if self.monotone_luma:
             parameters.update(monotone_luma=True, knots=self.knots)
         return parameters
+
+
+def _chroma_part(vectors: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
+    """``vectors`` ``(..., 3)`` less their component along the unit luma ``axis``."""
+    return vectors - (vectors @ axis)[..., None] * axis
 
 
 class _AsColorMap:
@@ -343,7 +346,6 @@ def train_generator(
     """
     from .api import _generator, resolve_device
     from ._convert import image_to_pixels
-    from .colorspaces import luma_axis
     from .measures import sample_colors
 
     photos = list(photos)
@@ -428,6 +430,15 @@ def fit_generator(
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(step / n_steps, 1.0)))
     )
+    if getattr(model, "monotone_luma", False):
+        # The luma map is the 1-D transport of luma (increasing by construction, as steep as the two histograms
+        # ask): the roughness is the chroma shift's only, and there is no luma order left to penalize.
+        def shift(step, colors):
+            return _chroma_part(map_colors(step, colors) - colors, model.luma)
+        luma = None
+    else:
+        def shift(step, colors):
+            return map_colors(step, colors) - colors
     losses, smoothed, history = [], None, []
     patience = max(n_steps // 5, 50)
     model.train()
@@ -442,16 +453,7 @@ def fit_generator(
             cube = torch.rand((*source.shape[:-2], source.shape[-2] // 4, 3), generator=generator,
                               device=generator.device).to(source.device)
             probes = torch.cat((source, to_space(cube, space)), dim=-2)
-            if getattr(model, "monotone_luma", False):
-                # The luma map is the 1-D transport of luma (increasing by construction, as steep as the two
-                # histograms ask): the roughness is the chroma shift's only.
-                def shift(c, axis=model.luma):
-                    moved = map_colors(step, c) - c
-                    return moved - (moved @ axis)[..., None] * axis
-            else:
-                def shift(c):
-                    return map_colors(step, c) - c
-            rough, disorder = regularity_penalties(shift, probes, generator, luma)
+            rough, disorder = regularity_penalties(lambda colors: shift(step, colors), probes, generator, luma)
             total = total + smoothness * rough + order * disorder
         if fidelity > 0:
             total = total + fidelity * (moved - source).square().sum(dim=-1).mean()
