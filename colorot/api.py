@@ -9,7 +9,7 @@ from typing import Sequence, TypeVar
 import torch
 
 from ._convert import PixelView, image_to_pixels, mask_to_weights
-from .colorspaces import SPACES, luma_axis, to_space
+from .colorspaces import SPACES, luma_axis, neutral_axis, to_space
 from .errors import ColorotError
 from .measures import sample_colors
 from .methods import METHODS
@@ -369,6 +369,7 @@ class ColorTransfer:
             smoothing=self.smoothing,
             luma_axis=luma_axis(self.space) if self.monotone_luma or self.keep_luma else None,
             transport_luma=not self.keep_luma,
+            neutral_axis=neutral_axis(self.space) if self.monotone_luma or self.keep_luma else None,
             generator=generator,
         )
         return steps

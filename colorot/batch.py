@@ -205,22 +205,24 @@ def make_grader(
     """
     import threading
 
-    from . import dense_lut, io, looks
+    from . import dense_lut, io, looks, styles
 
     look = Path(look)
     look_is_table = looks.is_lut_file(look)
     # One table for many 8-bit photos is tabulated and applied with numpy, whether it comes from a look file or
     # was fitted here over the shoot, so that both give the same files on any machine.
-    tabulates = interpolation == "trilinear" and max(photos, len(shared_sources or ())) >= DENSIFY_FROM \
-        and options.get("device") in (None, "auto", "cpu") and dense_lut.AVAILABLE
+    can_tabulate = interpolation == "trilinear" and options.get("device") in (None, "auto", "cpu") \
+        and dense_lut.AVAILABLE
+    tabulates = can_tabulate and max(photos, len(shared_sources or ())) >= DENSIFY_FROM
     tabulated_options = dict(quality=quality, strip_metadata=strip_metadata, notes=notes, workers=workers)
-    if table is None and look_is_table and tabulates and look.suffix.lower() != ".safetensors":
-        return _tabulated_grader(looks.load_table(look), options, **tabulated_options)
+    # A LUT file is always tabulated for 8-bit photos, so that a photo gets the same bytes whether it is graded
+    # alone or among many (Pillow's fixed-point kernel differs by a code on about 1% of colors).
+    if table is None and look_is_table and can_tabulate and look.suffix.lower() != ".safetensors":
+        table_array, shaper = looks.load_table(look)
+        return _tabulated_grader(table_array, options, shaper=shaper, **tabulated_options)
     style_file, models, lock = None, {}, threading.Lock()
     if not look_is_table and (table is None or evaluate):
-        style_file = io.read_image(look, max_side=1024)
-        if notes is not None:
-            notes(style_file)
+        style_file = styles.read_style(look, notes=notes)
     if table is None and not look_is_table and shared_sources is not None:
         table = _shared_table(style_file, options, shared_sources, workers)
     if table is not None and tabulates and table.table.shape[0] == 1:
@@ -228,7 +230,7 @@ def make_grader(
                                  style=style_file.pixels if evaluate and style_file is not None else None,
                                  **tabulated_options)
     _limit_torch_threads(workers)
-    from . import api, icc
+    from . import api
     from ._convert import image_to_pixels
 
     device = api.resolve_device(options.get("device"))
@@ -244,8 +246,7 @@ def make_grader(
         key = profile or b""
         with lock:
             if key not in models:
-                converted = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, profile)
-                models[key] = api.ColorTransfer(**options).fit(converted)
+                models[key] = api.ColorTransfer(**options).fit(styles.in_profile(style_file, profile))
             return models[key]
 
     batcher = _FitBatcher(model_for, fit_batch) if table is None and fit_batch > 1 else None
@@ -270,9 +271,10 @@ def make_grader(
 
 
 def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metadata: bool, notes: Callable | None,
-                      workers: int, style=None) -> Callable[[Path, Path], dict]:
-    """Grade with a ``(3, S, S, S)`` table tabulated at every 8-bit color (:mod:`colorot.dense_lut`): one gather
-    per pixel of an 8-bit RGB(A) photo, no torch; other photos go through the torch kernels, built on first need.
+                      workers: int, style=None, shaper=None) -> Callable[[Path, Path], dict]:
+    """Grade with a ``(3, S, S, S)`` table (read through ``shaper``, a :class:`~colorot.shaper.Shaper`, if any)
+    tabulated at every 8-bit color (:mod:`colorot.dense_lut`): one gather per pixel of an 8-bit RGB(A) photo, no
+    torch; other photos go through the torch kernels, built on first need.
     With ``style`` (pixels), each result's sliced W2 to it is returned (this needs torch)."""
     import threading
 
@@ -280,7 +282,8 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
 
     from . import dense_lut, io
 
-    dense = _in_background(dense_lut.tabulate_uint8, table)  # while the first photos decode
+    coordinates = None if shaper is None else shaper.at_codes()
+    dense = _in_background(dense_lut.tabulate_uint8, table, coordinates)  # while the first photos decode
     lookup_threads = max(1, (os.cpu_count() or 1) // max(1, workers))  # cores the workers leave idle
     lock, torch_grader = threading.Lock(), []
 
@@ -300,7 +303,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
                     from .looks import _as_lut
 
                     device = api.resolve_device(options.get("device"))
-                    lut = _as_lut(table, device)
+                    lut = _as_lut(table, shaper, device=device)
                     torch_grader.append(lambda pixels, name: api._apply_lut(lut, image_to_pixels(pixels, name), device))
             result = torch_grader[0](pixels, str(source))
         io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)

@@ -72,6 +72,21 @@ def _read_mask(path: Path, max_pixels: int | None):
     return (pixels.astype("float32") / scale).clip(0, 1)
 
 
+#: How the notes name each kind of lookup table (:func:`colorot.looks.lut_kind`).
+LUT_KIND_NAMES = {"look": "a colorot look", "generator": "a trained generator", "cube": "a .cube 3D LUT",
+                  "hald": "a Hald CLUT, told from its content"}
+
+
+def _lut_kind(look: Path) -> str | None:
+    """What kind of lookup table ``look`` is (None for a photo); when it is one, a note on stderr says so."""
+    from .looks import lut_kind
+
+    kind = lut_kind(look)
+    if kind is not None:
+        click.echo(f"colorot: note: {look}: applied as a lookup table ({LUT_KIND_NAMES[kind]})", err=True)
+    return kind
+
+
 def _show_notes(image_file) -> None:
     for note in image_file.notes:
         click.echo(f"colorot: note: {image_file.path}: {note}", err=True)
@@ -156,7 +171,7 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
         raise _UsageFail(f"got {len(style_mask)} --style-mask for {len(styles)} styles; give one per style")
 
     def action():
-        from . import api, icc, io
+        from . import api, io, styles as style_files
 
         inputs = (source, *styles, *((source_mask,) if source_mask else ()), *style_mask)
         for path in inputs:
@@ -171,9 +186,9 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
             source_job = pool.submit(io.read_image, source, max_pixels=max_pixels)
             style_pixels = []
             for style in styles:
-                style_file = io.read_image(style, max_side=None if style_mask else 1024, max_pixels=max_pixels)
-                _show_notes(style_file)
-                style_pixels.append(icc.convert_to_profile(style_file.pixels, style_file.icc_profile, source_profile))
+                style_pixels.append(style_files.read_style_pixels(
+                    style, source_profile, max_side=None if style_mask else style_files.STYLE_SIDE,
+                    max_pixels=max_pixels, notes=_show_notes))
             model = api.ColorTransfer(regrain_radius=regrain, refine=refine, **options)
             masks = [_read_mask(path, max_pixels) for path in style_mask] or None
             model.fit(style_pixels, weights=mix, style_mask=masks)
@@ -286,17 +301,16 @@ def style(content: Path, style: Path, output: Path | None, size: int, content_we
     def action():
         import numpy as np
 
-        from . import icc, io
+        from . import io, styles as style_files
         from .stylize import stylize
 
         for path in (content, style, *((mask,) if mask else ())):
             if io.same_file(path, output):
                 raise io.ColorotError(f"{output}: refusing to overwrite an input file; choose another -o")
         content_file = io.read_image(content)
-        style_file = io.read_image(style, max_side=2 * size)
-        for image in (content_file, style_file):
-            _show_notes(image)
-        style_pixels = icc.convert_to_profile(style_file.pixels, style_file.icc_profile, content_file.icc_profile)
+        _show_notes(content_file)
+        style_pixels = style_files.read_style_pixels(style, content_file.icc_profile, max_side=2 * size,
+                                                     notes=_show_notes)
         weights = _read_mask(mask, None) if mask else None
         pixels = content_file.pixels[..., :3]
         with click.progressbar(length=1, label="stylizing", file=sys.stderr) as bar:
@@ -338,8 +352,9 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
     def action():
         from . import looks
 
-        if look.suffix.lower() in (".npz", ".safetensors"):
+        if _lut_kind(look) is not None:  # re-exported at the size asked for
             table = looks.load_lut(look, size=size)
+            table = table.resized(size) if table.size != size or table.shaper is not None else table
         else:
             table = looks.fit_lut_from_files(look, sources, size=size, notes=_show_notes, **options)
         if lut_format == "cube":
@@ -380,7 +395,8 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
 
         # A look/LUT file is read by the grader (tabulated without torch for many 8-bit photos); anything else
         # is read here, which reports why it is not a table.
-        table = None if looks.is_lut_file(look) else looks.load_lut(look)
+        # A photo given here is read as a Hald CLUT when its size allows (apply takes tables only).
+        table = None if _lut_kind(look) is not None else looks.load_lut(look)
         grade = batches.make_grader(look, {"device": device}, table=table, quality=quality,
                                     strip_metadata=strip_metadata, notes=_show_notes, interpolation=interpolation,
                                     photos=len(inputs))
@@ -434,7 +450,7 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
         if io.same_file(source, output):
             raise api.ColorotError(f"{output}: refusing to overwrite the input video; choose another -o")
         device = api.resolve_device(options["device"])
-        if looks.is_lut_file(look):
+        if _lut_kind(look) is not None:
             table = looks.load_lut(look, device)
         else:
             sampled = clips.sample_frames(source, frames)
@@ -447,11 +463,11 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
 
 
 def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
-    from . import api, io
+    from . import api
+    from .styles import read_style_pixels
 
-    style_file = io.read_image(style, max_side=1024)
-    _show_notes(style_file)
-    return api.fit_lut(style_file.pixels, frames, size=65, **options)
+    # Decoded frames are sRGB-encoded (BT.709 has sRGB's primaries): the style is converted into sRGB.
+    return api.fit_lut(read_style_pixels(style, None, notes=_show_notes), frames, size=65, **options)
 
 
 @main.command(context_settings=CONTEXT)
@@ -504,10 +520,9 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         if shared_map or engine == "ray":
             raise _UsageFail("--style-dir pairs photos one by one: not with --shared-map or --engine ray")
         inputs = (str(look), *inputs)
-    from .looks import is_lut_file
-
+    look_is_table = style_dir is None and _lut_kind(look) is not None
     if refine:
-        if shared_map or (style_dir is None and is_lut_file(look)):
+        if shared_map or look_is_table:
             raise _UsageFail("--refine fits a map for each photo: not with --shared-map or a look file")
         options["refine"] = refine
 
@@ -527,7 +542,7 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         return
     # Batched fits need one map per photo to one style, fitted by the engine alone: not a shared map, a look/LUT
     # file, paired styles or refine (whose rounds are fitted image by image).
-    if shared_map or style_dir is not None or is_lut_file(look) or refine:
+    if shared_map or style_dir is not None or look_is_table or refine:
         fit_batch = 1
     elif fit_batch is None:
         from .api import resolve_device

@@ -225,6 +225,20 @@ def luma_axis(space: str) -> torch.Tensor:
     return axis / axis.norm()
 
 
+def neutral_axis(space: str) -> torch.Tensor:
+    """Unit vector along which the neutral (gray) colors lie in a working space, shape ``(3,)``:
+    ``R = G = B`` in ``"rgb"`` and ``"linear"``, ``a = b = 0`` in ``"lab"`` and ``"oklab"``.
+
+    Examples
+    --------
+    >>> neutral_axis("rgb").mul(3 ** 0.5).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    weights = (1.0, 0.0, 0.0) if _check_space(space) in ("lab", "oklab") else (1.0, 1.0, 1.0)
+    axis = torch.tensor(weights, dtype=torch.float64)
+    return axis / axis.norm()
+
+
 def _check_space(space: str) -> str:
     if space not in SPACES:
         raise ValueError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")

@@ -27,14 +27,19 @@ AVAILABLE = sys.byteorder == "little"
 SLAB = 8
 
 
-def tabulate_uint8(table: np.ndarray) -> np.ndarray:
+def tabulate_uint8(table: np.ndarray, coordinates: np.ndarray | None = None) -> np.ndarray:
     """A ``(3, S, S, S)`` table's trilinear interpolation at every 8-bit color, rounded.
 
     Parameters
     ----------
     table : numpy.ndarray, shape (3, S, S, S)
-        Output sRGB colors in ``[0, 1]``; ``table[:, k, j, i]`` is the output
-        for the input ``(i, j, k) / (S - 1)`` (red index fastest).
+        Output sRGB colors (values outside ``[0, 1]`` are interpolated, then
+        the output is clipped); ``table[:, k, j, i]`` is the output for the
+        input ``(i, j, k) / (S - 1)`` (red index fastest).
+    coordinates : numpy.ndarray, shape (3, 256), optional
+        The grid coordinate in ``[0, 1]`` that each code of red, green and
+        blue reads (a table's domain or shaper, see
+        :meth:`colorot.shaper.Shaper.at_codes`); default ``code / 255``.
 
     Returns
     -------
@@ -57,17 +62,20 @@ def tabulate_uint8(table: np.ndarray) -> np.ndarray:
     """
     table = np.asarray(table, dtype=np.float32)
     size = table.shape[-1]
-    position = np.arange(256, dtype=np.float64) * (size - 1) / 255
-    low = np.minimum(np.floor(position), size - 2).astype(np.intp)
+    if coordinates is None:
+        coordinates = np.tile(np.arange(256, dtype=np.float64) / 255, (3, 1))
+    position = np.clip(np.asarray(coordinates, dtype=np.float64), 0, 1) * (size - 1)
+    low = np.minimum(np.floor(position), size - 2).astype(np.intp)  # per channel: red, green, blue
     weight = (position - low).astype(np.float32)
 
     def along(values: np.ndarray, axis: int, rows: slice = slice(None)) -> np.ndarray:
+        channel = 3 - axis  # table axes 1, 2, 3 are blue, green, red
         shape = [1] * values.ndim
         shape[axis] = -1
-        start = np.take(values, low[rows], axis=axis)
-        end = np.take(values, low[rows] + 1, axis=axis)
+        start = np.take(values, low[channel, rows], axis=axis)
+        end = np.take(values, low[channel, rows] + 1, axis=axis)
         end -= start
-        end *= weight[rows].reshape(shape)
+        end *= weight[channel, rows].reshape(shape)
         end += start
         return end
 

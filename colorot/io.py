@@ -31,6 +31,7 @@ GIF           8, first frame; read only   yes    --    --
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 import threading
 import warnings
@@ -41,6 +42,7 @@ import numpy as np
 
 from . import _codecs
 from .errors import ColorotError
+from .icc import is_gray_profile, profile_for_rgb
 
 __all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "atomic_write", "DEFAULT_MAX_PIXELS"]
 
@@ -270,6 +272,18 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
     return ImageFile(np.ascontiguousarray(pixels), path, image_format, icc, exif, save_options, notes)
 
 
+def _rgb_profile(icc: bytes | None, notes: list) -> bytes | None:
+    """The profile of the RGB pixels colorot reads: a gray profile (gray is replicated to RGB) becomes its RGB
+    twin, never a gray profile on RGB pixels."""
+    if not is_gray_profile(icc):
+        return icc
+    try:
+        return profile_for_rgb(icc)
+    except (ValueError, struct.error) as error:
+        notes.append(f"gray ICC profile unusable ({error}); read as sRGB")
+        return None
+
+
 def _tiff_exif(path: Path, limit: int) -> bytes | None:
     """The EXIF of a TIFF that Pillow may not decode (float samples), if Pillow can parse its tags."""
     try:
@@ -338,7 +352,9 @@ def read_image(path, *, max_side: int | None = None, max_pixels: int | None = No
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # decoders' warnings about damaged files: the error says it
-            return _read(path, max_side, limit)
+            image = _read(path, max_side, limit)
+        image.icc_profile = _rgb_profile(image.icc_profile, image.notes)
+        return image
     except ColorotError:
         raise
     except _codecs._TooManyPixels as error:
@@ -364,9 +380,9 @@ def read_icc_profile(path) -> bytes | None:
             if handle.read(4) in _TIFF_MAGIC:
                 tiff_profile = _tiff_profile(path)
                 if tiff_profile is not False:
-                    return tiff_profile
+                    return _rgb_profile(tiff_profile, [])
         with _open_pillow(path, 1 << 62) as image:
-            return None if image.mode == "CMYK" else image.info.get("icc_profile")
+            return None if image.mode == "CMYK" else _rgb_profile(image.info.get("icc_profile"), [])
     except ColorotError:
         raise
     except Exception as error:  # noqa: BLE001 - decoders raise anything on damaged input

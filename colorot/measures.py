@@ -46,7 +46,7 @@ def sample_colors(
     with replacement, so the sample's empirical measure is unbiased.
     Integer codes are dequantized (spread uniformly over the interval that
     rounds to them), so that quantization steps do not turn into steps of
-    the transport map.
+    the transport map; neutral codes (``R = G = B``) along the neutral axis.
     """
     batch, _, n_pixels = pixels.shape
     weights = _alpha_weights(pixels, scale)
@@ -71,8 +71,12 @@ def sample_colors(
         return colors.clamp(0, 1)
     # Dequantize: an integer code stands for the interval of values that round to it. Not clipped:
     # clipping would pile the jitter of codes 0 and 255 up into atoms at 0 and 1.
-    jitter = torch.rand(colors.shape, generator=generator, device=gen_device, dtype=torch.float32)
-    return (colors + (jitter.to(colors.device) - 0.5)) / scale
+    # A neutral code (R = G = B: a gray image, a clipped white) is jittered along the neutral axis, so that it
+    # stays neutral: a black-and-white style has no chroma to give.
+    jitter = torch.rand(colors.shape, generator=generator, device=gen_device, dtype=torch.float32).to(colors.device)
+    neutral = (colors[..., :1] == colors[..., 1:2]) & (colors[..., 1:2] == colors[..., 2:3])
+    jitter = torch.where(neutral, jitter[..., :1], jitter)
+    return (colors + (jitter - 0.5)) / scale
 
 
 def color_measure(

@@ -35,6 +35,7 @@ __all__ = [
     "SlicedStep",
     "SlicedSteps",
     "fit_sliced_steps",
+    "chroma_step_bases",
     "midpoint_quantiles",
     "sliced_barycenter",
 ]
@@ -335,15 +336,17 @@ def piecewise_linear(values: torch.Tensor, knots_in: torch.Tensor, knots_out: to
     return evaluate_pieces(values, knots_in, *linear_pieces(knots_in, knots_out))
 
 
-def linear_pieces(knots_in: torch.Tensor, knots_out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def linear_pieces(knots_in: torch.Tensor, knots_out: torch.Tensor, tail_slope: float = 1.0
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Slopes and intercepts of the pieces of :func:`piecewise_linear`, each of shape ``(..., k + 1)``.
 
     Piece ``j`` covers ``[knots_in[j-1], knots_in[j])``; pieces ``0`` and
-    ``k`` are the slope-1 tails.
+    ``k`` are the tails, of slope ``tail_slope`` (1: a translation; 0: the
+    end values, for a map that must not leave the target's range).
     """
     slopes = torch.diff(knots_out, dim=-1) / torch.diff(knots_in, dim=-1)
-    ones = slopes.new_ones(()).expand(*slopes.shape[:-1], 1)
-    slopes = torch.cat((ones, slopes, ones), dim=-1)
+    tails = slopes.new_full((), tail_slope).expand(*slopes.shape[:-1], 1)
+    slopes = torch.cat((tails, slopes, tails), dim=-1)
     anchors_in = torch.cat((knots_in[..., :1], knots_in), dim=-1)
     anchors_out = torch.cat((knots_out[..., :1], knots_out), dim=-1)
     return slopes, torch.addcmul(anchors_out, slopes, anchors_in, value=-1)
@@ -420,14 +423,18 @@ class SlicedStep:
     directions : torch.Tensor, shape (d, k)
     moves : torch.Tensor, shape (k, d)
     knots_in, knots_out : torch.Tensor, shape (*batch, k, K)
+    tail_slope : float
+        Slope of ``h`` beyond the first and last knots: 1 (a translation) or
+        0 (projections stay within the target's range).
     """
 
-    def __init__(self, directions, moves, knots_in, knots_out):
+    def __init__(self, directions, moves, knots_in, knots_out, tail_slope: float = 1.0):
         self.directions = directions
         self.moves = moves
         self.knots_in = knots_in
         self.knots_out = knots_out
-        self.slopes, self.intercepts = linear_pieces(knots_in, knots_out)
+        self.tail_slope = tail_slope
+        self.slopes, self.intercepts = linear_pieces(knots_in, knots_out, tail_slope)
 
     def tensors(self) -> tuple[torch.Tensor, ...]:
         return (self.directions, self.moves, self.knots_in, self.knots_out)
@@ -436,7 +443,7 @@ class SlicedStep:
         same_device = device is None or torch.device(device) == self.knots_in.device
         if same_device and (dtype is None or dtype == self.knots_in.dtype):
             return self
-        return SlicedStep(*(t.to(device=device, dtype=dtype) for t in self.tensors()))
+        return SlicedStep(*(t.to(device=device, dtype=dtype) for t in self.tensors()), tail_slope=self.tail_slope)
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         """Apply the step to colors of shape ``(*batch, n, d)``."""
@@ -444,7 +451,7 @@ class SlicedStep:
 
     def apply_channels_first(self, colors: torch.Tensor) -> torch.Tensor:
         """Apply the step to colors laid out ``(*batch, d, n)`` (no transposed copies)."""
-        projected = self.directions.T @ colors
+        projected = self.directions.transpose(-1, -2) @ colors
         return colors + self.shift(projected)
 
     def shift(self, projected: torch.Tensor) -> torch.Tensor:
@@ -572,6 +579,7 @@ def _step_from_projections(
     moves: torch.Tensor,
     quantiles: _Quantiles,
     noise: torch.Tensor | None,
+    tail_slope: float = 1.0,
 ) -> SlicedStep:
     """The step whose 1-D maps send the (smoothed) ``projected`` source to quantiles ``knots_out``.
 
@@ -582,7 +590,7 @@ def _step_from_projections(
     """
     if noise is not None:
         projected = projected + noise
-    return SlicedStep(directions, moves, quantiles.increasing(projected), knots_out)
+    return SlicedStep(directions, moves, quantiles.increasing(projected), knots_out, tail_slope)
 
 
 def _smoothing_noise(
@@ -666,6 +674,7 @@ def fit_sliced_steps(
     luma_axis: torch.Tensor | None = None,
     max_tilt: float = math.pi / 3,
     transport_luma: bool = True,
+    neutral_axis: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
 ) -> tuple[SlicedSteps, torch.Tensor]:
     """Iterative sliced transport of ``source`` onto ``target``.
@@ -706,6 +715,13 @@ def fit_sliced_steps(
         With ``luma_axis``: False skips the luma step and does not tilt the
         directions, so every color keeps its luma and the chroma
         distribution (the projection on the chroma plane) is matched.
+    neutral_axis : torch.Tensor, shape (d,), optional
+        With ``luma_axis``: the direction of the neutral colors. A last step
+        matches exactly, by 1-D transport, two chroma coordinates that
+        vanish on neutral colors (see :func:`chroma_step_bases`), moving
+        colors at constant luma: a target with no chroma (a black-and-white
+        style) is reached, every color made neutral, and a narrow chroma
+        distribution (a toned print) is matched rather than approached.
     generator : torch.Generator, optional
         Source of randomness (bases and smoothing noise).
 
@@ -731,13 +747,13 @@ def fit_sliced_steps(
     active = torch.ones(batch_shape, dtype=torch.bool, device=source.device)
     all_active = True  # active.all(), kept on the host: reading the tensor every step would stall an accelerator
 
-    def run(directions, moves, knots_out, noise) -> torch.Tensor:
+    def run(directions, moves, knots_out, noise, tail_slope: float = 1.0) -> torch.Tensor:
         nonlocal moved
-        projected = directions.T @ moved
-        step = _step_from_projections(projected, knots_out, directions, moves, source_quantiles, noise)
+        projected = directions.transpose(-1, -2) @ moved
+        step = _step_from_projections(projected, knots_out, directions, moves, source_quantiles, noise, tail_slope)
         if not all_active:
             frozen = torch.where(active[..., None, None], step.knots_out, step.knots_in)
-            step = SlicedStep(directions, moves, step.knots_in, frozen)
+            step = SlicedStep(directions, moves, step.knots_in, frozen, tail_slope)
         steps.append(step)
         shift = step.shift(projected)
         moved = moved + shift
@@ -774,7 +790,60 @@ def fit_sliced_steps(
             any_active, all_active = torch.stack((active.any(), active.all())).tolist()  # one read
             if not any_active:
                 break
+    if luma_axis is not None and neutral_axis is not None:
+        directions = _chroma_directions(target, luma_axis, neutral_axis)
+        moves = chroma_step_bases(luma_axis, neutral_axis)[1].to(device=source.device, dtype=source.dtype)
+        noise = _smoothing_noise((*(1,) * len(batch_shape), 2, n_samples), smoothing, generator, moved)
+        run(directions, moves, target_quantiles(directions.transpose(-1, -2) @ target), noise, tail_slope=0.0)
     return SlicedSteps(steps), moved.transpose(-1, -2)
+
+
+def _chroma_directions(target: torch.Tensor, luma_axis: torch.Tensor, neutral_axis: torch.Tensor) -> torch.Tensor:
+    """The last step's directions, ``(*batch, d, 2)``: the chroma coordinates of :func:`chroma_step_bases` less
+    their least-squares trend in the target's luma. Along them, a target whose chroma follows its luma (a toned
+    print: ``c = k * luma``; a black-and-white photo: ``c = 0``) is one point, which every color is then moved to:
+    such a look is reached exactly. ``target`` is laid out ``(*batch, d, m)``."""
+    base = chroma_step_bases(luma_axis, neutral_axis)[0].to(device=target.device, dtype=target.dtype)
+    axis = (luma_axis / luma_axis.norm()).to(device=target.device, dtype=target.dtype)
+    luma = axis @ target  # (*batch, m)
+    chroma = base.T @ target  # (*batch, 2, m)
+    luma = luma - luma.mean(dim=-1, keepdim=True)
+    chroma = chroma - chroma.mean(dim=-1, keepdim=True)
+    slope = (chroma @ luma[..., None])[..., 0] / (luma.square().sum(dim=-1, keepdim=True) + 1e-12)  # (*batch, 2)
+    return base - axis[:, None] * slope[..., None, :]
+
+
+def chroma_step_bases(luma_axis: torch.Tensor, neutral_axis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Projections that vanish on neutral colors, and moves that keep luma: ``(d, 2)`` and ``(2, d)``.
+
+    The directions ``A`` are an orthonormal basis of the plane perpendicular
+    to ``neutral_axis`` (a fixed one: the same for every fit; the fit tilts
+    them along the luma axis by the target's luma-chroma trend, which keeps
+    the property below, since the moves keep luma); the moves
+    ``M = (B (A^T B)^{-1})^T``, with ``B`` a basis of the plane perpendicular
+    to ``luma_axis``, change each projection by exactly its 1-D step and the
+    other not at all (``A^T M^T = I``), and never change luma. In Lab/Oklab
+    both planes are the ``(a, b)`` plane; in RGB the neutral axis is
+    ``R = G = B`` and the luma axis Rec. 709's weights, so the moves are
+    oblique.
+
+    Examples
+    --------
+    >>> from colorot.colorspaces import luma_axis, neutral_axis
+    >>> directions, moves = chroma_step_bases(luma_axis("rgb"), neutral_axis("rgb"))
+    >>> torch.allclose(directions.T @ moves.T, torch.eye(2, dtype=torch.float64))
+    True
+    >>> bool((moves @ luma_axis("rgb")).abs().max() < 1e-12), bool((directions.T @ neutral_axis("rgb")).abs().max() < 1e-12)
+    (True, True)
+    """
+    def plane(axis: torch.Tensor) -> torch.Tensor:  # an orthonormal basis (d, d - 1) perpendicular to ``axis``
+        axis = axis.detach().to("cpu", torch.float64)
+        basis = torch.cat([axis[:, None] / axis.norm(), torch.eye(len(axis), dtype=torch.float64)], dim=1)
+        return torch.linalg.qr(basis)[0][:, 1:]
+
+    directions, chroma = plane(neutral_axis), plane(luma_axis)
+    moves = chroma @ torch.linalg.inv(directions.T @ chroma)
+    return directions, moves.T.contiguous()
 
 
 def sliced_barycenter(

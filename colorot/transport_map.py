@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 from . import dense_lut
 from .colorspaces import from_space, to_space
+from .shaper import Shaper
 from .sliced import SlicedSteps
 
 __all__ = ["ColorLUT", "bake_lut", "identity_grid", "used_nodes"]
@@ -64,6 +65,10 @@ class ColorLUT:
         Output sRGB colors; ``table[b, :, k, j, i]`` is the output for the input
         color ``(i, j, k) / (S - 1)`` (red, green, blue), red index fastest as
         in ``.cube`` files.
+    shaper : colorot.shaper.Shaper, optional
+        The table's input side: which grid coordinate each input value reads
+        (a domain other than ``[0, 1]``, or a 1-D shaper before the table, as
+        ``.cube`` files may carry). Default: the input color itself.
 
     Notes
     -----
@@ -83,12 +88,13 @@ class ColorLUT:
     [0.1, 0.3, 0.5]
     """
 
-    def __init__(self, table: torch.Tensor):
+    def __init__(self, table: torch.Tensor, shaper: Shaper | None = None):
         if table.ndim == 4:
             table = table.unsqueeze(0)
         if table.ndim != 5 or table.shape[1] != 3 or len(set(table.shape[2:])) != 1:
             raise ValueError(f"a LUT table has shape (B, 3, S, S, S), got {tuple(table.shape)}")
         self.table = table
+        self.shaper = shaper
         self.dense: list[np.ndarray] | None = None
 
     @property
@@ -106,17 +112,38 @@ class ColorLUT:
         table = self.table.to(device=device, dtype=dtype)
         if table is self.table:
             return self
-        moved = ColorLUT(table)
+        moved = ColorLUT(table, self.shaper)
         moved.dense = self.dense
         return moved
 
     def resized(self, size: int) -> "ColorLUT":
-        """The same map sampled on a ``size``-node grid (trilinear interpolation of this table)."""
-        if size == self.size:
+        """The same map sampled on a ``size``-node grid over ``[0, 1]`` (trilinear interpolation of this table,
+        after its shaper: the result has none)."""
+        if size == self.size and self.shaper is None:
             return self
         nodes = identity_grid(size, device=self.table.device).T[None]  # (1, 3, size^3)
         table = self.apply_pixels(nodes.expand(self.table.shape[0], -1, -1))
         return ColorLUT(table.reshape(-1, 3, size, size, size))
+
+    def without_shaper(self, size: int = 65) -> "ColorLUT":
+        """This map as a plain table over ``[0, 1]`` (for files that carry no shaper): itself when it has none,
+        else sampled on ``max(size, self.size)`` nodes."""
+        return self if self.shaper is None else self.resized(max(size, self.size))
+
+    def _grid_coordinates(self, colors: torch.Tensor) -> torch.Tensor:
+        """The grid coordinates, in ``[0, 1]``, that colors ``(B, 3, P)`` read through the shaper."""
+        shaper = self.shaper
+        values = torch.as_tensor(shaper.values, device=colors.device, dtype=torch.float32)
+        low, high = (torch.as_tensor(bound, device=colors.device, dtype=torch.float32)[:, None]
+                     for bound in shaper.domain)
+        nodes = values.shape[1]
+        position = ((colors - low) / (high - low) * (nodes - 1)).clamp_(0, nodes - 1)
+        start = position.floor().clamp_(max=nodes - 2)
+        weight = position - start
+        index = start.long()
+        rows = values[None].expand(colors.shape[0], -1, -1)
+        first, second = rows.gather(-1, index), rows.gather(-1, index + 1)
+        return torch.lerp(first, second, weight).clamp_(0, 1)
 
     def apply_pixels(
         self, pixels: torch.Tensor, *, scale: float = 1.0, device=None, interpolation: str = "trilinear"
@@ -145,12 +172,13 @@ class ColorLUT:
         for start in range(0, pixels.shape[-1], chunk_pixels):
             chunk = pixels[:, :3, start : start + chunk_pixels].to(device=device, dtype=torch.float32)
             chunk = chunk.expand(batch, 3, -1) / scale
+            read = chunk if self.shaper is None else self._grid_coordinates(chunk)
             if interpolation == "tetrahedral":
-                moved = _tetrahedral(table.expand(batch, *table.shape[1:]), chunk)
+                moved = _tetrahedral(table.expand(batch, *table.shape[1:]), read)
             else:
-                grid = (chunk * 2 - 1).transpose(1, 2).reshape(batch, 1, 1, -1, 3)
+                grid = (read * 2 - 1).transpose(1, 2).reshape(batch, 1, 1, -1, 3)
                 shift = F.grid_sample(displacement, grid, mode="bilinear", padding_mode="border", align_corners=True)
-                moved = chunk + shift.reshape(batch, 3, -1)
+                moved = read + shift.reshape(batch, 3, -1)
             if is_integer:
                 moved = (moved * scale).round_().clamp_(0, scale)
             else:
@@ -180,13 +208,15 @@ class ColorLUT:
         """
         if self.dense is None and dense_lut.AVAILABLE:
             tables = self.table.detach().to("cpu", torch.float32).numpy()
-            self.dense = [dense_lut.tabulate_uint8(table) for table in tables]
+            coordinates = None if self.shaper is None else self.shaper.at_codes()
+            self.dense = [dense_lut.tabulate_uint8(table, coordinates) for table in tables]
         return self
 
     @property
     def applies_uint8(self) -> bool:
-        """Whether :meth:`apply_uint8` can look this table up: tabulated, or small enough for Pillow's kernel."""
-        return self.dense is not None or self.size <= PILLOW_LUT_MAX
+        """Whether :meth:`apply_uint8` can look this table up: tabulated, or small enough for Pillow's kernel
+        (which reads no shaper)."""
+        return self.dense is not None or (self.size <= PILLOW_LUT_MAX and self.shaper is None)
 
     def apply_uint8(self, image: np.ndarray, index: int = 0) -> np.ndarray:
         """Look up an 8-bit ``(H, W, 3|4)`` array on the CPU (alpha kept): one gather per pixel once
@@ -196,7 +226,8 @@ class ColorLUT:
         if self.dense is not None:
             return dense_lut.lookup_uint8(self.dense[index if len(self.dense) > 1 else 0], image)
 
-        table = self.table[index].clamp(0, 1).permute(1, 2, 3, 0).reshape(-1).to("cpu", torch.float32).numpy()
+        # Nodes outside [0, 1] are interpolated as they are and the output clipped, as every other kernel does.
+        table = self.table[index].permute(1, 2, 3, 0).reshape(-1).to("cpu", torch.float32).numpy()
         lut_filter = ImageFilter.Color3DLUT(self.size, table, channels=3)
         mode = "RGBA" if image.shape[-1] == 4 else "RGB"
         out = np.empty_like(image)

@@ -232,7 +232,7 @@ def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path,
                                      *FAST]).exit_code == 0
     tabulated = []
     tabulate = dense_lut.tabulate_uint8
-    monkeypatch.setattr(dense_lut, "tabulate_uint8", lambda table: tabulated.append(1) or tabulate(table))
+    monkeypatch.setattr(dense_lut, "tabulate_uint8", lambda *args: tabulated.append(1) or tabulate(*args))
     result = _run(look, photos, "--output-dir", tmp_path / "out")
     assert result.exit_code == 0 and tabulated == [1]
     table = load_lut(look)

@@ -94,10 +94,14 @@ def test_lut_off_the_source_colors_is_smooth_and_covers_the_cube(astronaut, coff
     [
         ("LUT_3D_SIZE 2\n0 0 0\n1 0 0\n", "needs 8 rows, found 2"),
         ("LUT_3D_SIZE 2\n" + "nan 0 0\n" * 8, "NaN"),
-        ("LUT_1D_SIZE 4\n", "1-D LUT"),
-        ("LUT_3D_SIZE 2\nDOMAIN_MAX 2 2 2\n" + "0 0 0\n" * 8, "domain"),
+        ("LUT_1D_SIZE 4\n", "needs 4 rows, found 0"),
+        ("LUT_3D_SIZE 2\nDOMAIN_MIN 1 1 1\nDOMAIN_MAX 0 0 0\n" + "0 0 0\n" * 8, "empty or reversed"),
         ("LUT_3D_SIZE 2\n" + "0 0\n" * 8, "three numbers"),
-        ("hello", "LUT_3D_SIZE"),
+        ("hello", "unknown keyword hello"),
+        ("LUT_3D_SIZE 2\nLUT_IN_VIDEO_RANGE\n" + "0 0 0\n" * 8, "video-range"),
+        ("LUT_3D_SIZE 2\n" + "0 0 0\n" * 8 + "LUT_3D_SIZE 3\n", "after the table"),
+        ("LUT_1D_SIZE 2\nLUT_3D_SIZE 2\nDOMAIN_MAX 2 2 2\n" + "0 0 0\n" * 10, "ambiguous"),
+        ("", "missing or invalid LUT_3D_SIZE"),
     ],
 )
 def test_bad_cube_files_are_clear_errors(tmp_path, content, message):
