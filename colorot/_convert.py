@@ -28,6 +28,7 @@ _SCALES = {
 }
 _TORCH_SCALES = {
     torch.uint8: 255.0,
+    torch.uint16: 65535.0,
     torch.float16: 1.0,
     torch.bfloat16: 1.0,
     torch.float32: 1.0,
@@ -87,8 +88,11 @@ def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:
     if array.ndim != 3:
         raise ColorotError(f"{name} must be an (H, W, 3) or (H, W, 4) array, got shape {array.shape}")
     _check_channels(array.shape[2], array.shape, name, "(H, W, C)")
+    dtype = array.dtype  # given back as it came, byte order included
+    if dtype.byteorder not in ("=", "|") and dtype.newbyteorder("=") in _SCALES:
+        array = array.astype(dtype.newbyteorder("="))  # big-endian samples (">u2", ">f4"...): same values, native
     if array.dtype not in _SCALES:
-        raise ColorotError(f"{name} has dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
+        raise ColorotError(f"{name} has dtype {array.dtype}; use uint8, uint16 or float16/32/64 in [0, 1]")
     if array.shape[0] * array.shape[1] == 0:
         raise ColorotError(f"{name} is empty (shape {array.shape})")
     if array.dtype.kind == "f":
@@ -100,7 +104,6 @@ def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:
         # Read-only arrays (from PIL, say) are only ever read here.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
         pixels = torch.from_numpy(source).reshape(height * width, channels).T.unsqueeze(0)
-    dtype = array.dtype
 
     def rebuild(result):
         if isinstance(result, torch.Tensor):
@@ -110,16 +113,25 @@ def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:
         return result if rebuild_pil is None else rebuild_pil(result)
 
     kind = "numpy" if rebuild_pil is None else "pil"
-    return PixelView(pixels, _SCALES[dtype], kind, rebuild, (height, width), array)
+    return PixelView(pixels, _SCALES[array.dtype], kind, rebuild, (height, width), array)
+
+
+#: PIL modes of one gray channel (with or without alpha), at any depth: refused, never cut to 8-bit RGB.
+_PIL_GRAY_MODES = ("1", "L", "LA", "La", "I", "F") + tuple(f"I;16{order}" for order in ("", "L", "B", "N"))
 
 
 def _from_pil(image, name: str) -> PixelView:
     mode = image.mode
     if mode not in ("RGB", "RGBA"):
-        if mode in ("L", "LA", "I", "I;16", "F", "1"):
-            raise ColorotError(f"{name} is a grayscale image (mode {mode}); convert it to RGB first")
-        target = "RGBA" if (mode in ("P", "PA") and "transparency" in image.info) or mode.endswith("A") else "RGB"
-        image = image.convert(target)
+        if mode in _PIL_GRAY_MODES or mode.startswith("I;"):
+            raise ColorotError(f"{name} is a grayscale PIL image (mode {mode}); convert it to RGB or pass its "
+                               "pixels as an (H, W, 3) array at their own depth")
+        # The other modes hold 8-bit samples (P, PA, CMYK, YCbCr, RGBX, RGBa...): converting keeps their depth.
+        target = "RGBA" if (mode in ("P", "PA") and "transparency" in image.info) or mode[-1] in "Aa" else "RGB"
+        try:
+            image = image.convert(target)
+        except ValueError as error:
+            raise ColorotError(f"{name}: PIL mode {mode} cannot be converted to {target} ({error})") from None
     info = dict(image.info)
     out_mode = image.mode
 
@@ -138,7 +150,8 @@ def _from_torch(tensor: torch.Tensor, name: str) -> PixelView:
         raise ColorotError(f"{name} must be a (..., C, H, W) tensor, got shape {tuple(tensor.shape)}")
     _check_channels(tensor.shape[-3], tuple(tensor.shape), name, "(..., C, H, W)")
     if tensor.dtype not in _TORCH_SCALES:
-        raise ColorotError(f"{name} has dtype {tensor.dtype}; use uint8 or a floating dtype in [0, 1]")
+        raise ColorotError(f"{name} has dtype {tensor.dtype}; use uint8 (0-255), uint16 (0-65535) or a floating "
+                           "dtype in [0, 1]")
     if tensor.numel() == 0:
         raise ColorotError(f"{name} is empty (shape {tuple(tensor.shape)})")
     if tensor.is_floating_point():

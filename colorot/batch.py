@@ -9,10 +9,14 @@ One bad file is recorded in the manifest and the others go on.
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
 import glob
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -20,12 +24,15 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from .errors import ColorotError
-from .io import _FORMATS
+from .io import _FORMATS, OutputExists
 
 __all__ = ["Job", "collect_inputs", "plan_jobs", "run_jobs", "IMAGE_SUFFIXES"]
 
 IMAGE_SUFFIXES = {*_FORMATS, ".gif"}  # what colorot writes, and GIF, which it only reads
 CONFLICTS = ("skip", "overwrite", "rename", "error")
+#: How each --on-conflict policy writes (:func:`colorot.io.atomic_write`'s ``on_exists``): decided at the moment
+#: of writing, so that two runs into one folder never overwrite each other's files.
+ON_EXISTS = {"skip": "fail", "error": "fail", "rename": "rename", "overwrite": "replace"}
 #: From this many photos on, a table applied to all of them is tabulated at every 8-bit color first
 #: (:meth:`colorot.ColorLUT.densify`: about 0.2 s once, then about 5 ms instead of 23 ms per megapixel).
 DENSIFY_FROM = 8
@@ -38,7 +45,8 @@ class Job:
     source: Path
     output: Path
     relative: Path | None = None  # the source's path relative to the folder it was found in
-    status: str = "pending"  # written, skipped, failed
+    on_conflict: str = "error"  # what to do if the output exists when it is written (see CONFLICTS)
+    status: str = "pending"  # written, skipped, failed (pending: not started when the run was stopped)
     error: str | None = None
     seconds: float = 0.0
     figures: dict = field(default_factory=dict)
@@ -48,12 +56,18 @@ class Job:
                 "error": self.error, "seconds": round(self.seconds, 4), **self.figures}
 
 
-def collect_inputs(inputs: Iterable[str], *, recursive: bool = False, stdin=None) -> list[tuple[Path, Path]]:
+def collect_inputs(inputs: Iterable[str], *, recursive: bool = False, stdin=None,
+                   exclude: Path | None = None) -> list[tuple[Path, Path]]:
     """Expand files, folders, glob patterns and ``-`` (paths on ``stdin``) into ``(file, relative path)``.
 
     A folder contributes its image files (all the tree's with ``recursive``),
-    each with its path relative to the folder, so that outputs can mirror the
-    tree; a file or a glob match contributes its name.
+    each with its path relative to the folder; a glob pattern its matches,
+    each relative to the pattern's fixed part (``cards/**/*.jpg``: relative
+    to ``cards``), so that outputs mirror the tree and two folders' files of
+    one name stay apart; a file, or a path from stdin, contributes its name.
+    Folders are walked following symbolic links, each real folder once (a
+    link loop is not followed twice), and never into ``exclude`` (the output
+    folder: a resumed run must not grade its own outputs).
     """
     found: list[tuple[Path, Path]] = []
     for item in inputs:
@@ -63,15 +77,74 @@ def collect_inputs(inputs: Iterable[str], *, recursive: bool = False, stdin=None
             continue
         path = Path(item)
         if path.is_dir():
-            pattern = "**/*" if recursive else "*"
-            files = sorted(p for p in path.glob(pattern) if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-            found.extend((p, p.relative_to(path)) for p in files)
-        elif not path.exists() and any(c in item for c in "*?["):
-            found.extend((Path(p), Path(Path(p).name)) for p in sorted(glob.glob(item, recursive=recursive))
-                         if Path(p).is_file())
+            files = _walk(path, ["**", "*"] if recursive else ["*"], exclude, hidden=True)
+            found.extend((p, r) for p, r in files if p.suffix.lower() in IMAGE_SUFFIXES)
+        elif not path.exists() and glob.has_magic(item):
+            root, parts = _fixed_part(item)
+            if not recursive:
+                parts = ["*" if part == "**" else part for part in parts]
+            found.extend(_walk(root, parts, exclude, hidden=False))
         else:
             found.append((path, Path(path.name)))  # missing files fail later, in the manifest
     return found
+
+
+def _fixed_part(pattern: str) -> tuple[Path, list[str]]:
+    """A glob pattern's folder without wildcards, and the components after it."""
+    parts = Path(pattern).parts
+    fixed = next(index for index, part in enumerate(parts) if glob.has_magic(part))
+    return Path(*parts[:fixed]) if fixed else Path("."), list(parts[fixed:])
+
+
+def _walk(root: Path, parts: list[str], exclude: Path | None, *, hidden: bool) -> list[tuple[Path, Path]]:
+    """The files below ``root`` whose relative path matches the glob components ``parts`` (``**``: any number
+    of folders), sorted, with their paths relative to ``root``. Each real folder is entered once; names starting
+    with a dot match only a component that starts with one, unless ``hidden``."""
+    skip = _real(exclude) if exclude is not None else None
+    deepest = None if "**" in parts else len(parts) - 1
+    seen, matches = set(), []
+    for folder, folders, files in os.walk(root, followlinks=True):
+        folder_path = Path(folder)
+        depth = len(folder_path.relative_to(root).parts)
+        identity = _identity(folder_path)
+        if identity in seen or (skip is not None and depth > 0 and _real(folder_path) == skip):
+            folders[:] = []
+            continue
+        seen.add(identity)
+        folders.sort()
+        if deepest is not None and depth >= deepest:
+            folders[:] = []
+        for name in sorted(files):
+            relative = folder_path.relative_to(root) / name
+            if _matches(parts, relative.parts, hidden):
+                matches.append((folder_path / name, relative))
+    return sorted(matches, key=lambda match: match[1].parts)
+
+
+def _identity(folder: Path):
+    try:
+        info = folder.stat()
+        return info.st_dev, info.st_ino
+    except OSError:
+        return str(folder)
+
+
+def _real(path: Path) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _matches(parts: list[str], names: tuple, hidden: bool) -> bool:
+    """Whether path components ``names`` match glob components ``parts``."""
+    if not parts:
+        return not names
+    if not names:
+        return parts == ["**"] * len(parts)
+    name = names[0]
+    if not hidden and name.startswith(".") and not parts[0].startswith("."):
+        return False
+    if parts[0] == "**":
+        return _matches(parts[1:], names, hidden) or _matches(parts, names[1:], hidden)
+    return fnmatch.fnmatchcase(name, parts[0]) and _matches(parts[1:], names[1:], hidden)
 
 
 def plan_jobs(
@@ -87,20 +160,25 @@ def plan_jobs(
 
     if on_conflict not in CONFLICTS:
         raise ColorotError(f"on_conflict must be one of {', '.join(CONFLICTS)}")
+    if extension is not None and output_extension(Path("x"), extension).lower() not in _FORMATS:
+        raise ColorotError(f"--format {extension}: unknown output format; use one of "
+                           f"{', '.join(sorted(e.lstrip('.') for e in _FORMATS))}")
     jobs, planned = [], set()
     for source, relative in inputs:
         output = output_dir / relative.parent / f"{relative.stem}{suffix}{output_extension(relative, extension)}"
         if output in planned:
             raise ColorotError(f"{output}: two inputs would be written here; use --suffix or keep the tree")
         planned.add(output)
-        job = Job(source, output, relative)
+        job = Job(source, output, relative, on_conflict)
         if same_file(source, output):
-            job.status, job.error = "failed", "output would overwrite its input; choose another --output-dir or --suffix"
+            job.status, job.error = "failed", (f"{output}: refusing to overwrite its input {source}; choose "
+                                               "another --output-dir or --suffix")
         elif output.exists():
             if on_conflict == "skip":
                 job.status = "skipped"
             elif on_conflict == "error":
-                job.status, job.error = "failed", "output exists (use --on-conflict skip, overwrite or rename)"
+                job.status, job.error = "failed", (f"{source}: output exists at {output} (use --on-conflict skip, "
+                                                   "overwrite or rename)")
             elif on_conflict == "rename":
                 job.output = _free_name(output)
         jobs.append(job)
@@ -123,47 +201,115 @@ def _free_name(path: Path) -> Path:
         number += 1
 
 
+class Stopped(Exception):
+    """The run was stopped by a signal: the photos in progress were finished, the others not started."""
+
+    def __init__(self, signal_number: int):
+        super().__init__(signal_number)
+        self.signal_number = signal_number
+
+    @property
+    def exit_status(self) -> int:
+        """128 + the signal's number, as a shell reports a process that a signal ended (130, 143)."""
+        return 128 + self.signal_number
+
+
 def run_jobs(
     jobs: list[Job],
     grade: Callable[[Path, Path], dict | None],
     *,
     workers: int = 1,
     progress: Callable[[int], None] | None = None,
+    on_stop: Callable[[int, int], None] | None = None,
 ) -> list[Job]:
     """Run ``grade(source, output)`` for every pending job in a pool of ``workers`` threads.
 
-    A :class:`ColorotError` (or any other exception) fails that job only. On
-    Ctrl-C the jobs not yet started are cancelled, the running ones finish
-    their atomic writes, and ``KeyboardInterrupt`` propagates.
+    A :class:`ColorotError` (or any other exception) fails that job only.
+    Called from the main thread, SIGINT (Ctrl-C) and SIGTERM stop the run,
+    however many arrive: the jobs not started stay ``pending``, the running
+    ones finish their atomic writes (no temporary file is left), every
+    worker has ended when :class:`Stopped` is raised, so the jobs' statuses
+    are a true summary. ``on_stop(signal number, photos in progress)`` is
+    called at each signal (to say what is happening).
     """
     pending = [job for job in jobs if job.status == "pending"]
-    pool = ThreadPoolExecutor(max(1, workers))
-    try:
-        futures = [pool.submit(_grade_job, job, grade) for job in pending]
+    stop = threading.Event()
+    running = [0]
+    lock = threading.Lock()
+
+    def work(job: Job) -> Job:
+        with lock:
+            if stop.is_set():
+                return job
+            running[0] += 1
+        try:
+            return _grade_job(job, grade)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    received: list[int] = []
+
+    def on_signal(number, frame) -> None:
+        received.append(number)
+        stop.set()
+        if on_stop is not None:
+            on_stop(number, running[0])
+
+    with _signals_handled(on_signal), ThreadPoolExecutor(max(1, workers)) as pool:
+        futures = [pool.submit(work, job) for job in pending]
         for future in as_completed(futures):
-            future.result()
-            if progress is not None:
+            job = future.result()
+            if progress is not None and job.status != "pending":
                 progress(1)
-    except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+    if received:
+        raise Stopped(received[0])
     return jobs
+
+
+@contextlib.contextmanager
+def _signals_handled(handler):
+    """SIGINT and SIGTERM call ``handler`` for the block's duration (in the main thread; elsewhere, nothing)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    numbers = (signal.SIGINT, signal.SIGTERM)
+    previous = {number: signal.signal(number, handler) for number in numbers}
+    try:
+        yield
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 
 def _grade_job(job: Job, grade: Callable[[Path, Path], dict | None]) -> Job:
     """Run ``grade`` for one job and record its status, error, time and figures; never raises."""
     start = time.perf_counter()
     try:
-        job.output.parent.mkdir(parents=True, exist_ok=True)
-        job.figures = grade(job.source, job.output) or {}
-        job.status = "written"
+        _make_folder(job.output.parent)
+        figures = dict(grade(job.source, job.output) or {})
+        job.output = Path(figures.pop("written", job.output))
+        job.figures, job.status = figures, "written"
+    except OutputExists as error:
+        if job.on_conflict == "skip":
+            job.status = "skipped"
+        else:
+            job.status, job.error = "failed", f"{job.source}: {error}"
     except ColorotError as error:
         job.status, job.error = "failed", str(error)
+    except OSError as error:
+        job.status, job.error = "failed", f"{job.source}: {error.strerror or error}"
     except Exception as error:  # noqa: BLE001 - one bad file never stops the batch
         job.status, job.error = "failed", f"{job.source}: {type(error).__name__}: {error}"
     job.seconds = time.perf_counter() - start
     return job
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ColorotError(f"{folder}: cannot create the output folder ({error.strerror or error})") from None
 
 
 def torch_threads_per_worker(workers: int) -> int:
@@ -185,6 +331,7 @@ def make_grader(
     photos: int = 1,
     fit_batch: int = 1,
     workers: int = 1,
+    on_exists: str = "replace",
 ) -> Callable[[Path, Path], dict]:
     """The function that grades one photo, ``(source path, output path) -> figures``.
 
@@ -201,7 +348,9 @@ def make_grader(
     threads among them. A look/LUT file applied to many photos (unless a
     device other than the CPU is asked for) is tabulated at every 8-bit color
     and applied to 8-bit photos with numpy alone: torch is imported only for
-    a photo of another depth. Thread-safe; also what each Ray actor builds once.
+    a photo of another depth. ``on_exists`` is how each output is written
+    (:func:`colorot.io.atomic_write`); the figures returned name the file
+    written (``"written"``). Thread-safe; also what each Ray actor builds once.
     """
     import threading
 
@@ -214,7 +363,8 @@ def make_grader(
     can_tabulate = interpolation == "trilinear" and options.get("device") in (None, "auto", "cpu") \
         and dense_lut.AVAILABLE
     tabulates = can_tabulate and max(photos, len(shared_sources or ())) >= DENSIFY_FROM
-    tabulated_options = dict(quality=quality, strip_metadata=strip_metadata, notes=notes, workers=workers)
+    tabulated_options = dict(quality=quality, strip_metadata=strip_metadata, notes=notes, workers=workers,
+                             on_exists=on_exists)
     # A LUT file is always tabulated for 8-bit photos, so that a photo gets the same bytes whether it is graded
     # alone or among many (Pillow's fixed-point kernel differs by a code on about 1% of colors).
     if table is None and look_is_table and can_tabulate and look.suffix.lower() != ".safetensors":
@@ -264,14 +414,16 @@ def make_grader(
             result = batcher(image.icc_profile, image.pixels, str(source))
         else:
             result = model_for(image.icc_profile).transform(image.pixels)
-        io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
-        return _distance_to_style(result, style_file.pixels) if evaluate and style_file is not None else {}
+        written = io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata,
+                                 on_exists=on_exists)
+        figures = _distance_to_style(result, style_file.pixels) if evaluate and style_file is not None else {}
+        return {**figures, "written": written}
 
     return grade
 
 
 def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metadata: bool, notes: Callable | None,
-                      workers: int, style=None, shaper=None) -> Callable[[Path, Path], dict]:
+                      workers: int, on_exists: str = "replace", style=None, shaper=None) -> Callable[[Path, Path], dict]:
     """Grade with a ``(3, S, S, S)`` table (read through ``shaper``, a :class:`~colorot.shaper.Shaper`, if any)
     tabulated at every 8-bit color (:mod:`colorot.dense_lut`): one gather per pixel of an 8-bit RGB(A) photo, no
     torch; other photos go through the torch kernels, built on first need.
@@ -306,8 +458,9 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
                     lut = _as_lut(table, shaper, device=device)
                     torch_grader.append(lambda pixels, name: api._apply_lut(lut, image_to_pixels(pixels, name), device))
             result = torch_grader[0](pixels, str(source))
-        io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata)
-        return {} if style is None else _distance_to_style(result, style)
+        written = io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata,
+                                 on_exists=on_exists)
+        return {**({} if style is None else _distance_to_style(result, style)), "written": written}
 
     return grade
 
@@ -500,7 +653,10 @@ def run_jobs_on_ray(
             if job.status == "written":
                 try:
                     job.output.parent.mkdir(parents=True, exist_ok=True)
-                    atomic_write(job.output, lambda handle, data=row["output"]: handle.write(data))
+                    job.output = atomic_write(job.output, lambda handle, data=row["output"]: handle.write(data),
+                                              on_exists=ON_EXISTS[job.on_conflict])
+                except OutputExists as error:
+                    job.status, job.error = ("skipped", None) if job.on_conflict == "skip" else ("failed", str(error))
                 except (ColorotError, OSError) as error:
                     job.status, job.error = "failed", str(error)
     finally:

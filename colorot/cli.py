@@ -171,14 +171,11 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
         raise _UsageFail(f"got {len(style_mask)} --style-mask for {len(styles)} styles; give one per style")
 
     def action():
-        from . import api, io, styles as style_files
+        from . import io
 
-        inputs = (source, *styles, *((source_mask,) if source_mask else ()), *style_mask)
-        for path in inputs:
-            if io.same_file(path, output) and not (in_place and path == source):
-                raise api.ColorotError(
-                    f"{output}: refusing to overwrite an input file; choose another -o (or --in-place)"
-                )
+        _check_paths(output, (source, *styles, source_mask, *style_mask), in_place=source if in_place else None)
+        from . import api, styles as style_files
+
         source_profile = io.read_icc_profile(source)
         # Decode the source in the background while the styles are read and sampled. Masks are read whole:
         # a style mask must match its style, which is then decoded at full size too.
@@ -301,12 +298,12 @@ def style(content: Path, style: Path, output: Path | None, size: int, content_we
     def action():
         import numpy as np
 
-        from . import io, styles as style_files
+        from . import io
+
+        _check_paths(output, (content, style, mask))
+        from . import styles as style_files
         from .stylize import stylize
 
-        for path in (content, style, *((mask,) if mask else ())):
-            if io.same_file(path, output):
-                raise io.ColorotError(f"{output}: refusing to overwrite an input file; choose another -o")
         content_file = io.read_image(content)
         _show_notes(content_file)
         style_pixels = style_files.read_style_pixels(style, content_file.icc_profile, max_side=2 * size,
@@ -406,18 +403,27 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
             if output_dir is not None:
                 target = output_dir / default_output(source).name
             job = batches.Job(source, target)
-            if io.same_file(source, target):
-                job.status, job.error = "failed", f"{target}: refusing to overwrite an input file"
+            try:
+                io.refuse_overwriting_inputs(target, (look, source))
+                io.check_output_path(target, folder_must_exist=output_dir is None)
+            except io.ColorotError as error:
+                job.status, job.error = "failed", str(error)
             jobs.append(job)
         return jobs, grade
 
     jobs, grade = _run(plan)
-    batches.run_jobs(jobs, grade)
+    stopped = None
+    try:
+        batches.run_jobs(jobs, grade, on_stop=_say_stopping)
+    except batches.Stopped as error:
+        stopped = error
     for job in jobs:
         if job.status == "written":
             click.echo(str(job.output))
-        else:
+        elif job.status == "failed":
             click.echo(f"colorot: error: {job.error}", err=True)
+    if stopped is not None:
+        raise SystemExit(stopped.exit_status)
     if any(job.status == "failed" for job in jobs):
         raise SystemExit(1)
 
@@ -445,10 +451,13 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
     output = output or source.with_name(f"{source.stem}_colorot{suffix}")
 
     def action():
-        from . import api, io, looks, video as clips
+        from . import io
 
-        if io.same_file(source, output):
-            raise api.ColorotError(f"{output}: refusing to overwrite the input video; choose another -o")
+        io.check_input_file(source)
+        io.check_input_file(look)
+        io.refuse_overwriting_inputs(output, (source, look))
+        from . import api, looks, video as clips
+
         device = api.resolve_device(options["device"])
         if _lut_kind(look) is not None:
             table = looks.load_lut(look, device)
@@ -460,6 +469,18 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
                                      progress=bar.update)
 
     click.echo(str(_run(action)))
+
+
+def _check_paths(output: Path, inputs, *, in_place: Path | None = None) -> None:
+    """What can be refused before any work (and before torch is imported): a missing, empty or directory input,
+    an output colorot cannot write, an output over an input."""
+    from . import io
+
+    for path in inputs:
+        if path is not None:
+            io.check_input_file(path)
+    io.refuse_overwriting_inputs(output, inputs, in_place=in_place)
+    io.check_output_path(output)
 
 
 def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
@@ -527,7 +548,7 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
         options["refine"] = refine
 
     def plan():
-        found = batches.collect_inputs(inputs, recursive=recursive)
+        found = batches.collect_inputs(inputs, recursive=recursive, exclude=output_dir)
         if not found:
             raise _UsageFail("no input images found")
         return batches.plan_jobs(found, output_dir, suffix=suffix, extension=extension, on_conflict=on_conflict)
@@ -551,7 +572,7 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
     # torch's threads are split among the --jobs workers; the extra decoding threads of a batched fit (which
     # runs in one thread of its own) do not use torch.
     grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
-                          fit_batch=fit_batch, workers=jobs)
+                          fit_batch=fit_batch, workers=jobs, on_exists=batches.ON_EXISTS[on_conflict])
     if fit_batch > 1:
         jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
     if style_dir is not None:
@@ -565,26 +586,37 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
     try:
         with click.progressbar(length=sum(j.status == "pending" for j in planned), label="grading",
                                file=sys.stderr if show else open(os.devnull, "w")) as bar:
-            batches.run_jobs(planned, grade, workers=jobs, progress=bar.update)
-    except KeyboardInterrupt:
-        done = sum(job.status == "written" for job in planned)
-        click.echo(f"colorot: interrupted after {done} photos; rerun with --on-conflict skip to resume", err=True)
-        raise SystemExit(130)
+            batches.run_jobs(planned, grade, workers=jobs, progress=bar.update, on_stop=_say_stopping)
+    except batches.Stopped as stopped:
+        _report_batch(planned, manifest, exit_status=stopped.exit_status)
     _report_batch(planned, manifest)
 
 
-def _report_batch(planned: list, manifest: Path | None) -> None:
-    """Failures one line each, a summary, the manifest; exit status 1 if any file failed."""
+def _say_stopping(signal_number: int, in_progress: int) -> None:
+    import signal
+
+    name = signal.Signals(signal_number).name
+    click.echo(f"\ncolorot: {name}: interrupted; finishing the {in_progress} photo(s) in progress", err=True)
+
+
+def _report_batch(planned: list, manifest: Path | None, exit_status: int | None = None) -> None:
+    """Failures one line each, a summary, the manifest; exit status 1 if any file failed, ``exit_status`` (a
+    stopped run: 130, 143) when given."""
     for job in planned:
         if job.status == "failed":
             click.echo(f"colorot: error: {job.error}", err=True)
-    counts = {status: sum(job.status == status for job in planned) for status in ("written", "skipped", "failed")}
-    click.echo(f"colorot: {counts['written']} written, {counts['skipped']} skipped, {counts['failed']} failed",
-               err=True)
+    counts = {status: sum(job.status == status for job in planned)
+              for status in ("written", "skipped", "failed", "pending")}
+    stopped = f", {counts['pending']} not started (stopped; rerun with --on-conflict skip to resume)" \
+        if exit_status is not None else ""
+    click.echo(f"colorot: {counts['written']} written, {counts['skipped']} skipped, {counts['failed']} failed"
+               f"{stopped}", err=True)
     if manifest is not None:
         import json
 
         manifest.write_text(json.dumps({"counts": counts, "files": [job.record() for job in planned]}, indent=1))
+    if exit_status is not None:
+        raise SystemExit(exit_status)
     if counts["failed"]:
         raise SystemExit(1)
 

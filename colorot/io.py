@@ -30,7 +30,10 @@ GIF           8, first frame; read only   yes    --    --
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
+import stat
 import struct
 import tempfile
 import threading
@@ -44,7 +47,8 @@ from . import _codecs
 from .errors import ColorotError
 from .icc import is_gray_profile, profile_for_rgb
 
-__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "atomic_write", "DEFAULT_MAX_PIXELS"]
+__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "atomic_write", "atomic_output",
+           "check_output_path", "check_input_file", "refuse_overwriting_inputs", "OutputExists", "DEFAULT_MAX_PIXELS"]
 
 #: Largest image read by default (width x height), against decompression bombs; a 150 MP
 #: medium-format frame fits. Set ``COLOROT_MAX_PIXELS`` or pass ``max_pixels`` to change it.
@@ -109,6 +113,37 @@ def _max_pixels(max_pixels: int | None) -> int:
         return int(value) if value else DEFAULT_MAX_PIXELS
     except ValueError:
         raise ColorotError(f"COLOROT_MAX_PIXELS must be a whole number, got {value!r}") from None
+
+
+def check_input_file(path) -> Path:
+    """Refuse, before any decoding, an input that is missing, a directory or empty (one line naming it)."""
+    path = Path(path)
+    _check_file(path)
+    return path
+
+
+def refuse_overwriting_inputs(output, inputs, *, in_place=None) -> None:
+    """The one overwrite guard: refuse to write ``output`` over any of ``inputs`` (the same path, or the same
+    file through a link), except over ``in_place``, the input the user asked to replace.
+
+    Raises
+    ------
+    ColorotError
+        ``"OUTPUT: refusing to overwrite its input INPUT; ..."``.
+
+    Examples
+    --------
+    >>> refuse_overwriting_inputs("photo.jpg", ["photo.jpg", "look.jpg"], in_place="photo.jpg")
+    >>> refuse_overwriting_inputs("look.jpg", ["photo.jpg", "look.jpg"])
+    Traceback (most recent call last):
+    ...
+    colorot.errors.ColorotError: look.jpg: refusing to overwrite its input look.jpg; choose another output
+    """
+    for path in inputs:
+        if path is None or (in_place is not None and Path(path) == Path(in_place)):
+            continue
+        if same_file(path, output):
+            raise ColorotError(f"{output}: refusing to overwrite its input {path}; choose another output")
 
 
 def _check_file(path: Path) -> None:
@@ -411,10 +446,14 @@ def same_file(a, b) -> bool:
         return False
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    """The process's umask, read once at import (setting it to read it is not safe while threads create files)."""
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def _to_depth(pixels: np.ndarray, image_format: str) -> np.ndarray:
@@ -436,6 +475,32 @@ def _to_depth(pixels: np.ndarray, image_format: str) -> np.ndarray:
     raise ColorotError(f"cannot write {pixels.dtype} pixels; use uint8, uint16 or float")
 
 
+def check_output_path(path, *, folder_must_exist: bool = True) -> Path:
+    """Refuse, before any work, an output path colorot could not write: an unknown format, a missing folder
+    (unless the caller creates it), a directory. Reads nothing, imports no torch.
+
+    Raises
+    ------
+    ColorotError
+        One line naming the path and what to change.
+
+    Examples
+    --------
+    >>> check_output_path("/no/such/folder/out.jpg")
+    Traceback (most recent call last):
+    ...
+    colorot.errors.ColorotError: /no/such/folder: output folder does not exist
+    """
+    path = Path(path)
+    if _FORMATS.get(path.suffix.lower()) is None:
+        raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(_FORMATS))}")
+    if folder_must_exist and not path.parent.exists():
+        raise ColorotError(f"{path.parent}: output folder does not exist")
+    if path.is_dir():
+        raise ColorotError(f"{path}: is a directory")
+    return path
+
+
 def write_image(
     path,
     pixels: np.ndarray,
@@ -443,6 +508,7 @@ def write_image(
     like: ImageFile | None = None,
     quality: int | None = None,
     strip_metadata: bool = False,
+    on_exists: str = "replace",
 ) -> Path:
     """Write an ``(H, W, 3|4)`` array atomically, keeping ``like``'s metadata.
 
@@ -453,7 +519,8 @@ def write_image(
     is quality 95, 4:4:4 otherwise. The ICC profile and EXIF (orientation
     reset) are written where the format allows; ``strip_metadata`` drops the
     EXIF (camera, place, time) but keeps the ICC profile, which defines what
-    the pixel values mean.
+    the pixel values mean. ``on_exists`` says what happens when the file
+    exists at the moment of writing (see :func:`atomic_write`).
 
     Returns
     -------
@@ -471,14 +538,8 @@ def write_image(
     """
     from PIL import Image
 
-    path = Path(path)
-    image_format = _FORMATS.get(path.suffix.lower())
-    if image_format is None:
-        raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(_FORMATS))}")
-    if not path.parent.exists():
-        raise ColorotError(f"{path.parent}: output folder does not exist")
-    if path.is_dir():
-        raise ColorotError(f"{path}: is a directory")
+    path = check_output_path(path)
+    image_format = _FORMATS[path.suffix.lower()]
     pixels = np.asarray(pixels)
     if pixels.ndim != 3 or pixels.shape[-1] not in (3, 4):
         raise ColorotError(f"{path}: pixels must be (H, W, 3) or (H, W, 4), got {pixels.shape}")
@@ -518,30 +579,139 @@ def write_image(
         image.save(handle, format=image_format, **options)
 
     try:
-        return atomic_write(path, save)
+        return atomic_write(path, save, on_exists=on_exists)
     except KeyError:
         if image_format == "HEIF":
             raise ColorotError(f"{path}: writing HEIC/HEIF needs the heic extra: pip install 'colorot[heic]'") from None
         raise
 
 
-def atomic_write(path, save) -> Path:
-    """Call ``save(handle)`` on a temporary file in ``path``'s folder, then rename it over ``path``.
+class OutputExists(ColorotError):
+    """The output file appeared while colorot was writing it (another run, another photo), and the policy was
+    not to replace it."""
 
-    Nothing is left behind if ``save`` fails, and a reader never sees a half-written file.
+
+#: What :func:`atomic_write` does when the output exists at the moment of writing.
+ON_EXISTS = ("replace", "fail", "rename")
+
+
+def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
+    """Call ``save(handle)`` on a temporary file in ``path``'s folder, then move it to ``path``.
+
+    Nothing is left behind if ``save`` fails (or is interrupted), and a reader
+    never sees a half-written file. A new file gets the mode that the user's
+    umask gives new files; a file that is replaced keeps its mode (and its
+    owner and group where the process may set them).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write; its folder must exist.
+    save : callable
+        Writes the content to the binary file handle it is given.
+    on_exists : {"replace", "fail", "rename"}
+        What to do if ``path`` exists when the file is moved into place:
+        replace it atomically; raise :class:`OutputExists`; or write
+        ``name_1.ext``, ``name_2.ext``... instead, the first name free at
+        that moment. ``"fail"`` and ``"rename"`` are decided by an exclusive
+        hard link, so of two processes writing one name, exactly one wins.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written (another name with ``on_exists="rename"``).
+
+    Raises
+    ------
+    ColorotError
+        The folder is missing or cannot be written, or the disk is full
+        (one line that says which); :class:`OutputExists` as above.
     """
-    path = Path(path)
-    if not path.parent.exists():
-        raise ColorotError(f"{path.parent}: output folder does not exist")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
+    with atomic_output(path, on_exists=on_exists) as (temporary, written):
+        with open(temporary, "wb") as handle:
             save(handle)
-        os.chmod(temporary, 0o666 & ~_umask())
-        os.replace(temporary, path)
+    return written[0]
+
+
+@contextlib.contextmanager
+def atomic_output(path, *, on_exists: str = "replace", suffix: str = ".tmp"):
+    """A temporary path next to ``path`` to write to, moved to ``path`` (see :func:`atomic_write`) when the block
+    ends without an error, removed otherwise. Yields ``(temporary path, written)``, where ``written[0]`` is the
+    final path once the block has ended (for writers, such as video muxers, that need a file name)."""
+    if on_exists not in ON_EXISTS:
+        raise ValueError(f"on_exists is one of {', '.join(ON_EXISTS)}, not {on_exists!r}")
+    path = Path(path)
+    folder = path.parent
+    if not folder.exists():
+        raise ColorotError(f"{folder}: output folder does not exist")
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=folder)
+    except OSError as error:
+        raise _cannot_write(folder, error, what="cannot write into this folder") from None
+    os.close(descriptor)
+    temporary, written = Path(name), [path]
+    try:
+        yield temporary, written
+        written[0] = _move_into_place(temporary, path, on_exists)
     except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         if isinstance(error, OSError):
-            raise ColorotError(f"{path}: cannot write ({error.strerror or error})") from None
+            raise _cannot_write(path, error) from None
         raise
-    return path
+
+
+def _move_into_place(temporary: Path, path: Path, on_exists: str) -> Path:
+    """Give ``temporary`` the mode it should have and move it to ``path`` (or the name that ``on_exists`` picks)."""
+    try:
+        existing = os.stat(path)
+    except OSError:
+        existing = None
+    if existing is not None and on_exists == "replace":
+        os.chmod(temporary, stat.S_IMODE(existing.st_mode))
+        with contextlib.suppress(OSError):  # only root, or the owner keeping its own group, may do this
+            os.chown(temporary, existing.st_uid, existing.st_gid)
+        os.replace(temporary, path)
+        return path
+    os.chmod(temporary, 0o666 & ~_UMASK)
+    if on_exists == "replace":
+        os.replace(temporary, path)
+        return path
+    candidates = [path] if on_exists == "fail" else _names_from(path)
+    for candidate in candidates:
+        try:
+            os.link(temporary, candidate)  # fails if the name exists: exactly one writer gets it
+        except FileExistsError:
+            continue
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            # A file system without hard links: reserve the name with an exclusive create, then replace it.
+            try:
+                os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            except FileExistsError:
+                continue
+            os.replace(temporary, candidate)
+            return candidate
+        temporary.unlink()
+        return candidate
+    raise OutputExists(f"{path}: output exists (another run wrote it first); use --on-conflict skip, overwrite "
+                       "or rename")
+
+
+def _names_from(path: Path):
+    """``path``, then ``name_1.ext``, ``name_2.ext``..."""
+    yield path
+    number = 1
+    while True:
+        yield path.with_name(f"{path.stem}_{number}{path.suffix}")
+        number += 1
+
+
+def _cannot_write(path: Path, error: OSError, what: str = "cannot write") -> ColorotError:
+    if isinstance(error, PermissionError):
+        return ColorotError(f"{path}: {what} (permission denied)")
+    if error.errno == errno.ENOSPC:
+        return ColorotError(f"{path}: {what} (no space left on the device)")
+    if error.errno == errno.EROFS:
+        return ColorotError(f"{path}: {what} (read-only file system)")
+    return ColorotError(f"{path}: {what} ({error.strerror or error})")

@@ -10,14 +10,13 @@ ships FFmpeg's libraries).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 from .errors import ColorotError
+from .io import atomic_output
 
 __all__ = ["sample_frames", "grade_video", "frame_count", "VIDEO_SUFFIXES"]
 
@@ -121,11 +120,10 @@ def grade_video(
     codec = next((name for name in encoders if name in av.codecs_available), None)
     if codec is None:
         raise ColorotError(f"{output}: no encoder for {output.suffix} in this FFmpeg build")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{output.stem}.", suffix=output.suffix, dir=output.parent)
-    os.close(descriptor)
     source = _open(path)
     try:
-        with source, av.open(temporary, mode="w") as target:
+        with source, atomic_output(output, suffix=output.suffix) as (temporary, _), \
+                av.open(str(temporary), mode="w") as target:
             video_in = source.streams.video[0]
             video_out = target.add_stream(codec, rate=video_in.average_rate or 25)
             video_out.width, video_out.height = video_in.codec_context.width, video_in.codec_context.height
@@ -147,9 +145,7 @@ def grade_video(
                     if progress is not None:
                         progress(1)
             target.mux(video_out.encode(None))
-        os.replace(temporary, output)
     except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
         if isinstance(error, ColorotError):
             raise
         if isinstance(error, Exception):
