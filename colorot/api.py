@@ -8,6 +8,7 @@ from typing import Sequence, TypeVar
 
 import torch
 
+from . import threads
 from ._convert import PixelView, image_to_pixels, mask_to_weights
 from .colorspaces import SPACES, luma_axis, neutral_axis, to_space
 from .errors import ColorotError
@@ -279,6 +280,7 @@ class ColorTransfer:
                                name=name, mask=weights)
         return to_space(colors, self.fit_space)
 
+    @threads.fitting
     def fit(self, style, sources=None, *, weights=None, style_mask=None) -> "ColorTransfer":
         """Record the style's colors and, with ``sources``, fit one shared map.
 
@@ -394,6 +396,7 @@ class ColorTransfer:
             raise ColorotError("this ColorTransfer is not fitted yet; call fit(style) before transform(source)")
 
     # -- applying ----------------------------------------------------------
+    @threads.fitting
     def transform(self, source: Image, *, strength: float | None = None, source_mask=None) -> Image:
         """Give ``source`` the style's colors.
 
@@ -493,6 +496,7 @@ class ColorTransfer:
             moved = lut.apply_pixels(moved, device=self.device_)
         return _finish(view, pixels, _from_unit(torch.lerp(full_source, moved, strength), pixels, view.scale), mask)
 
+    @threads.fitting
     def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:
         """Give each image the style's colors with its own map, the maps fitted all together.
 

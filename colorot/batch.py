@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from . import threads
 from .errors import ColorotError
 from .io import _FORMATS, OutputExists
 
@@ -225,7 +226,8 @@ def run_jobs(
     """Run ``grade(source, output)`` for every pending job in a pool of ``workers`` threads.
 
     A :class:`ColorotError` (or any other exception) fails that job only.
-    Called from the main thread, SIGINT (Ctrl-C) and SIGTERM stop the run,
+    Each worker's photo uses its share of colorot's threads (``cores //
+    workers``). Called from the main thread, SIGINT (Ctrl-C) and SIGTERM stop the run,
     however many arrive: the jobs not started stay ``pending``, the running
     ones finish their atomic writes (no temporary file is left), every
     worker has ended when :class:`Stopped` is raised, so the jobs' statuses
@@ -256,7 +258,9 @@ def run_jobs(
         if on_stop is not None:
             on_stop(number, running[0])
 
-    with _signals_handled(on_signal), ThreadPoolExecutor(max(1, workers)) as pool:
+    # jobs x threads <= cores: each worker's photo gets its share of colorot's threads.
+    with _signals_handled(on_signal), threads.limit(threads_per_worker(workers)), \
+            ThreadPoolExecutor(max(1, workers)) as pool:
         futures = [pool.submit(work, job) for job in pending]
         for future in as_completed(futures):
             job = future.result()
@@ -312,9 +316,9 @@ def _make_folder(folder: Path) -> None:
         raise ColorotError(f"{folder}: cannot create the output folder ({error.strerror or error})") from None
 
 
-def torch_threads_per_worker(workers: int) -> int:
-    """Split the CPU's threads among the workers."""
-    return max(1, (os.cpu_count() or 1) // max(1, workers))
+def threads_per_worker(workers: int) -> int:
+    """Split colorot's CPU threads (:func:`colorot.threads.cpu_threads`) among the workers."""
+    return max(1, threads.cpu_threads() // max(1, workers))
 
 
 def make_grader(
@@ -379,7 +383,6 @@ def make_grader(
         return _tabulated_grader(table.table[0].detach().cpu().float().numpy(), options,
                                  style=style_file.pixels if evaluate and style_file is not None else None,
                                  **tabulated_options)
-    _limit_torch_threads(workers)
     from . import api
     from ._convert import image_to_pixels
 
@@ -436,7 +439,6 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
 
     coordinates = None if shaper is None else shaper.at_codes()
     dense = _in_background(dense_lut.tabulate_uint8, table, coordinates)  # while the first photos decode
-    lookup_threads = max(1, (os.cpu_count() or 1) // max(1, workers))  # cores the workers leave idle
     lock, torch_grader = threading.Lock(), []
 
     def grade(source: Path, output: Path) -> dict:
@@ -445,11 +447,10 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
             notes(image)
         pixels = image.pixels
         if pixels.dtype == np.uint8 and pixels.ndim == 3 and pixels.shape[-1] in (3, 4):
-            result = dense_lut.lookup_uint8(dense.result(), pixels, threads=lookup_threads)
+            result = dense_lut.lookup_uint8(dense.result(), pixels)  # in the threads the workers leave idle
         else:  # 16-bit, float or grayscale: the general kernel (torch)
             with lock:
                 if not torch_grader:
-                    _limit_torch_threads(workers)
                     from . import api
                     from ._convert import image_to_pixels
                     from .looks import _as_lut
@@ -481,12 +482,6 @@ def _in_background(function: Callable, *args):
     return future
 
 
-def _limit_torch_threads(workers: int) -> None:
-    """With several worker threads, split torch's CPU threads among them (imports torch)."""
-    if workers > 1:
-        import torch
-
-        torch.set_num_threads(torch_threads_per_worker(workers))
 
 
 class _FitBatcher:

@@ -72,6 +72,9 @@ def _read_mask(path: Path, max_pixels: int | None):
     return (pixels.astype("float32") / scale).clip(0, 1)
 
 
+#: A table exported smaller than its look is noted when it is farther than this (8-bit codes, 99th percentile).
+LUT_ERROR_NOTE = 2.0
+
 #: How the notes name each kind of lookup table (:func:`colorot.looks.lut_kind`).
 LUT_KIND_NAMES = {"look": "a colorot look", "generator": "a trained generator", "cube": "a .cube 3D LUT",
                   "hald": "a Hald CLUT, told from its content"}
@@ -350,10 +353,16 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
         from . import looks
 
         if _lut_kind(look) is not None:  # re-exported at the size asked for
-            table = looks.load_lut(look, size=size)
-            table = table.resized(size) if table.size != size or table.shaper is not None else table
+            reference = looks.load_lut(look)
         else:
-            table = looks.fit_lut_from_files(look, sources, size=size, notes=_show_notes, **options)
+            reference = looks.fit_lut_from_files(look, sources, size=max(size, 65), notes=_show_notes, **options)
+        table = reference.resized(size) if reference.size != size or reference.shaper is not None else reference
+        if table is not reference:
+            typical, largest = looks.table_error(table, reference)
+            if typical > LUT_ERROR_NOTE:
+                click.echo(f"colorot: note: the {size}-node table is {typical:.0f} codes from the look at the 99th "
+                           f"percentile ({largest:.0f} at most) over the RGB cube; --size 65 reproduces it",
+                           err=True)
         if lut_format == "cube":
             return looks.write_cube(output, table, title=f"colorot {look.stem}")
         return looks.write_hald(output, table)

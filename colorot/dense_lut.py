@@ -112,7 +112,7 @@ def lookup_uint8(dense: np.ndarray, image: np.ndarray, threads: int | None = Non
     source = np.ascontiguousarray(image).reshape(-1)
     out = np.empty(image.shape, dtype=np.uint8)
     count = source.size // channels
-    strips = min(_threads() if threads is None else max(1, threads), max(1, count // STRIP_PIXELS))
+    strips = min(_threads() if threads is None else max(1, threads), max(1, count // STRIP_PIXELS), _POOL_SIZE)
     bounds = [count * k // strips for k in range(strips + 1)]
     work = [(dense, source, out.reshape(-1), channels, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
     if len(work) > 1:
@@ -152,10 +152,13 @@ def _lookup_strip(dense: np.ndarray, source: np.ndarray, out: np.ndarray, channe
 
 
 _POOL = None
+_POOL_SIZE = 4
 
 
 def _threads() -> int:
-    return min(os.cpu_count() or 1, 4)
+    from .threads import cpu_threads
+
+    return min(cpu_threads(), 4)
 
 
 def _pool():
@@ -163,5 +166,5 @@ def _pool():
     if _POOL is None:
         from concurrent.futures import ThreadPoolExecutor
 
-        _POOL = ThreadPoolExecutor(_threads(), thread_name_prefix="colorot-lookup")
+        _POOL = ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="colorot-lookup")
     return _POOL

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import torch
 
+from . import threads
 from .colorspaces import REC709_LUMA
 
 __all__ = ["box_mean", "guided_filter", "filter_displacement"]
@@ -142,12 +143,14 @@ def filter_displacement(
         ``fine_source + filtered displacement`` is returned.
     """
     batch = source.shape[0]
-    source_image = source.reshape(batch, 3, *size).to(torch.float32)
-    displacement = moved.reshape(batch, 3, *size).to(torch.float32) - source_image
-    base = source_image if fine_source is None else fine_source.reshape(batch, 3, *fine_size).to(torch.float32)
-    fine_guide = None if fine_source is None else _luma(base)
-    filtered = guided_filter(_luma(source_image), displacement, radius, eps, fine_guide=fine_guide)
-    return filtered.add_(base).clamp_(0, 1).reshape(batch, 3, -1)
+    work = batch * (size[0] * size[1] if fine_size is None else fine_size[0] * fine_size[1])
+    with threads.torch_threads(threads.for_work(work)):  # a per-pixel pass: threads pay when it is large
+        source_image = source.reshape(batch, 3, *size).to(torch.float32)
+        displacement = moved.reshape(batch, 3, *size).to(torch.float32) - source_image
+        base = source_image if fine_source is None else fine_source.reshape(batch, 3, *fine_size).to(torch.float32)
+        fine_guide = None if fine_source is None else _luma(base)
+        filtered = guided_filter(_luma(source_image), displacement, radius, eps, fine_guide=fine_guide)
+        return filtered.add_(base).clamp_(0, 1).reshape(batch, 3, -1)
 
 
 def _luma(image: torch.Tensor) -> torch.Tensor:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import dense_lut
+from . import dense_lut, threads
 from .colorspaces import from_space, to_space
 from .shaper import Shaper
 from .sliced import SlicedSteps
@@ -38,6 +38,9 @@ __all__ = ["ColorLUT", "bake_lut", "identity_grid", "used_nodes"]
 #: Pixels looked up at a time: small on the CPU (cache), large on accelerators (fewer launches).
 CHUNK_PIXELS = {"cpu": 1 << 18, "accelerator": 1 << 23}
 
+
+#: Pixels :func:`used_nodes` reads at a time (per thread).
+USED_NODES_CHUNK = 1 << 20
 
 #: The largest grid (nodes per axis) Pillow's ``Color3DLUT`` kernel takes.
 PILLOW_LUT_MAX = 65
@@ -169,6 +172,15 @@ class ColorLUT:
         out = torch.empty((batch, 3, pixels.shape[-1]), device=device, dtype=pixels.dtype)
         is_integer = not pixels.dtype.is_floating_point
         chunk_pixels = max(1, CHUNK_PIXELS["cpu" if device.type == "cpu" else "accelerator"] // batch)
+        with threads.torch_threads(threads.for_work(batch * pixels.shape[-1])):
+            self._apply_chunks(pixels, out, displacement, table, scale, chunk_pixels, interpolation)
+        return out
+
+    def _apply_chunks(self, pixels, out, displacement, table, scale, chunk_pixels, interpolation) -> None:
+        """:meth:`apply_pixels`' lookup, chunk by chunk, into ``out``."""
+        batch = out.shape[0]
+        device = out.device
+        is_integer = not pixels.dtype.is_floating_point
         for start in range(0, pixels.shape[-1], chunk_pixels):
             chunk = pixels[:, :3, start : start + chunk_pixels].to(device=device, dtype=torch.float32)
             chunk = chunk.expand(batch, 3, -1) / scale
@@ -186,7 +198,6 @@ class ColorLUT:
                 high = torch.clamp(chunk, min=1)
                 moved = torch.minimum(torch.maximum(moved, low), high) * scale
             out[..., start : start + chunk_pixels] = moved.to(pixels.dtype)
-        return out
 
     def densify(self) -> "ColorLUT":
         """Tabulate the map at every 8-bit color, so that :meth:`apply_uint8` is one gather per pixel.
@@ -231,7 +242,7 @@ class ColorLUT:
         lut_filter = ImageFilter.Color3DLUT(self.size, table, channels=3)
         mode = "RGBA" if image.shape[-1] == 4 else "RGB"
         out = np.empty_like(image)
-        n_workers = min(os.cpu_count() or 1, 8)
+        n_workers = min(threads.cpu_threads(), 8)
         bounds = np.linspace(0, image.shape[0], 2 * n_workers + 1).astype(int)
 
         def work(rows: slice) -> None:
@@ -336,11 +347,28 @@ def used_nodes(image: np.ndarray, size: int) -> torch.Tensor:
     >>> int(mask.sum()), bool(mask[0]), bool(mask[2 + 2 * 65 + 2 * 65 * 65]), bool(mask[3])
     (27, True, True, False)
     """
-    lower = (np.arange(256) * (size - 1)) // 255  # the cell of each code along one axis
+    lower = ((np.arange(256) * (size - 1)) // 255).astype(np.int32)  # the cell of each code along one axis
+    offsets = (lower, lower * size, lower * size * size)
     flat = image.reshape(-1, image.shape[-1])
-    index = np.take(lower, flat[:, 0]) + np.take(lower * size, flat[:, 1]) + np.take(lower * size * size, flat[:, 2])
-    cells = np.zeros(size**3, dtype=bool)
-    cells[index] = True
+
+    def mark(bounds: tuple[int, int]) -> np.ndarray:  # in chunks that stay in cache
+        cells = np.zeros(size**3, dtype=bool)
+        for start in range(bounds[0], bounds[1], USED_NODES_CHUNK):
+            chunk = flat[start : min(bounds[1], start + USED_NODES_CHUNK)]
+            index = np.take(offsets[0], chunk[:, 0])
+            index += np.take(offsets[1], chunk[:, 1])
+            index += np.take(offsets[2], chunk[:, 2])
+            cells[index] = True
+        return cells
+
+    # Strips in Python threads (numpy releases the GIL; blocked threads do not spin as OpenMP's do).
+    strips = max(1, min(threads.cpu_threads(), len(flat) // USED_NODES_CHUNK))
+    bounds = [(len(flat) * k // strips, len(flat) * (k + 1) // strips) for k in range(strips)]
+    if strips == 1:
+        cells = mark(bounds[0])
+    else:
+        with ThreadPoolExecutor(strips) as pool:
+            cells = np.logical_or.reduce(list(pool.map(mark, bounds)))
     marked = cells.reshape(size, size, size)  # [blue, green, red]
     for axis in range(3):  # nodes lower - 1 .. lower + 2 along each axis
         grown = marked.copy()

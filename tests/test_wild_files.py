@@ -240,3 +240,19 @@ def test_video_converts_a_tagged_style_into_srgb(tmp_path, astronaut, coffee):
         assert result.exit_code == 0, result.output
         outputs.append(_decode(tmp_path / f"{style}.mp4")[0])
     assert all(np.array_equal(a, b) for a, b in zip(*outputs))
+
+
+def test_a_small_table_far_from_its_look_says_so(tmp_path):
+    # Issue 27 item 12: a 17-node .cube of a fitted look is several codes from the look; the note says how far
+    # (the figure checked against an independent lookup), and a 65-node export has no note.
+    from colorot.looks import load_lut, table_error
+
+    Image.fromarray(load_sample("hubble", 96)).save(tmp_path / "style.png")
+    Image.fromarray(load_sample("astronaut", 96)).save(tmp_path / "photo.png")
+    common = ["--source", tmp_path / "photo.png", "--seed", "0"]
+    small = _invoke("lut", tmp_path / "style.png", "--size", "17", "-o", tmp_path / "small.cube", *common)
+    full = _invoke("lut", tmp_path / "style.png", "--size", "65", "-o", tmp_path / "full.cube", *common)
+    assert small.exit_code == 0 and full.exit_code == 0
+    typical, largest = table_error(load_lut(tmp_path / "small.cube"), load_lut(tmp_path / "full.cube"))
+    assert typical > 2 and f"the 17-node table is {typical:.0f} codes from the look" in small.output
+    assert "--size 65 reproduces it" in small.output and "note: the" not in full.output

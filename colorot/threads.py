@@ -1,0 +1,175 @@
+"""How many threads colorot's CPU work uses, and torch's thread setting scoped to colorot's own calls.
+
+A machine is rarely idle. torch's CPU kernels run on OpenMP threads that spin
+while they wait for work; for the small tensors of a fit (65,536 colors, a
+few hundred operations) two threads gain a few tens of milliseconds on an
+idle 2-core machine and lose hundreds when another process holds a core
+(``benchmarks/contention.py``). So each of colorot's calls counts the
+threads of other processes that are running (:func:`others_running`, from
+the kernel's counts: about 0.1 ms) and gives its fitting and baking only the
+cores left free (:func:`free_threads`); small per-pixel passes run on one
+thread, and strips of large ones run in Python threads that block rather
+than spin (Pillow's kernel, the tabulated lookup, the search for the table's
+nodes an image reads).
+
+The thread count is, in order: :func:`limit` (``colorot batch --jobs N``
+gives each of its ``N`` workers ``cores // N``), ``COLOROT_THREADS``,
+``OMP_NUM_THREADS``, the CPUs this process may run on. torch's own setting
+is changed only inside colorot's calls, and restored when the last of them
+returns: a host program keeps its settings.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+
+from .errors import ColorotError
+
+__all__ = ["cpu_threads", "free_threads", "others_running", "limit", "torch_threads", "fitting", "for_work",
+           "SMALL_WORK"]
+
+#: Elements (pixels, colors) below which a torch pass runs on one thread: a 65^3 table, a 640 px copy.
+SMALL_WORK = 1 << 20
+
+_limit: int | None = None
+_lock = threading.Lock()
+_depth = 0
+_saved: int | None = None
+_local = threading.local()
+
+
+def cpu_threads() -> int:
+    """The number of threads colorot's CPU work may use (at least 1).
+
+    Examples
+    --------
+    >>> with limit(1):
+    ...     cpu_threads()
+    1
+    """
+    if _limit is not None:
+        return _limit
+    for name in ("COLOROT_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name)
+        if value:
+            try:
+                count = int(value)
+            except ValueError:
+                raise ColorotError(f"{name} must be a whole number of threads, got {value!r}") from None
+            if count >= 1:
+                return count
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def limit(count: int):
+    """Within the block, colorot's CPU work uses at most ``count`` threads (process-wide: for worker threads that
+    each grade a photo)."""
+    global _limit
+    previous, _limit = _limit, max(1, int(count))
+    try:
+        yield
+    finally:
+        _limit = previous
+
+
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """torch's intra-op threads set to ``count`` for the block; the host's setting is back once the last block
+    (in any thread) has ended. Nested blocks restore their enclosing block's count."""
+    import torch
+
+    global _depth, _saved
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    with _lock:
+        if _depth == 0:
+            _saved = torch.get_num_threads()
+        _depth += 1
+        stack.append(count)
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        with _lock:
+            stack.pop()
+            _depth -= 1
+            if _depth == 0:
+                torch.set_num_threads(_saved)
+            elif stack:
+                torch.set_num_threads(stack[-1])
+
+
+def others_running() -> int:
+    """How many threads of other processes are running or ready to run right now (Linux; 0 elsewhere).
+
+    The kernel's count of runnable threads (``/proc/loadavg``) less this
+    process's own (``/proc/self/task/*/stat``), the least of three reads a
+    fraction of a millisecond apart, so that a passing blip is not taken for
+    a busy machine. About 0.1 ms.
+    """
+    counts = []
+    for _ in range(3):
+        try:
+            with open("/proc/loadavg") as handle:
+                total = int(handle.read().split()[3].split("/")[0])
+            mine = 0
+            for task in os.scandir("/proc/self/task"):
+                try:
+                    with open(f"{task.path}/stat") as handle:
+                        status = handle.read()
+                except OSError:  # the thread ended meanwhile
+                    continue
+                mine += status[status.rindex(")") + 2] == "R"
+        except (OSError, ValueError, IndexError):
+            return 0
+        counts.append(max(0, total - mine))
+    return min(counts)
+
+
+#: Seconds for which a count of :func:`others_running` is reused (a transfer's fit and apply ask in turn).
+RECOUNT_AFTER = 0.25
+_last_count: tuple[float, int] = (-1.0, 0)
+
+
+def free_threads() -> int:
+    """:func:`cpu_threads`, less the cores other processes are using now (at least 1)."""
+    global _last_count
+    count = cpu_threads()
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        return count
+    now = time.monotonic()
+    when, others = _last_count
+    if now - when > RECOUNT_AFTER:
+        others = others_running()
+        _last_count = (now, others)
+    return max(1, min(count, cores - others))
+
+
+def fitting(function):
+    """Decorate a function that fits or bakes a map: its torch work runs on :func:`free_threads` threads, so
+    that no thread spins waiting for a core another process holds (per-pixel passes inside it choose their
+    own count with :func:`for_work`)."""
+    import functools
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with torch_threads(free_threads()):
+            return function(*args, **kwargs)
+
+    return run
+
+
+def for_work(elements: int) -> int:
+    """The torch threads for a pass over ``elements`` values: one below :data:`SMALL_WORK`, else
+    :func:`free_threads`."""
+    return 1 if elements < SMALL_WORK else free_threads()

@@ -1,0 +1,100 @@
+"""The thread policy: torch's setting scoped to colorot's calls, the cores other processes hold left to them,
+COLOROT_THREADS obeyed, a batch's workers sharing the cores."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import colorot
+from colorot import ColorotError, threads
+
+
+def test_the_host_programs_torch_setting_is_restored(astronaut, coffee):
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        colorot.transfer(astronaut, coffee, seed=0)
+        colorot.ColorTransfer(seed=0).fit(coffee).transform(astronaut.astype(np.float32) / 255)
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_fit_leaves_to_other_processes_the_cores_they_hold(monkeypatch, astronaut, coffee):
+    seen = []
+    fit = colorot.sliced.fit_sliced_steps
+
+    def spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(colorot.api, "fit_sliced_steps", spy)
+    monkeypatch.setattr(threads, "cpu_threads", lambda: 4)
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    for others, expected in ((0, 4), (1, 3), (3, 1), (9, 1)):
+        monkeypatch.setattr(threads, "others_running", lambda others=others: others)
+        monkeypatch.setattr(threads, "_last_count", (-1.0, 0))
+        colorot.transfer(astronaut, coffee, seed=0)
+        assert seen[-1] == expected
+
+
+def test_others_running_sees_a_busy_process():
+    if not threads.os.path.exists("/proc/loadavg"):
+        pytest.skip("no /proc/loadavg: the count is 0 on this system")
+    loop = "import time\nend = time.monotonic() + 20\nwhile time.monotonic() < end:\n    pass\n"
+    busy = subprocess.Popen([sys.executable, "-c", loop])
+    try:
+        deadline = time.monotonic() + 10
+        while threads.others_running() < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert threads.others_running() >= 1
+    finally:
+        busy.kill()
+        busy.wait()
+
+
+def test_colorot_threads_and_limits(monkeypatch):
+    monkeypatch.setenv("COLOROT_THREADS", "3")
+    assert threads.cpu_threads() == 3
+    with threads.limit(1):
+        assert threads.cpu_threads() == 1
+    assert threads.cpu_threads() == 3
+    monkeypatch.setenv("COLOROT_THREADS", "many")
+    with pytest.raises(ColorotError, match="COLOROT_THREADS must be a whole number"):
+        threads.cpu_threads()
+
+
+def test_nested_and_concurrent_scopes_restore_the_setting():
+    before = torch.get_num_threads()
+    barrier = threading.Barrier(2)
+
+    def worker():
+        with threads.torch_threads(1):
+            barrier.wait()
+            with threads.torch_threads(2):
+                pass
+            barrier.wait()
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    assert torch.get_num_threads() == before
+
+
+def test_a_batchs_workers_share_the_cores(tmp_path, monkeypatch):
+    from colorot import batch as batches
+
+    monkeypatch.setattr(threads, "cpu_threads", lambda: 4 if threads._limit is None else threads._limit)
+    seen = []
+    jobs = [batches.Job(tmp_path / f"{index}.png", tmp_path / "out" / f"{index}.png") for index in range(4)]
+    batches.run_jobs(jobs, lambda source, output: seen.append(threads.cpu_threads()) or {}, workers=2)
+    assert seen == [2] * 4 and threads.cpu_threads() == 4
