@@ -24,6 +24,8 @@ import math
 import numpy as np
 import torch
 
+from . import threads
+
 __all__ = [
     "random_rotation",
     "random_directions",
@@ -784,7 +786,8 @@ def fit_sliced_steps(
         step_noise = None if noise is None else noise[..., within, :, :]
         shift = run(directions[index], moves[index], target_knots[..., within, :, :], step_noise)
         if check_every - index % check_every <= 3:  # mean square displacement of each image
-            step_sizes.append(shift.square().sum(dim=-2).mean(dim=-1))
+            with threads.torch_threads(1):  # a sum whose bits must not depend on the thread count
+                step_sizes.append(shift.square().sum(dim=-2).mean(dim=-1))
         if len(step_sizes) >= 3 and (index + 1) % check_every == 0:
             active = active & ~(torch.stack(step_sizes[-3:]) < tol**2).all(dim=0)
             any_active, all_active = torch.stack((active.any(), active.all())).tolist()  # one read
@@ -805,11 +808,12 @@ def _chroma_directions(target: torch.Tensor, luma_axis: torch.Tensor, neutral_ax
     such a look is reached exactly. ``target`` is laid out ``(*batch, d, m)``."""
     base = chroma_step_bases(luma_axis, neutral_axis)[0].to(device=target.device, dtype=target.dtype)
     axis = (luma_axis / luma_axis.norm()).to(device=target.device, dtype=target.dtype)
-    luma = axis @ target  # (*batch, m)
-    chroma = base.T @ target  # (*batch, 2, m)
-    luma = luma - luma.mean(dim=-1, keepdim=True)
-    chroma = chroma - chroma.mean(dim=-1, keepdim=True)
-    slope = (chroma @ luma[..., None])[..., 0] / (luma.square().sum(dim=-1, keepdim=True) + 1e-12)  # (*batch, 2)
+    with threads.torch_threads(1):  # sums over the samples: the same bits whatever the machine's thread count
+        luma = axis @ target  # (*batch, m)
+        chroma = base.T @ target  # (*batch, 2, m)
+        luma = luma - luma.mean(dim=-1, keepdim=True)
+        chroma = chroma - chroma.mean(dim=-1, keepdim=True)
+        slope = (chroma * luma[..., None, :]).sum(dim=-1) / (luma.square().sum(dim=-1, keepdim=True) + 1e-12)
     return base - axis[:, None] * slope[..., None, :]
 
 

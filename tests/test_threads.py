@@ -98,3 +98,13 @@ def test_a_batchs_workers_share_the_cores(tmp_path, monkeypatch):
     jobs = [batches.Job(tmp_path / f"{index}.png", tmp_path / "out" / f"{index}.png") for index in range(4)]
     batches.run_jobs(jobs, lambda source, output: seen.append(threads.cpu_threads()) or {}, workers=2)
     assert seen == [2] * 4 and threads.cpu_threads() == 4
+
+
+def test_the_output_does_not_depend_on_how_many_cores_are_free(monkeypatch, astronaut, coffee):
+    # The thread count follows the machine's load; the bytes must not: sums over samples run on one thread.
+    results = []
+    for free in (1, 2):
+        monkeypatch.setattr(threads, "free_threads", lambda free=free: free)
+        results.append((colorot.fit_lut(coffee, [astronaut], size=17, seed=0).table,
+                        colorot.transfer(astronaut, coffee, seed=0, refine=2)))
+    assert torch.equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
