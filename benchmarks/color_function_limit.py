@@ -27,8 +27,8 @@ import argparse
 import numpy as np
 
 import colorot
-from colorot.colorspaces import REC709_LUMA
-from colorot.metrics import color_distance, structure_similarity
+from colorot.measures.colorspaces import REC709_LUMA
+from colorot.measures.metrics import color_distance, structure_similarity
 
 from _common import load, ordered_pairs
 

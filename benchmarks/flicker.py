@@ -20,8 +20,8 @@ import numpy as np
 from PIL import Image
 
 import colorot
-from colorot.video import lut_applier
-from colorot.api import resolve_device
+from colorot.apps.video import lut_applier
+from colorot.devices import resolve_device
 
 from _common import NAMES, load
 

@@ -28,9 +28,9 @@ from _common import NAMES, load, median_time, ordered_pairs
 from PIL import Image
 
 import colorot
-from colorot import looks
+from colorot.apps import looks
 from colorot.api import apply_lut
-from colorot.metrics import color_distance, structure_similarity
+from colorot.measures.metrics import color_distance, structure_similarity
 
 
 def crops(image: np.ndarray, count: int, rng: np.random.Generator, width_fraction=0.6) -> list[np.ndarray]:
@@ -160,7 +160,7 @@ def consistency(args) -> None:
 
 
 def conditioned(args) -> None:
-    from colorot.conditioned import load_pretrained
+    from colorot.learned.conditioned import load_pretrained
 
     print("\n4. shipped style-conditioned generator (trained without rocket and hubble) on pairs involving them")
     load_pretrained()

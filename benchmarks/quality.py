@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import colorot
-from colorot.metrics import color_distance, structure_similarity
+from colorot.measures.metrics import color_distance, structure_similarity
 
 from _common import load, ordered_pairs, peers
 

@@ -21,7 +21,7 @@ import torch
 from _common import load
 from PIL import Image
 
-from colorot.metrics import structure_similarity
+from colorot.measures.metrics import structure_similarity
 from colorot.stylize import _as_tensor, _fit_side, patch_distance, stylize
 
 PAIRS = [("astronaut", "chelsea"), ("coffee", "hubble"), ("rocket", "coffee"), ("chelsea", "rocket")]

@@ -18,7 +18,7 @@ import json
 import statistics
 
 import colorot
-from colorot.metrics import color_distance, structure_similarity
+from colorot.measures.metrics import color_distance, structure_similarity
 
 from _common import load, ordered_pairs
 from quality import noise_gain

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from _common import load
 
-from colorot.conditioned import PRETRAINED, train_conditioned
+from colorot.learned.conditioned import PRETRAINED, train_conditioned
 
 TRAINING = ["astronaut", "chelsea", "coffee"]
 HELD_OUT = ["rocket", "hubble"]

@@ -14,12 +14,20 @@ The main entry points:
   :class:`colorot.ConditionedGenerator` is its style-conditioned variant.
 
 Names are imported on first use, so that ``import colorot`` (and the command
-line's ``--help``) stays fast until the engine is needed.
+line's ``--help``) stays fast until the engine is needed. The package shows
+the data flow: :mod:`colorot.io` (pictures in and out) -> :mod:`colorot.measures`
+(color distributions) -> :mod:`colorot.ot` (the engine) -> :mod:`colorot.maps`
+(the fitted map as a LUT, applied) -> :mod:`colorot.apps` (workflows from files),
+with :mod:`colorot.learned` beside the engine and :mod:`colorot.cli` at the edge;
+``docs/architecture.md`` maps it.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.abc
+import importlib.util
+import sys
 
 __version__ = "0.1.0"
 
@@ -31,20 +39,42 @@ _EXPORTS = {
     "ColorTransferModule": "api",
     "ColorotError": "errors",
     "color_measure": "measures",
-    "sliced_wasserstein": "sliced",
-    "SPACES": "colorspaces",
-    "to_space": "colorspaces",
-    "from_space": "colorspaces",
-    "color_distance": "metrics",
-    "structure_similarity": "metrics",
-    "exact_distance": "metrics",
-    "evaluate": "metrics",
+    "sliced_wasserstein": "ot.sliced",
+    "SPACES": "measures.colorspaces",
+    "to_space": "measures.colorspaces",
+    "from_space": "measures.colorspaces",
+    "color_distance": "measures.metrics",
+    "structure_similarity": "measures.metrics",
+    "exact_distance": "measures.metrics",
+    "evaluate": "measures.metrics",
     "read_image": "io",
-    "ColorGenerator": "generator",
-    "train_generator": "generator",
-    "load_generator": "generator",
-    "ConditionedGenerator": "conditioned",
     "write_image": "io",
+    "ColorGenerator": "learned.generator",
+    "train_generator": "learned.training",
+    "load_generator": "learned.files",
+    "ConditionedGenerator": "learned.conditioned",
+}
+
+#: Modules that moved into subpackages, importable under their old names too (``colorot.looks`` is
+#: ``colorot.apps.looks``, the same module object): code written for the flat layout keeps working.
+MOVED_MODULES = {
+    "_codecs": "io._codecs",
+    "icc": "io.icc",
+    "_convert": "io.arrays",
+    "styles": "io.styles",
+    "colorspaces": "measures.colorspaces",
+    "metrics": "measures.metrics",
+    "sliced": "ot.sliced",
+    "methods": "ot.methods",
+    "transport_map": "maps.lut",
+    "shaper": "maps.shaper",
+    "dense_lut": "maps.dense",
+    "regrain": "maps.regrain",
+    "generator": "learned.generator",
+    "conditioned": "learned.conditioned",
+    "looks": "apps.looks",
+    "batch": "apps.batch",
+    "video": "apps.video",
 }
 
 __all__ = [*_EXPORTS, "__version__"]
@@ -55,8 +85,29 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value
         return value
+    if name in MOVED_MODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'colorot' has no attribute {name!r}")
 
 
 def __dir__():
     return sorted(__all__)
+
+
+class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Imports ``colorot.OLD`` as the module now at ``colorot.NEW`` (see :data:`MOVED_MODULES`)."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        package, _, name = fullname.rpartition(".")
+        if package == __name__ and name in MOVED_MODULES:
+            return importlib.util.spec_from_loader(fullname, self)
+        return None
+
+    def create_module(self, spec):
+        return importlib.import_module(f"{__name__}.{MOVED_MODULES[spec.name.rpartition('.')[2]]}")
+
+    def exec_module(self, module) -> None:  # the module ran when it was imported under its new name
+        pass
+
+
+sys.meta_path.append(_MovedModuleFinder())

@@ -31,8 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .api import transfer
+from .devices import resolve_device, seeded_generator
 from .errors import ColorotError
-from .sliced import midpoint_quantiles
+from .ot.one_d import midpoint_quantiles
 
 __all__ = ["stylize", "patch_distance"]
 
@@ -99,7 +101,7 @@ def patch_distance(image, reference, *, patch_size: int = 7, n_projections: int 
 
 def _as_tensor(image, name: str, device=None) -> torch.Tensor:
     """Any image the API takes as a float ``(1, 3, H, W)`` tensor in ``[0, 1]`` on ``device``."""
-    from ._convert import image_to_pixels
+    from .io.arrays import image_to_pixels
 
     view = image_to_pixels(image, name)
     if view.pixels.shape[0] != 1:
@@ -186,7 +188,6 @@ def stylize(
     >>> bool(patch_distance(out, style) < patch_distance(content, style))
     True
     """
-    from . import api
 
     if not 3 <= patch_size <= 15 or patch_size % 2 == 0:
         raise ColorotError(f"patch_size must be odd, from 3 to 15, got {patch_size}")
@@ -195,12 +196,12 @@ def stylize(
     steps = (steps,) * levels if isinstance(steps, int) else tuple(steps)
     if len(steps) < levels:
         steps = steps + (steps[-1],) * (levels - len(steps))
-    device = api.resolve_device(device)
-    generator = api._generator(seed, device)
+    device = resolve_device(device)
+    generator = seeded_generator(seed, device)
     content_image = _fit_side(_as_tensor(content, "content", device), size)
     style_image = _fit_side(_as_tensor(style, "style", device), max(size, 64))
     # Color first: the content recolored by the engine is both the start and the content target.
-    recolored = api.transfer(content_image, style_image, seed=seed, device=device)
+    recolored = transfer(content_image, style_image, seed=seed, device=device)
     mask = None
     if content_mask is not None:
         mask = torch.as_tensor(np.asarray(content_mask, dtype=np.float32), device=device)

@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import colorot
-from colorot import looks
+from colorot.apps import looks
 from _photos import photo, show_row
 
 style = photo("coffee")

@@ -7,7 +7,7 @@ projections of the patch space), coarse to fine, from the color-transferred cont
 is the knob between structure kept and texture taken.
 """
 
-from colorot.metrics import structure_similarity
+from colorot.measures.metrics import structure_similarity
 from colorot.stylize import patch_distance, stylize
 from _photos import photo, show_row
 

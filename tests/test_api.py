@@ -5,9 +5,9 @@ from PIL import Image
 
 import colorot
 from colorot import ColorotError, ColorTransfer, ColorTransferModule
-from colorot.colorspaces import luma_axis
-from colorot.metrics import color_distance as _color_distance
-from colorot.metrics import structure_similarity
+from colorot.measures.colorspaces import luma_axis
+from colorot.measures.metrics import color_distance as _color_distance
+from colorot.measures.metrics import structure_similarity
 from conftest import DEVICES
 
 
@@ -295,7 +295,7 @@ def test_tensor_output_is_usable_in_autograd(astronaut, coffee):
 def test_a_photo_s_own_table_baked_around_its_colors_gives_the_whole_table_s_result(astronaut, coffee, options):
     # transform bakes, for an 8-bit image on the CPU, only the grid nodes around its colors; fitting the same
     # map with fit(style, sources=[photo]) bakes the whole grid. Both must give the photo the same pixels.
-    from colorot.transport_map import used_nodes
+    from colorot.maps.lut import used_nodes
 
     rng = np.random.default_rng(0)
     images = [astronaut, rng.integers(0, 256, (37, 41, 3), dtype=np.uint8), np.full((4, 6, 3), 255, np.uint8),

@@ -89,8 +89,8 @@ def test_shared_map_gives_every_photo_the_same_map(tmp_path):
 def test_a_look_fitted_on_a_shoot_grades_it_as_the_shared_map_does(tmp_path):
     # colorot fit on a shoot and colorot batch --shared-map on it fit the same map (photos sampled from
     # reduced JPEG decodes, n_samples colors in all), so applying the saved look gives the same files.
-    from colorot import batch as batches
-    from colorot.metrics import color_distance
+    from colorot.apps import batch as batches
+    from colorot.measures.metrics import color_distance
 
     photos = tmp_path / "shoot"
     photos.mkdir()
@@ -173,7 +173,7 @@ def test_ray_engine_writes_the_same_files_as_the_local_engine(tmp_path):
 
 
 def test_style_dir_pairs_each_photo_with_its_own_style(tmp_path):
-    from colorot.metrics import color_distance
+    from colorot.measures.metrics import color_distance
 
     photos, styles = tmp_path / "photos", tmp_path / "styles"
     photos.mkdir(), styles.mkdir()
@@ -217,9 +217,9 @@ def test_maps_fitted_in_batches_give_the_photo_by_photo_files(tmp_path, monkeypa
 def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path, monkeypatch):
     # From DENSIFY_FROM photos on, the look's table is tabulated at every 8-bit color and looked up by
     # gathering; the files agree with Pillow's trilinear kernel within one code.
-    from colorot import batch as batches
-    from colorot import dense_lut
-    from colorot.looks import load_lut
+    from colorot.apps import batch as batches
+    from colorot.maps import dense as dense_lut
+    from colorot.apps.looks import load_lut
 
     photos = tmp_path / "photos"
     photos.mkdir()
@@ -246,8 +246,8 @@ def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path,
 def test_a_look_grades_8_bit_photos_without_torch_and_others_with_it(tmp_path):
     # A saved look applied to a folder: the 8-bit photos are graded with numpy alone (torch, about a second
     # to import, is never loaded); a 16-bit photo in the same folder goes through the general kernel.
-    from colorot import batch as batches
-    from colorot.looks import load_lut
+    from colorot.apps import batch as batches
+    from colorot.apps.looks import load_lut
 
     photos = tmp_path / "photos"
     photos.mkdir()

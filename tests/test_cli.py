@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from colorot.cli import main
-from colorot.metrics import color_distance as _color_distance
+from colorot.measures.metrics import color_distance as _color_distance
 from conftest import load_sample
 
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 from skimage.color import lab2rgb, rgb2lab
 
-from colorot import colorspaces as cs
+from colorot.measures import colorspaces as cs
 from conftest import DEVICES
 
 

@@ -11,7 +11,7 @@ from PIL import Image
 import colorot
 from colorot import ColorotError
 from colorot.cli import main
-from colorot.metrics import color_distance
+from colorot.measures.metrics import color_distance
 from conftest import DEVICES, load_sample
 
 FAST = dict(n_iter=12, n_samples=8192, lut_size=33, seed=0)

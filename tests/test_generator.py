@@ -8,13 +8,15 @@ import torch
 from click.testing import CliRunner
 
 import colorot
-from colorot import looks
+from colorot.apps import looks
 from colorot.api import apply_lut
 from colorot.cli import main
-from colorot.conditioned import ConditionedGenerator, encode_colors, load_pretrained
+from colorot.learned.conditioned import ConditionedGenerator, encode_colors, load_pretrained
 from colorot.errors import ColorotError
-from colorot.generator import ColorGenerator, load_generator, train_generator
-from colorot.metrics import color_distance, structure_similarity
+from colorot.learned.files import load_generator
+from colorot.learned.generator import ColorGenerator
+from colorot.learned.training import train_generator
+from colorot.measures.metrics import color_distance, structure_similarity
 
 from conftest import SAMPLES, load_sample
 

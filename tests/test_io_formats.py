@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from PIL import Image, ImageCms
 
 from colorot import ColorotError, read_image
-from colorot._codecs import write_png16, write_tiff
+from colorot.io._codecs import write_png16, write_tiff
 from colorot.cli import main
-from colorot.icc import convert_to_profile, same_profile, srgb_profile
+from colorot.io.icc import convert_to_profile, same_profile, srgb_profile
 
 HEIF = importlib.util.find_spec("pillow_heif") is not None
 H, W = 24, 40

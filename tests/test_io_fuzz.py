@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from colorot import ColorotError, read_image
-from colorot._codecs import write_png16
-from colorot.icc import srgb_profile
+from colorot.io._codecs import write_png16
+from colorot.io.icc import srgb_profile
 
 
 def _valid_files() -> dict[str, bytes]:

@@ -12,8 +12,8 @@ import colorot
 from colorot import ColorotError
 from colorot.api import fit_lut
 from colorot.cli import main
-from colorot.transport_map import ColorLUT
-from colorot.looks import load_look, read_cube, read_hald, save_look, write_cube, write_hald
+from colorot.maps.lut import ColorLUT
+from colorot.apps.looks import load_look, read_cube, read_hald, save_look, write_cube, write_hald
 
 FAST = dict(n_iter=12, n_samples=8192, seed=0)
 
@@ -30,7 +30,7 @@ def test_cube_round_trip_and_an_independent_reader_agree(tmp_path, table, astron
     assert "LUT_3D_SIZE 33" in text and "DOMAIN_MIN 0.0 0.0 0.0" in text
     back = read_cube(path)
     torch.testing.assert_close(back.table, table.table.clamp(0, 1), atol=1e-6, rtol=0)
-    ours = colorot.api._apply_lut(back, colorot._convert.image_to_pixels(astronaut), torch.device("cpu"))
+    ours = colorot.maps.kernels.apply_table(back, colorot.io.arrays.image_to_pixels(astronaut), torch.device("cpu"))
     theirs = colour.read_LUT(str(path)).apply(astronaut / 255.0)  # colour-science, trilinear
     assert np.abs(ours / 255.0 - theirs).mean() <= 1 / 255
 
@@ -38,13 +38,13 @@ def test_cube_round_trip_and_an_independent_reader_agree(tmp_path, table, astron
 def test_lut_reproduces_the_direct_transfer(tmp_path, astronaut, coffee):
     direct = colorot.transfer(astronaut, coffee, **FAST)
     cube = read_cube(write_cube(tmp_path / "look.cube", fit_lut(coffee, [astronaut], size=65, **FAST)))
-    applied = colorot.api._apply_lut(cube, colorot._convert.image_to_pixels(astronaut), torch.device("cpu"))
+    applied = colorot.maps.kernels.apply_table(cube, colorot.io.arrays.image_to_pixels(astronaut), torch.device("cpu"))
     assert np.abs(applied.astype(float) - direct).mean() <= 1.0  # <= 1/255
 
 
 @pytest.mark.parametrize("strip_pixels", [1 << 18, 1000])  # whole, or split among threads at any pixel
 def test_densified_table_matches_the_interpolating_kernels(table, astronaut, monkeypatch, strip_pixels):
-    from colorot import dense_lut
+    from colorot.maps import dense as dense_lut
 
     monkeypatch.setattr(dense_lut, "STRIP_PIXELS", strip_pixels)
     rng = np.random.default_rng(0)
@@ -83,8 +83,8 @@ def test_lut_off_the_source_colors_is_smooth_and_covers_the_cube(astronaut, coff
     displacement = generic.displacement()[0]
     steps = [displacement.diff(dim=axis).abs().max() for axis in (1, 2, 3)]
     assert max(float(step) for step in steps) < 0.5  # no jumps between neighbouring nodes
-    graded = colorot.api._apply_lut(generic, colorot._convert.image_to_pixels(astronaut), torch.device("cpu"))
-    from colorot.metrics import color_distance
+    graded = colorot.maps.kernels.apply_table(generic, colorot.io.arrays.image_to_pixels(astronaut), torch.device("cpu"))
+    from colorot.measures.metrics import color_distance
 
     assert color_distance(graded, coffee) < color_distance(astronaut, coffee)
 
@@ -137,7 +137,7 @@ def test_cli_fit_lut_apply(tmp_path, astronaut, coffee, chelsea):
     assert result.exit_code == 1 and "broken.png" in result.output  # reported, and the others still done
     graded = sorted(p.name for p in (tmp_path / "graded").iterdir())
     assert graded == ["other_colorot.png", "photo_colorot.png"]
-    from colorot.metrics import color_distance
+    from colorot.measures.metrics import color_distance
 
     out = np.asarray(Image.open(tmp_path / "graded" / "photo_colorot.png"))
     assert color_distance(out, coffee) < 0.6 * color_distance(astronaut, coffee)
@@ -160,7 +160,7 @@ def test_tetrahedral_lookup_matches_colour_science(tmp_path, astronaut, coffee):
 
 
 def test_fit_inputs_read_in_threads_and_subsampled(tmp_path, astronaut, coffee):
-    from colorot.looks import read_fit_inputs
+    from colorot.apps.looks import read_fit_inputs
 
     paths = []
     for index, image in enumerate((astronaut, coffee, astronaut[::-1])):

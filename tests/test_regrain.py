@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 
 import colorot
-import colorot.api
-from colorot.regrain import box_mean, guided_filter
+import colorot.maps.refine
+from colorot.maps.regrain import box_mean, guided_filter
 from conftest import load_sample
 
 FAST = dict(n_iter=12, n_samples=8192, lut_size=33, seed=0)
@@ -41,7 +41,7 @@ def test_coefficients_fitted_on_a_reduced_copy_apply_to_the_fine_guide():
 def test_wide_windows_on_a_coarse_grid_match_the_exact_filter(astronaut, coffee, monkeypatch):
     # A real displacement (astronaut graded to coffee) filtered with a wide window: the coarse-grid filter
     # (moments pooled at full resolution, coefficients interpolated back) against the exact one.
-    import colorot.regrain as regrain
+    import colorot.maps.regrain as regrain
 
     graded = colorot.transfer(astronaut, coffee, **FAST)
     to_image = lambda a: torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255  # noqa: E731
@@ -63,7 +63,7 @@ def _noise_gain(source, style, **options):
 
 
 def test_regrain_lowers_the_noise_gain_and_keeps_structure(astronaut, coffee):
-    from colorot.metrics import structure_similarity
+    from colorot.measures.metrics import structure_similarity
 
     plain = colorot.transfer(astronaut, coffee, **FAST)
     regrained = colorot.transfer(astronaut, coffee, regrain_radius=4, **FAST)
@@ -72,7 +72,7 @@ def test_regrain_lowers_the_noise_gain_and_keeps_structure(astronaut, coffee):
 
 
 def test_refine_rounds_bring_the_colors_closer_and_keep_more_structure(astronaut, chelsea):
-    from colorot.metrics import color_distance, structure_similarity
+    from colorot.measures.metrics import color_distance, structure_similarity
 
     plain = colorot.transfer(astronaut, chelsea, **FAST)
     refined = colorot.transfer(astronaut, chelsea, refine=3, **FAST)
@@ -88,12 +88,12 @@ def test_refine_runs_its_rounds_on_a_reduced_copy_of_a_large_image(coffee, monke
     # Above REFINE_SIDE the rounds run on a reduced copy and the image gets the last filter and map at its own
     # size: its detail is kept (an upscaled result of the copy's size has structure 0.87 here), and the result
     # is closer to the rounds at full size than another seed's is.
-    from colorot.metrics import color_distance, structure_similarity
+    from colorot.measures.metrics import color_distance, structure_similarity
 
     source = load_sample("astronaut", 320)
     full = colorot.transfer(source, coffee, refine=2, **FAST)
     reseeded = colorot.transfer(source, coffee, refine=2, **{**FAST, "seed": 1})
-    monkeypatch.setattr(colorot.api, "REFINE_SIDE", 96)
+    monkeypatch.setattr(colorot.maps.refine, "REFINE_SIDE", 96)
     reduced = colorot.transfer(source, coffee, refine=2, **FAST)
     assert reduced.shape == source.shape and reduced.dtype == np.uint8
     gap = lambda image: np.abs(image.astype(int) - full.astype(int)).mean()  # noqa: E731
@@ -116,7 +116,7 @@ def test_refine_of_an_8_bit_photo_agrees_with_the_float_path(astronaut, coffee):
 @pytest.mark.parametrize("refine_side", [None, 64])
 def test_refine_keeps_types_alpha_and_masked_pixels(astronaut, coffee, monkeypatch, refine_side):
     if refine_side:  # the rounds on a reduced copy: alpha and mask reduced with it
-        monkeypatch.setattr(colorot.api, "REFINE_SIDE", refine_side)
+        monkeypatch.setattr(colorot.maps.refine, "REFINE_SIDE", refine_side)
     rgba = np.dstack([astronaut, np.full(astronaut.shape[:2], 200, np.uint8)])
     mask = np.zeros(astronaut.shape[:2], bool)
     mask[:, : astronaut.shape[1] // 2] = True
@@ -142,7 +142,7 @@ def test_refine_refuses_bad_rounds_and_a_shared_map(astronaut, coffee):
 
 
 def test_refine_radii_go_from_coarse_to_fine_in_proportion_to_the_image():
-    from colorot.api import refine_radii
+    from colorot.maps.refine import refine_radii
 
     for side, rounds in ((512, 11), (4000, 5), (160, 8)):
         radii = refine_radii(side, rounds)

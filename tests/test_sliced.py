@@ -5,7 +5,7 @@ import ot
 import pytest
 import torch
 
-from colorot import sliced
+from colorot.ot import directions as bases, one_d, pieces, sliced
 from conftest import DEVICES
 
 
@@ -15,8 +15,8 @@ def _cloud(n, seed, power=1.0, dtype=torch.float64):
 
 
 def test_random_rotation_is_orthonormal_and_seeded():
-    first = sliced.random_rotation(3, torch.Generator().manual_seed(3), dtype=torch.float64)
-    again = sliced.random_rotation(3, torch.Generator().manual_seed(3), dtype=torch.float64)
+    first = bases.random_rotation(3, torch.Generator().manual_seed(3), dtype=torch.float64)
+    again = bases.random_rotation(3, torch.Generator().manual_seed(3), dtype=torch.float64)
     torch.testing.assert_close(first.T @ first, torch.eye(3, dtype=torch.float64))
     assert torch.equal(first, again)
 
@@ -28,17 +28,17 @@ def test_wasserstein_1d_is_exact_against_pot():
         wa, wb = torch.rand(n, generator=generator, dtype=torch.float64), torch.rand(m, generator=generator, dtype=torch.float64)
         cost = ot.dist(a[:, None].numpy(), b[:, None].numpy())
         exact = ot.emd2((wa / wa.sum()).numpy(), (wb / wb.sum()).numpy(), cost)
-        assert float(sliced.wasserstein_1d(a, b, wa, wb)) == pytest.approx(exact, rel=1e-9)
+        assert float(one_d.wasserstein_1d(a, b, wa, wb)) == pytest.approx(exact, rel=1e-9)
         uniform = ot.emd2(np.full(n, 1 / n), np.full(m, 1 / m), cost)
-        assert float(sliced.wasserstein_1d(a, b)) == pytest.approx(uniform, rel=1e-9)
+        assert float(one_d.wasserstein_1d(a, b)) == pytest.approx(uniform, rel=1e-9)
 
 
 def test_transport_1d_sorts_equal_sizes_and_matches_quantiles():
     source = torch.tensor([0.5, -1.0, 2.0, 0.0])
     target = torch.tensor([10.0, 40.0, 30.0, 20.0])
-    assert sliced.transport_1d(source, target).tolist() == [30.0, 10.0, 40.0, 20.0]
+    assert one_d.transport_1d(source, target).tolist() == [30.0, 10.0, 40.0, 20.0]
     # Unequal sizes: 4 source points onto 2 target points, half the mass each.
-    assert sliced.transport_1d(source, torch.tensor([1.0, 2.0])).tolist() == [2.0, 1.0, 2.0, 1.0]
+    assert one_d.transport_1d(source, torch.tensor([1.0, 2.0])).tolist() == [2.0, 1.0, 2.0, 1.0]
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -67,11 +67,11 @@ def test_piecewise_linear_is_monotone_with_translation_tails():
     knots_in = torch.tensor([[0.0, 0.1, 0.5, 1.0]])
     knots_out = torch.tensor([[0.2, 0.2, 0.9, 1.0]])
     values = torch.linspace(-1, 2, 301)[None]
-    mapped = sliced.piecewise_linear(values, knots_in, knots_out)
+    mapped = pieces.piecewise_linear(values, knots_in, knots_out)
     assert torch.all(torch.diff(mapped) >= -1e-7)
-    torch.testing.assert_close(sliced.piecewise_linear(knots_in, knots_in, knots_out), knots_out)
-    assert float(sliced.piecewise_linear(torch.tensor([[-1.0]]), knots_in, knots_out)) == pytest.approx(-0.8)
-    assert float(sliced.piecewise_linear(torch.tensor([[2.0]]), knots_in, knots_out)) == pytest.approx(2.0)
+    torch.testing.assert_close(pieces.piecewise_linear(knots_in, knots_in, knots_out), knots_out)
+    assert float(pieces.piecewise_linear(torch.tensor([[-1.0]]), knots_in, knots_out)) == pytest.approx(-0.8)
+    assert float(pieces.piecewise_linear(torch.tensor([[2.0]]), knots_in, knots_out)) == pytest.approx(2.0)
 
 
 @pytest.mark.parametrize("luma", [False, True])
@@ -126,28 +126,28 @@ def test_quantiles_sorted_and_histogram_agree_with_torch():
     values = torch.randn(3, 5000, generator=torch.Generator().manual_seed(0)) * torch.tensor([[1.0], [0.1], [5.0]])
     levels = torch.linspace(0, 1, 33)
     reference = torch.quantile(values, levels, dim=-1).T
-    exact = sliced._Quantiles(values.shape[-1], levels, exact=True)(values)
+    exact = one_d._Quantiles(values.shape[-1], levels, exact=True)(values)
     # The nearest order statistic: within one spacing of the interpolated quantile.
     ordered = values.sort(dim=-1).values
     spacing = (ordered[:, 1:] - ordered[:, :-1]).max(dim=-1).values
     assert bool(((exact - reference).abs() <= spacing[:, None]).all())
     assert bool(torch.isin(exact, values).all())
-    histogram = sliced._Quantiles(values.shape[-1], levels, exact=False)(values)
+    histogram = one_d._Quantiles(values.shape[-1], levels, exact=False)(values)
     bin_width = (values.max(dim=-1).values - values.min(dim=-1).values) / 4096
     assert bool(((histogram - reference).abs() <= 2 * bin_width[:, None]).all())
 
 
 def test_bases_keep_luma_and_move_projections_exactly():
-    from colorot.colorspaces import luma_axis
+    from colorot.measures.colorspaces import luma_axis
 
     axis = luma_axis("rgb")
-    directions, moves = sliced._draw_bases(20, 3, axis, math.pi / 3, torch.Generator().manual_seed(0))
+    directions, moves = bases._draw_bases(20, 3, axis, math.pi / 3, torch.Generator().manual_seed(0))
     unit = (axis / axis.norm()).to(torch.float64)
     assert directions.shape == (20, 3, 2) and moves.shape == (20, 2, 3)
     torch.testing.assert_close(moves @ unit, torch.zeros(20, 2, dtype=torch.float64), atol=1e-12, rtol=0)
     # Moving along row j changes the projection on direction j by one and the other by nothing.
     torch.testing.assert_close(moves @ directions, torch.eye(2, dtype=torch.float64).expand(20, 2, 2))
-    rotations, transposed = sliced._draw_bases(20, 3, None, 0.0, torch.Generator().manual_seed(0))
+    rotations, transposed = bases._draw_bases(20, 3, None, 0.0, torch.Generator().manual_seed(0))
     torch.testing.assert_close(transposed @ rotations, torch.eye(3, dtype=torch.float64).expand(20, 3, 3))
 
 
@@ -181,9 +181,7 @@ def test_an_image_fitted_in_a_batch_gets_the_map_it_gets_alone(device):
 def test_bucketed_segment_search_equals_searchsorted(monkeypatch):
     # find_segments guesses each value's segment from a uniform bucket and checks it; it must agree with a
     # binary search everywhere: clustered and tied knots, values on knots, outside them, infinite and NaN.
-    from colorot import sliced
-
-    monkeypatch.setattr(sliced, "BUCKETS_FROM", 1)
+    monkeypatch.setattr(pieces, "BUCKETS_FROM", 1)
     generator = torch.Generator().manual_seed(0)
     for trial in range(120):
         count = int(torch.randint(2, 200, (), generator=generator))
@@ -198,4 +196,4 @@ def test_bucketed_segment_search_equals_searchsorted(monkeypatch):
         if trial % 5 == 0:
             values[:, ::7] = knots[:, count // 2: count // 2 + 1]  # exactly on a knot
             values[0, 0], values[-1, -1], values[0, -1] = float("nan"), float("inf"), float("-inf")
-        assert torch.equal(sliced.find_segments(knots, values), torch.searchsorted(knots, values, right=True))
+        assert torch.equal(pieces.find_segments(knots, values), torch.searchsorted(knots, values, right=True))

@@ -10,7 +10,7 @@ from conftest import SAMPLES, load_sample
 import colorot
 from colorot.cli import main
 from colorot.errors import ColorotError
-from colorot.metrics import structure_similarity
+from colorot.measures.metrics import structure_similarity
 from colorot.stylize import _as_tensor, _fit_side, patch_distance, stylize
 
 FAST = dict(size=64, levels=2, steps=(40, 25), seed=0, device="cpu")

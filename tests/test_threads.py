@@ -29,13 +29,13 @@ def test_the_host_programs_torch_setting_is_restored(astronaut, coffee):
 
 def test_a_fit_leaves_to_other_processes_the_cores_they_hold(monkeypatch, astronaut, coffee):
     seen = []
-    fit = colorot.sliced.fit_sliced_steps
+    fit = colorot.ot.methods.fit_sliced_steps
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
         return fit(*args, **kwargs)
 
-    monkeypatch.setattr(colorot.api, "fit_sliced_steps", spy)
+    monkeypatch.setattr(colorot.ot.methods, "fit_sliced_steps", spy)
     monkeypatch.setattr(threads, "cpu_threads", lambda: 4)
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     for others, expected in ((0, 4), (1, 3), (3, 1), (9, 1)):
@@ -91,7 +91,7 @@ def test_nested_and_concurrent_scopes_restore_the_setting():
 
 
 def test_a_batchs_workers_share_the_cores(tmp_path, monkeypatch):
-    from colorot import batch as batches
+    from colorot.apps import batch as batches
 
     monkeypatch.setattr(threads, "cpu_threads", lambda: 4 if threads._limit is None else threads._limit)
     seen = []

@@ -72,7 +72,7 @@ def test_video_is_graded_with_one_map_without_flicker(tmp_path, coffee):
     source_frames, source_info = _decode(clip)
     assert len(graded) == N_FRAMES and info["size"] == (W, H) and info["rate"] == source_info["rate"]
     assert info["audio"] == ["aac"]  # the audio stream was carried over
-    from colorot.metrics import color_distance
+    from colorot.measures.metrics import color_distance
 
     assert color_distance(np.concatenate(graded), coffee) < 0.7 * color_distance(np.concatenate(frames), coffee)
     # One map: the output's mean color moves no more than the input's from frame to frame (issue 5's

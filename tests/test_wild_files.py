@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from PIL import Image, ImageCms
 
 import colorot
-from colorot import icc
+from colorot.io import icc
 from colorot.cli import main
-from colorot.looks import looks_like_hald, lut_kind, read_cube, write_hald
-from colorot.transport_map import ColorLUT, identity_grid
+from colorot.apps.looks import looks_like_hald, lut_kind, read_cube, write_hald
+from colorot.maps.lut import ColorLUT, identity_grid
 from conftest import load_sample
 
 
@@ -86,7 +86,7 @@ def test_out_of_range_nodes_are_interpolated_then_clipped_by_every_kernel():
 
 
 def test_a_cube_gives_one_photo_the_same_bytes_alone_or_among_many(tmp_path):
-    from colorot import batch as batches
+    from colorot.apps import batch as batches
     table = _contrast_table(17)
     rows = "\n".join(" ".join(f"{v:.6f}" for v in row) for row in table[0].reshape(3, -1).T.tolist())
     cube = tmp_path / "contrast.cube"
@@ -245,7 +245,7 @@ def test_video_converts_a_tagged_style_into_srgb(tmp_path, astronaut, coffee):
 def test_a_small_table_far_from_its_look_says_so(tmp_path):
     # Issue 27 item 12: a 17-node .cube of a fitted look is several codes from the look; the note says how far
     # (the figure checked against an independent lookup), and a 65-node export has no note.
-    from colorot.looks import load_lut, table_error
+    from colorot.apps.looks import load_lut, table_error
 
     Image.fromarray(load_sample("hubble", 96)).save(tmp_path / "style.png")
     Image.fromarray(load_sample("astronaut", 96)).save(tmp_path / "photo.png")

@@ -22,10 +22,14 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .colorspaces import REC709_LUMA, SPACES, from_space, to_space
-from .errors import ColorotError
-from .generator import SavedGenerator, _draw, _unit_columns, fit_generator, projected_quantiles
-from .transport_map import ColorLUT, bake_lut
+from ..devices import resolve_device, seeded_generator
+from ..errors import ColorotError
+from ..io.arrays import image_to_pixels
+from ..measures import sample_colors
+from ..measures.colorspaces import REC709_LUMA, SPACES, from_space, luma_axis, to_space
+from .generator import SavedGenerator, build_generator, read_generator_file
+from .training import _draw, _unit_columns, fit_generator, projected_quantiles
+from ..maps.lut import ColorLUT, bake_lut
 
 __all__ = ["ConditionedGenerator", "load_pretrained", "encode_colors", "PRETRAINED"]
 
@@ -176,11 +180,10 @@ def load_pretrained(device=None) -> ConditionedGenerator:
     >>> bool(model.to_lut(source, style, size=9).table.mean() < 0.5)
     True
     """
-    from .generator import load_generator
-
     if not PRETRAINED.exists():
         raise ColorotError(f"the pretrained conditioned generator is missing ({PRETRAINED})")
-    return load_generator(PRETRAINED, device)
+    tensors, header = read_generator_file(PRETRAINED)
+    return build_generator(ConditionedGenerator, tensors, header, PRETRAINED, device)
 
 
 def augment_colors(colors: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
@@ -223,16 +226,12 @@ def train_conditioned(
     W2 between the mapped source colors and the style's, with the smoothness
     terms of :func:`colorot.generator.regularity_penalties`.
     """
-    from ._convert import image_to_pixels
-    from .api import _generator, resolve_device
-    from .colorspaces import luma_axis
-    from .measures import sample_colors
 
     photos = list(photos)
     if len(photos) < 2:
         raise ColorotError("train the conditioned generator on at least two photos")
     device = resolve_device(device)
-    generator = _generator(seed, device)
+    generator = seeded_generator(seed, device)
     if seed is not None:
         torch.manual_seed(seed)
     model = ConditionedGenerator(space).to(device)

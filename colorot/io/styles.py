@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..options import STYLE_SIDE
 from .icc import convert_to_profile
-from .io import ImageFile, read_image
+from .images import ImageFile, read_image
 
 __all__ = ["STYLE_SIDE", "read_style", "in_profile", "read_style_pixels"]
 
-#: A JPEG style may be decoded at a reduced scale as long as both sides stay at least this long.
-STYLE_SIDE = 1024
 
 
 def read_style(path, *, max_side: int | None = STYLE_SIDE, max_pixels: int | None = None,

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from ._convert import image_to_pixels
+from ..io.arrays import image_to_pixels
 from .colorspaces import to_space
-from .errors import ColorotError
+from ..errors import ColorotError
 
 __all__ = ["color_measure", "sample_colors"]
 

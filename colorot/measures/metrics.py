@@ -17,11 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ._convert import image_to_pixels
+from ..io.arrays import image_to_pixels
 from .colorspaces import REC709_LUMA, to_space
-from .errors import ColorotError
-from .measures import sample_colors
-from .sliced import sliced_wasserstein
+from ..errors import ColorotError
+from . import sample_colors
+from ..ot.sliced import sliced_wasserstein
 
 __all__ = ["color_distance", "exact_distance", "structure_similarity", "ssim", "evaluate", "luma"]
 

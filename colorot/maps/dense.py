@@ -15,7 +15,6 @@ The packed words assume a little-endian machine (:data:`AVAILABLE`).
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
@@ -156,7 +155,7 @@ _POOL_SIZE = 4
 
 
 def _threads() -> int:
-    from .threads import cpu_threads
+    from ..threads import cpu_threads
 
     return min(cpu_threads(), 4)
 

@@ -29,9 +29,11 @@ from __future__ import annotations
 
 import torch
 
-from .sliced import SlicedStep, SlicedSteps, _fit_step
+from typing import Callable, NamedTuple
 
-__all__ = ["METHODS", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
+from .sliced import SlicedStep, SlicedSteps, _fit_step, fit_sliced_steps
+
+__all__ = ["METHODS", "Method", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
            "fit_conditioned"]
 
 
@@ -171,11 +173,10 @@ def fit_emd(source: torch.Tensor, style: torch.Tensor, n_points: int = 1000) -> 
     return NearestDisplacementMap(anchors, displacements.reshape(anchors.shape))
 
 
-#: method name -> (fitter, working space it is defined in, or None for the estimator's own space)
 def fit_conditioned(source: torch.Tensor, style: torch.Tensor):
     """The shipped style-conditioned generator (:mod:`colorot.conditioned`): one forward pass, no fitting.
     Colors in sRGB, ``(B, n, 3)``."""
-    from .conditioned import _ContextMap, load_pretrained
+    from ..learned.conditioned import _ContextMap, load_pretrained
 
     model = load_pretrained(source.device)
     source, style = source.reshape(-1, *source.shape[-2:]), style.reshape(-1, *style.shape[-2:])
@@ -183,10 +184,26 @@ def fit_conditioned(source: torch.Tensor, style: torch.Tensor):
     return _ContextMap(model, model.context(source, style))
 
 
+class Method(NamedTuple):
+    """A way to fit a color map (:class:`~colorot.maps.protocol.ColorMap`) from source colors to style colors."""
+
+    fit: Callable  # (source (*batch, n, 3), style (*batch or 1, m, 3), **engine options) -> ColorMap
+    space: str | None  # the working space it is defined in, or None for the estimator's own
+    takes_engine_options: bool = False  # whether ``fit`` takes the sliced engine's options (n_iter, smoothing...)
+
+
+def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSteps:
+    """The engine: iterative sliced transport (:func:`colorot.ot.sliced.fit_sliced_steps`), the fitted map only."""
+    return fit_sliced_steps(source, style, **options)[0]
+
+
+#: The method registry: ``method=`` / ``--method`` name -> :class:`Method` (the names are
+#: :data:`colorot.options.METHOD_NAMES`, which the command line reads without importing torch).
 METHODS = {
-    "mkl": (fit_mkl, None),
-    "reinhard": (fit_reinhard, "lab"),
-    "histogram": (fit_histogram, "rgb"),
-    "emd": (fit_emd, None),
-    "conditioned": (fit_conditioned, "rgb"),
+    "sliced": Method(fit_sliced, None, takes_engine_options=True),
+    "mkl": Method(fit_mkl, None),
+    "reinhard": Method(fit_reinhard, "lab"),
+    "histogram": Method(fit_histogram, "rgb"),
+    "emd": Method(fit_emd, None),
+    "conditioned": Method(fit_conditioned, "rgb"),
 }

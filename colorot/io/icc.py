@@ -16,6 +16,8 @@ import struct
 
 import numpy as np
 
+from ..options import PIXEL_SCALES
+
 __all__ = ["srgb_profile", "cms_profile", "same_profile", "convert_to_profile", "is_gray_profile",
            "rgb_profile_from_gray", "profile_for_rgb"]
 
@@ -85,7 +87,7 @@ def _to_uint8(values: np.ndarray) -> np.ndarray:
     """uint8, uint16 or float-in-[0, 1] samples as uint8."""
     if values.dtype == np.uint8:
         return values
-    scale = 65535.0 if values.dtype == np.uint16 else 1.0
+    scale = PIXEL_SCALES.get(values.dtype.name, 1.0)
     return np.clip(np.round(values.astype(np.float64) * (255 / scale)), 0, 255).astype(np.uint8)
 
 

@@ -30,12 +30,8 @@ GIF           8, first frame; read only   yes    --    --
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import stat
 import struct
-import tempfile
 import threading
 import warnings
 from dataclasses import dataclass, field
@@ -44,11 +40,11 @@ from pathlib import Path
 import numpy as np
 
 from . import _codecs
-from .errors import ColorotError
+from ..errors import ColorotError
+from .files import _check_file
 from .icc import is_gray_profile, profile_for_rgb
 
-__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "atomic_write", "atomic_output",
-           "check_output_path", "check_input_file", "refuse_overwriting_inputs", "OutputExists", "DEFAULT_MAX_PIXELS"]
+__all__ = ["ImageFile", "read_image", "read_icc_profile", "DEFAULT_MAX_PIXELS"]
 
 #: Largest image read by default (width x height), against decompression bombs; a 150 MP
 #: medium-format frame fits. Set ``COLOROT_MAX_PIXELS`` or pass ``max_pixels`` to change it.
@@ -115,46 +111,6 @@ def _max_pixels(max_pixels: int | None) -> int:
         raise ColorotError(f"COLOROT_MAX_PIXELS must be a whole number, got {value!r}") from None
 
 
-def check_input_file(path) -> Path:
-    """Refuse, before any decoding, an input that is missing, a directory or empty (one line naming it)."""
-    path = Path(path)
-    _check_file(path)
-    return path
-
-
-def refuse_overwriting_inputs(output, inputs, *, in_place=None) -> None:
-    """The one overwrite guard: refuse to write ``output`` over any of ``inputs`` (the same path, or the same
-    file through a link), except over ``in_place``, the input the user asked to replace.
-
-    Raises
-    ------
-    ColorotError
-        ``"OUTPUT: refusing to overwrite its input INPUT; ..."``.
-
-    Examples
-    --------
-    >>> refuse_overwriting_inputs("photo.jpg", ["photo.jpg", "look.jpg"], in_place="photo.jpg")
-    >>> refuse_overwriting_inputs("look.jpg", ["photo.jpg", "look.jpg"])
-    Traceback (most recent call last):
-    ...
-    colorot.errors.ColorotError: look.jpg: refusing to overwrite its input look.jpg; choose another output
-    """
-    for path in inputs:
-        if path is None or (in_place is not None and Path(path) == Path(in_place)):
-            continue
-        if same_file(path, output):
-            raise ColorotError(f"{output}: refusing to overwrite its input {path}; choose another output")
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise ColorotError(f"{path}: no such file")
-    if path.is_dir():
-        raise ColorotError(f"{path}: is a directory, not an image file")
-    if path.stat().st_size == 0:
-        raise ColorotError(f"{path}: empty file")
-
-
 def _too_many(path: Path, pixels: int, limit: int) -> ColorotError:
     return ColorotError(
         f"{path}: {pixels:,} pixels is over the limit of {limit:,} "
@@ -206,8 +162,6 @@ def _register_heif() -> None:
 
 def _pillow_pixels(image, notes: list) -> tuple[np.ndarray, bytes | None]:
     """An oriented Pillow image as an RGB(A) array at its own depth, and the profile it is now in."""
-    from PIL import Image
-
     mode, icc = image.mode, image.info.get("icc_profile")
     if mode in ("RGB", "RGBA"):
         return np.asarray(image), icc
@@ -436,282 +390,3 @@ def _tiff_profile(path: Path):
         return bytes(tag.value) if tag is not None else None
 
 
-def same_file(a, b) -> bool:
-    """Whether two paths name the same file: the same path once resolved, or the same existing file
-    (through a hard link, say)."""
-    a, b = Path(a), Path(b)
-    try:
-        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
-
-
-def _read_umask() -> int:
-    """The process's umask, read once at import (setting it to read it is not safe while threads create files)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _read_umask()
-
-
-def _to_depth(pixels: np.ndarray, image_format: str) -> np.ndarray:
-    """Pixels in a depth the format stores: uint16 and float32 kept where it can, else 8 bits."""
-    if pixels.dtype == np.uint8:
-        return pixels
-    if image_format == "TIFF" and pixels.dtype in (np.uint16, np.float32):
-        return pixels
-    if image_format == "TIFF" and pixels.dtype.kind == "f":
-        return pixels.astype(np.float32)
-    if image_format == "PNG" and pixels.dtype == np.uint16:
-        return pixels
-    if pixels.dtype.kind == "f":
-        pixels = np.clip(pixels, 0, 1)
-        scale = 65535 if image_format == "PNG" else 255
-        return np.round(pixels * scale).astype(np.uint16 if scale == 65535 else np.uint8)
-    if pixels.dtype == np.uint16:
-        return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    raise ColorotError(f"cannot write {pixels.dtype} pixels; use uint8, uint16 or float")
-
-
-def check_output_path(path, *, folder_must_exist: bool = True) -> Path:
-    """Refuse, before any work, an output path colorot could not write: an unknown format, a missing folder
-    (unless the caller creates it), a directory. Reads nothing, imports no torch.
-
-    Raises
-    ------
-    ColorotError
-        One line naming the path and what to change.
-
-    Examples
-    --------
-    >>> check_output_path("/no/such/folder/out.jpg")
-    Traceback (most recent call last):
-    ...
-    colorot.errors.ColorotError: /no/such/folder: output folder does not exist
-    """
-    path = Path(path)
-    if _FORMATS.get(path.suffix.lower()) is None:
-        raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(_FORMATS))}")
-    if folder_must_exist and not path.parent.exists():
-        raise ColorotError(f"{path.parent}: output folder does not exist")
-    if path.is_dir():
-        raise ColorotError(f"{path}: is a directory")
-    return path
-
-
-def write_image(
-    path,
-    pixels: np.ndarray,
-    *,
-    like: ImageFile | None = None,
-    quality: int | None = None,
-    strip_metadata: bool = False,
-    on_exists: str = "replace",
-) -> Path:
-    """Write an ``(H, W, 3|4)`` array atomically, keeping ``like``'s metadata.
-
-    The format follows the file extension. PNG keeps 16 bits; TIFF keeps 16
-    bits and 32-bit float; other formats store 8 bits (deeper pixels are
-    rounded). JPEG output keeps the input's quantization tables and chroma
-    subsampling when the input was a JPEG (unless ``quality`` is given) and
-    is quality 95, 4:4:4 otherwise. The ICC profile and EXIF (orientation
-    reset) are written where the format allows; ``strip_metadata`` drops the
-    EXIF (camera, place, time) but keeps the ICC profile, which defines what
-    the pixel values mean. ``on_exists`` says what happens when the file
-    exists at the moment of writing (see :func:`atomic_write`).
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
-
-    Examples
-    --------
-    >>> import numpy as np, tempfile, os
-    >>> out = os.path.join(tempfile.mkdtemp(), "deep.png")
-    >>> pixels = np.full((2, 2, 3), 40000, dtype=np.uint16)
-    >>> _ = write_image(out, pixels)
-    >>> read_image(out).pixels.dtype
-    dtype('uint16')
-    """
-    from PIL import Image
-
-    path = check_output_path(path)
-    image_format = _FORMATS[path.suffix.lower()]
-    pixels = np.asarray(pixels)
-    if pixels.ndim != 3 or pixels.shape[-1] not in (3, 4):
-        raise ColorotError(f"{path}: pixels must be (H, W, 3) or (H, W, 4), got {pixels.shape}")
-    if image_format == "JPEG" and pixels.shape[-1] == 4:
-        raise ColorotError(f"{path}: JPEG has no alpha channel; write PNG, TIFF, WebP or AVIF instead")
-    pixels = _to_depth(pixels, image_format)
-    icc = like.icc_profile if like is not None else None
-    exif = like.exif if like is not None and not strip_metadata else None
-
-    def save(handle) -> None:
-        if pixels.dtype != np.uint8:
-            if image_format == "PNG":
-                handle.write(_codecs.write_png16(pixels, icc, exif))
-            else:
-                handle.write(_codecs.write_tiff(pixels, icc, exif))
-            return
-        if image_format == "HEIF":
-            _register_heif()
-        image = Image.fromarray(np.ascontiguousarray(pixels))
-        options: dict = {}
-        if image_format in _METADATA_FORMATS:
-            if icc:
-                options["icc_profile"] = icc
-            if exif:
-                options["exif"] = exif
-        if image_format == "JPEG":
-            if quality is None and like is not None and like.format == "JPEG" and like.save_options:
-                options.update(like.save_options)
-            else:
-                options.update(quality=quality or 95, subsampling=0)
-        elif image_format == "WEBP" and quality is None and like is not None and like.save_options.get("lossless"):
-            options.update(lossless=True)  # a lossless WebP stays lossless
-        elif image_format in ("WEBP", "AVIF", "HEIF"):
-            options.update(quality=quality or 95)
-        elif image_format == "TIFF":
-            options.update(compression="tiff_deflate")
-        image.save(handle, format=image_format, **options)
-
-    try:
-        return atomic_write(path, save, on_exists=on_exists)
-    except KeyError:
-        if image_format == "HEIF":
-            raise ColorotError(f"{path}: writing HEIC/HEIF needs the heic extra: pip install 'colorot[heic]'") from None
-        raise
-
-
-class OutputExists(ColorotError):
-    """The output file appeared while colorot was writing it (another run, another photo), and the policy was
-    not to replace it."""
-
-
-#: What :func:`atomic_write` does when the output exists at the moment of writing.
-ON_EXISTS = ("replace", "fail", "rename")
-
-
-def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
-    """Call ``save(handle)`` on a temporary file in ``path``'s folder, then move it to ``path``.
-
-    Nothing is left behind if ``save`` fails (or is interrupted), and a reader
-    never sees a half-written file. A new file gets the mode that the user's
-    umask gives new files; a file that is replaced keeps its mode (and its
-    owner and group where the process may set them).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The file to write; its folder must exist.
-    save : callable
-        Writes the content to the binary file handle it is given.
-    on_exists : {"replace", "fail", "rename"}
-        What to do if ``path`` exists when the file is moved into place:
-        replace it atomically; raise :class:`OutputExists`; or write
-        ``name_1.ext``, ``name_2.ext``... instead, the first name free at
-        that moment. ``"fail"`` and ``"rename"`` are decided by an exclusive
-        hard link, so of two processes writing one name, exactly one wins.
-
-    Returns
-    -------
-    pathlib.Path
-        The path written (another name with ``on_exists="rename"``).
-
-    Raises
-    ------
-    ColorotError
-        The folder is missing or cannot be written, or the disk is full
-        (one line that says which); :class:`OutputExists` as above.
-    """
-    with atomic_output(path, on_exists=on_exists) as (temporary, written):
-        with open(temporary, "wb") as handle:
-            save(handle)
-    return written[0]
-
-
-@contextlib.contextmanager
-def atomic_output(path, *, on_exists: str = "replace", suffix: str = ".tmp"):
-    """A temporary path next to ``path`` to write to, moved to ``path`` (see :func:`atomic_write`) when the block
-    ends without an error, removed otherwise. Yields ``(temporary path, written)``, where ``written[0]`` is the
-    final path once the block has ended (for writers, such as video muxers, that need a file name)."""
-    if on_exists not in ON_EXISTS:
-        raise ValueError(f"on_exists is one of {', '.join(ON_EXISTS)}, not {on_exists!r}")
-    path = Path(path)
-    folder = path.parent
-    if not folder.exists():
-        raise ColorotError(f"{folder}: output folder does not exist")
-    try:
-        descriptor, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=folder)
-    except OSError as error:
-        raise _cannot_write(folder, error, what="cannot write into this folder") from None
-    os.close(descriptor)
-    temporary, written = Path(name), [path]
-    try:
-        yield temporary, written
-        written[0] = _move_into_place(temporary, path, on_exists)
-    except BaseException as error:
-        temporary.unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise _cannot_write(path, error) from None
-        raise
-
-
-def _move_into_place(temporary: Path, path: Path, on_exists: str) -> Path:
-    """Give ``temporary`` the mode it should have and move it to ``path`` (or the name that ``on_exists`` picks)."""
-    try:
-        existing = os.stat(path)
-    except OSError:
-        existing = None
-    if existing is not None and on_exists == "replace":
-        os.chmod(temporary, stat.S_IMODE(existing.st_mode))
-        with contextlib.suppress(OSError):  # only root, or the owner keeping its own group, may do this
-            os.chown(temporary, existing.st_uid, existing.st_gid)
-        os.replace(temporary, path)
-        return path
-    os.chmod(temporary, 0o666 & ~_UMASK)
-    if on_exists == "replace":
-        os.replace(temporary, path)
-        return path
-    candidates = [path] if on_exists == "fail" else _names_from(path)
-    for candidate in candidates:
-        try:
-            os.link(temporary, candidate)  # fails if the name exists: exactly one writer gets it
-        except FileExistsError:
-            continue
-        except OSError as error:
-            if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                raise
-            # A file system without hard links: reserve the name with an exclusive create, then replace it.
-            try:
-                os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            except FileExistsError:
-                continue
-            os.replace(temporary, candidate)
-            return candidate
-        temporary.unlink()
-        return candidate
-    raise OutputExists(f"{path}: output exists (another run wrote it first); use --on-conflict skip, overwrite "
-                       "or rename")
-
-
-def _names_from(path: Path):
-    """``path``, then ``name_1.ext``, ``name_2.ext``..."""
-    yield path
-    number = 1
-    while True:
-        yield path.with_name(f"{path.stem}_{number}{path.suffix}")
-        number += 1
-
-
-def _cannot_write(path: Path, error: OSError, what: str = "cannot write") -> ColorotError:
-    if isinstance(error, PermissionError):
-        return ColorotError(f"{path}: {what} (permission denied)")
-    if error.errno == errno.ENOSPC:
-        return ColorotError(f"{path}: {what} (no space left on the device)")
-    if error.errno == errno.EROFS:
-        return ColorotError(f"{path}: {what} (read-only file system)")
-    return ColorotError(f"{path}: {what} ({error.strerror or error})")

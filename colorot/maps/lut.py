@@ -1,6 +1,6 @@
 """The fitted color map as a 3D lookup table over sRGB.
 
-The sliced transport map (:class:`colorot.sliced.SlicedSteps`) is a function
+The sliced transport map (:class:`colorot.ot.sliced.SlicedSteps`) is a function
 of color in the working space. :func:`bake_lut` samples it, composed with the
 conversions to and from the working space and with the strength
 interpolation, on a regular grid of the sRGB cube. Applying the map to an
@@ -21,17 +21,18 @@ Three lookup kernels give the same result (within one 8-bit code):
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import dense_lut, threads
-from .colorspaces import from_space, to_space
+from . import dense as dense_lut
+from .. import threads
+from ..measures.colorspaces import from_space, to_space
+from ..options import LUT_SIZE
 from .shaper import Shaper
-from .sliced import SlicedSteps
+from .protocol import ColorMap
 
 __all__ = ["ColorLUT", "bake_lut", "identity_grid", "used_nodes"]
 
@@ -128,7 +129,7 @@ class ColorLUT:
         table = self.apply_pixels(nodes.expand(self.table.shape[0], -1, -1))
         return ColorLUT(table.reshape(-1, 3, size, size, size))
 
-    def without_shaper(self, size: int = 65) -> "ColorLUT":
+    def without_shaper(self, size: int = LUT_SIZE) -> "ColorLUT":
         """This map as a plain table over ``[0, 1]`` (for files that carry no shaper): itself when it has none,
         else sampled on ``max(size, self.size)`` nodes."""
         return self if self.shaper is None else self.resized(max(size, self.size))
@@ -170,7 +171,6 @@ class ColorLUT:
         batch = max(pixels.shape[0], displacement.shape[0])
         displacement = displacement.expand(batch, *displacement.shape[1:])
         out = torch.empty((batch, 3, pixels.shape[-1]), device=device, dtype=pixels.dtype)
-        is_integer = not pixels.dtype.is_floating_point
         chunk_pixels = max(1, CHUNK_PIXELS["cpu" if device.type == "cpu" else "accelerator"] // batch)
         with threads.torch_threads(threads.for_work(batch * pixels.shape[-1])):
             self._apply_chunks(pixels, out, displacement, table, scale, chunk_pixels, interpolation)
@@ -282,10 +282,10 @@ def _tetrahedral(table: torch.Tensor, colors: torch.Tensor) -> torch.Tensor:
 
 
 def bake_lut(
-    steps: SlicedSteps,
+    steps: ColorMap,
     space: str,
     *,
-    size: int = 65,
+    size: int = LUT_SIZE,
     strength: float = 1.0,
     blur: float = 0.0,
     nodes: torch.Tensor | None = None,
@@ -294,7 +294,7 @@ def bake_lut(
 
     Parameters
     ----------
-    steps : SlicedSteps
+    steps : ColorMap
         Map in the working space ``space``; its knots may carry a batch axis.
     space : str
         Working space of the map (see :data:`colorot.colorspaces.SPACES`).

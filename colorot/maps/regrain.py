@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from . import threads
-from .colorspaces import REC709_LUMA
+from .. import threads
+from ..measures.colorspaces import REC709_LUMA
 
 __all__ = ["box_mean", "guided_filter", "filter_displacement"]
 

@@ -15,8 +15,9 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import ColorotError
-from .io import atomic_output
+from ..errors import ColorotError
+from ..io import atomic_output
+from ..options import STYLE_SIDE
 
 __all__ = ["sample_frames", "grade_video", "frame_count", "VIDEO_SUFFIXES"]
 
@@ -55,7 +56,7 @@ def _open(path: Path):
     return container
 
 
-def sample_frames(path, count: int = 24, max_side: int = 1024) -> list[np.ndarray]:
+def sample_frames(path, count: int = 24, max_side: int = STYLE_SIDE) -> list[np.ndarray]:
     """``count`` RGB frames spread evenly over the clip (decoded once, downscaled to ``max_side``)."""
     path = Path(path)
     container = _open(path)
@@ -157,10 +158,10 @@ def grade_video(
 def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:
     """A frame function applying a :class:`~colorot.transport_map.ColorLUT` (tabulated at every 8-bit
     color first on the CPU: a clip has many frames)."""
-    from ._convert import image_to_pixels
-    from .api import _apply_lut
+    from ..io.arrays import image_to_pixels
+    from ..maps.kernels import apply_table
 
     if device.type == "cpu":
         table.densify()
 
-    return lambda frame: _apply_lut(table, image_to_pixels(frame, "frame"), device)
+    return lambda frame: apply_table(table, image_to_pixels(frame, "frame"), device)

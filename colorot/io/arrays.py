@@ -17,18 +17,19 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from .errors import ColorotError
+from ..errors import ColorotError
+from ..options import PIXEL_SCALES
 
 _SCALES = {
-    np.dtype(np.uint8): 255.0,
-    np.dtype(np.uint16): 65535.0,
+    np.dtype(np.uint8): PIXEL_SCALES["uint8"],
+    np.dtype(np.uint16): PIXEL_SCALES["uint16"],
     np.dtype(np.float16): 1.0,
     np.dtype(np.float32): 1.0,
     np.dtype(np.float64): 1.0,
 }
 _TORCH_SCALES = {
-    torch.uint8: 255.0,
-    torch.uint16: 65535.0,
+    torch.uint8: PIXEL_SCALES["uint8"],
+    torch.uint16: PIXEL_SCALES["uint16"],
     torch.float16: 1.0,
     torch.bfloat16: 1.0,
     torch.float32: 1.0,

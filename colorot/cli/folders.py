@@ -1,0 +1,166 @@
+"""Commands over many frames or photos: ``video`` and ``batch``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ._shell import (CONTEXT, REFINE_HELP, _fit_options, _lut_kind, _report_batch, _run, _say_stopping,
+                     _show_notes, _UsageFail, main)
+
+
+@main.command(context_settings=CONTEXT)
+@click.argument("source", metavar="INPUT", type=click.Path(path_type=Path))
+@click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output video [default: INPUT_colorot.EXT].")
+@click.option("--frames", type=click.IntRange(1), default=24, show_default=True,
+              help="Frames sampled across the clip to fit the map.")
+@click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
+              help="Quality of the H.264/VP9 encoding (lower is better).")
+@_fit_options
+def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, **options) -> None:
+    """Grade a video: one map fitted on frames sampled across INPUT (or a LOOK, .cube or Hald file),
+    applied to every frame, so the colors do not flicker. Audio, frame rate and size are kept.
+
+    \b
+    Example:
+      colorot video clip.mp4 look.jpg -o graded.mp4
+    """
+    from ..apps.video import VIDEO_SUFFIXES
+
+    suffix = source.suffix if source.suffix.lower() in VIDEO_SUFFIXES else ".mp4"
+    output = output or source.with_name(f"{source.stem}_colorot{suffix}")
+
+    def action():
+        from .. import io
+
+        io.check_input_file(source)
+        io.check_input_file(look)
+        io.refuse_overwriting_inputs(output, (source, look))
+        from .. import api
+        from ..apps import looks, video as clips
+
+        device = api.resolve_device(options["device"])
+        if _lut_kind(look) is not None:
+            table = looks.load_lut(look, device)
+        else:
+            sampled = clips.sample_frames(source, frames)
+            table = _fit_lut_from_arrays(look, sampled, options)
+        with click.progressbar(length=clips.frame_count(source), label="grading", file=sys.stderr) as bar:
+            return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf,
+                                     progress=bar.update)
+
+    click.echo(str(_run(action)))
+
+def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
+    from .. import api
+    from ..io.styles import read_style_pixels
+    from ..options import LUT_SIZE
+
+    # Decoded frames are sRGB-encoded (BT.709 has sRGB's primaries): the style is converted into sRGB.
+    return api.fit_lut(read_style_pixels(style, None, notes=_show_notes), frames, size=LUT_SIZE, **options)
+
+@main.command(context_settings=CONTEXT)
+@click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
+@click.argument("inputs", metavar="INPUT...", nargs=-1)
+@click.option("--output-dir", type=click.Path(path_type=Path, file_okay=False), required=True,
+              help="Where the graded photos go (the input tree is mirrored).")
+@click.option("-r", "--recursive", is_flag=True, help="Walk folders (and ** in globs) recursively.")
+@click.option("--suffix", default="", help="Appended to each output's name, e.g. _graded.")
+@click.option("--format", "extension", default=None, help="Output extension (jpg, png, tif...) [default: the input's].")
+@click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
+@click.option("--on-conflict", type=click.Choice(("skip", "overwrite", "rename", "error")), default="error",
+              show_default=True, help="When an output exists; skip makes an interrupted run resumable.")
+@click.option("--shared-map", is_flag=True, help="Fit one map over all the photos (one consistent look).")
+@click.option("--style-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Pair each photo with the style of the same relative path and name here "
+                   "(then every argument is an INPUT).")
+@click.option("-j", "--jobs", type=click.IntRange(1), default=1, show_default=True, help="Photos in parallel.")
+@click.option("--fit-batch", type=click.IntRange(1), default=None,
+              help="Photos whose maps are fitted together in one batched call (same results) "
+                   "[default: 8 on a GPU, where it runs at least as many threads; 1 on the CPU].")
+@click.option("--json", "manifest", type=click.Path(path_type=Path), default=None,
+              help="Write a manifest: per file, status, time and the sliced W2 to the style.")
+@click.option("--strip-metadata", is_flag=True, help="Leave EXIF out of the outputs.")
+@click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
+              help="local: a pool of threads here; ray: a Ray Data actor pool (the ray extra).")
+@click.option("--address", default=None, help="Ray cluster to join (e.g. ray://head:10001) [default: start one here].")
+@click.option("--refine", type=click.IntRange(0), default=0, show_default=True, metavar="ROUNDS",
+              help=REFINE_HELP + "; a map per photo, not with --shared-map or a look file; 0 = off.")
+@_fit_options
+def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: str, extension: str | None,
+          quality: int | None, on_conflict: str, shared_map: bool, style_dir: Path | None, jobs: int,
+          fit_batch: int | None, manifest: Path | None, strip_metadata: bool, engine: str, address: str | None,
+          refine: int, **options) -> None:
+    """Grade many photos to one STYLE (or a LOOK, .cube or Hald file).
+
+    INPUT is a file, a folder, a glob pattern or - (paths on stdin). One bad file is reported and the
+    others go on; the exit status is 1 if any failed.
+
+    \b
+    Examples:
+      colorot batch look.jpg shoot/ -r --output-dir graded/ --jobs 2
+      colorot batch look.cube "archive/**/*.jpg" -r --output-dir out/ --on-conflict skip
+    """
+    from ..apps import batch as batches, graders
+
+    if style_dir is None and not inputs:
+        raise _UsageFail("no INPUT given: name photos, folders, globs or - after the style")
+    if style_dir is not None:
+        if shared_map or engine == "ray":
+            raise _UsageFail("--style-dir pairs photos one by one: not with --shared-map or --engine ray")
+        inputs = (str(look), *inputs)
+    look_is_table = style_dir is None and _lut_kind(look) is not None
+    if refine:
+        if shared_map or look_is_table:
+            raise _UsageFail("--refine fits a map for each photo: not with --shared-map or a look file")
+        options["refine"] = refine
+
+    def plan():
+        found = batches.collect_inputs(inputs, recursive=recursive, exclude=output_dir)
+        if not found:
+            raise _UsageFail("no input images found")
+        return batches.plan_jobs(found, output_dir, suffix=suffix, extension=extension, on_conflict=on_conflict)
+
+    planned = _run(plan)
+    if engine == "ray":
+        from ..apps import ray_engine
+
+        _run(lambda: ray_engine.run_jobs_on_ray(
+            planned, look, options, address=address, actors=jobs if jobs > 1 else None, shared_map=shared_map,
+            quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None, extension=extension,
+        ))
+        _report_batch(planned, manifest)
+        return
+    # Batched fits need one map per photo to one style, fitted by the engine alone: not a shared map, a look/LUT
+    # file, paired styles or refine (whose rounds are fitted image by image).
+    if shared_map or style_dir is not None or look_is_table or refine:
+        fit_batch = 1
+    elif fit_batch is None:
+        from ..api import resolve_device
+
+        fit_batch = 1 if _run(lambda: resolve_device(options["device"])).type == "cpu" else 8
+    # torch's threads are split among the --jobs workers; the extra decoding threads of a batched fit (which
+    # runs in one thread of its own) do not use torch.
+    grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
+                          fit_batch=fit_batch, workers=jobs, on_exists=batches.ON_EXISTS[on_conflict])
+    if fit_batch > 1:
+        jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
+    if style_dir is not None:
+        grade = graders.paired_grader(style_dir, planned, options, **grader_options)
+    else:
+        grade = _run(lambda: graders.make_grader(
+            look, options, shared_sources=[j.source for j in planned if j.status == "pending"] if shared_map else None,
+            notes=_show_notes, photos=sum(j.status == "pending" for j in planned), **grader_options,
+        ))
+    show = sys.stderr.isatty()
+    try:
+        with click.progressbar(length=sum(j.status == "pending" for j in planned), label="grading",
+                               file=sys.stderr if show else open(os.devnull, "w")) as bar:
+            batches.run_jobs(planned, grade, workers=jobs, progress=bar.update, on_stop=_say_stopping)
+    except batches.Stopped as stopped:
+        _report_batch(planned, manifest, exit_status=stopped.exit_status)
+    _report_batch(planned, manifest)

@@ -1,0 +1,21 @@
+"""Pictures in and out: files and their codecs, ICC profiles, the array edge, the style-reading path.
+
+* :mod:`colorot.io.images` and :mod:`colorot.io.writing` -- decoding and encoding image files at their own
+  depth, with their metadata;
+* :mod:`colorot.io.files` -- atomic writes and the guards on paths (:func:`refuse_overwriting_inputs`);
+* :mod:`colorot.io.icc` -- telling profiles apart and converting between them (LittleCMS);
+* :mod:`colorot.io.arrays` -- numpy, PIL and torch images seen as one internal pixel view, and back;
+* :mod:`colorot.io.styles` -- a style photo read and converted into the source's encoding;
+* :mod:`colorot.io.lut_files` -- the ``.cube`` and Hald CLUT formats.
+
+The names below are importable from ``colorot.io`` as before; nothing here imports torch.
+"""
+
+from ..errors import ColorotError
+from .files import OutputExists, atomic_output, atomic_write, check_input_file, refuse_overwriting_inputs, same_file
+from .images import _FORMATS, DEFAULT_MAX_PIXELS, ImageFile, read_icc_profile, read_image  # noqa: F401 - _FORMATS
+from .writing import check_output_path, write_image
+
+__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "atomic_write", "atomic_output",
+           "check_output_path", "check_input_file", "refuse_overwriting_inputs", "OutputExists", "DEFAULT_MAX_PIXELS",
+           "ColorotError"]

@@ -1,0 +1,129 @@
+"""refine: rounds of regrain (a guided filter of the displacement) and re-transfer, from coarse to fine.
+
+The rounds run on a reduced copy of a large image; the image itself gets the last round's filter (fitted on the
+copy) and the last map (fitted on its own colors). Not a function of color: the output depends on where a pixel
+is, which is how it keeps more of the source's detail at a closer look.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from ..devices import seeded_generator
+from ..io.arrays import PixelView
+from ..measures import sample_colors
+from ..measures.colorspaces import to_space
+from .kernels import finish, from_unit
+from .lut import PILLOW_LUT_MAX, used_nodes
+from .regrain import filter_displacement
+
+__all__ = ["refined_transform", "refine_radii", "REFINE_RADII", "REFINE_SIDE"]
+
+#: Guided-filter radii of the first and last refine rounds when regrain_radius is 0, per long side; the rounds
+#: between go from coarse to fine geometrically (one round: their geometric mean).
+REFINE_RADII = (1 / 2, 1 / 64)
+
+#: Refine rounds of a larger image run on a copy reduced to this long side; the image itself gets the last filter
+#: (its coefficients fitted on the copy) and the last map (fitted on its own colors).
+REFINE_SIDE = 640
+
+#: The maps of the refine rounds before the last (the next round refits them) are fitted on this many sampled
+#: colors, in at most this many steps, and baked on a grid of this size; the last map, which makes the output,
+#: uses n_samples, n_iter and lut_size.
+REFINE_ROUND_SAMPLES = 4096
+
+REFINE_ROUND_ITER = 10
+
+REFINE_ROUND_LUT = 33
+
+
+@torch.no_grad()
+def refined_transform(model, view: PixelView, strength: float, mask: torch.Tensor | None):
+    """``model.transform`` (a :class:`~colorot.estimator.ColorTransfer`) with ``model.refine`` rounds of regrain
+    (guided filter) and re-transfer; the caller's image type back."""
+    generator = seeded_generator(model.seed, model.device_)
+    pixels = view.pixels
+    full_source = pixels[:, :3].to(torch.float32) / view.scale
+    full_alpha = pixels[:, 3:].to(torch.float32) / view.scale
+    # The rounds run on a reduced copy of a large image (the filter's wide windows and the maps' fits need no
+    # more); the image itself gets the last round's filter, fitted on the copy, and its last map.
+    full_size = tuple(view.size)
+    size = _reduced_size(full_size, REFINE_SIDE)
+    source, alpha, copy_mask = (_reduce(values, full_size, size) for values in (full_source, full_alpha, mask))
+    if model.regrain_radius:
+        radii = [max(1, round(model.regrain_radius * max(size) / max(full_size)))] * model.refine
+    else:
+        radii = refine_radii(max(size), model.refine)
+    # An 8-bit photo's last map can go through Pillow's kernel (the output is rounded to 8 bits anyway).
+    eight_bit = view.is_uint8_array and model.device_.type == "cpu" and strength == 1.0 \
+        and model.lut_size <= PILLOW_LUT_MAX
+    moved = source
+    for round_ in range(model.refine + 1):
+        last = round_ == model.refine
+        if last and size != full_size:
+            moved = filter_displacement(source, moved, size, radii[-1], model.regrain_eps,
+                                        fine_source=full_source, fine_size=full_size)
+            source, alpha, copy_mask, size = full_source, full_alpha, mask, full_size
+        elif round_:
+            moved = filter_displacement(source, moved, size, radii[round_ - 1], model.regrain_eps)
+        n_samples = model.n_samples if last else min(model.n_samples, REFINE_ROUND_SAMPLES)
+        lut_size = model.lut_size if last else min(model.lut_size, REFINE_ROUND_LUT)
+        colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
+                               device=model.device_, name="source", mask=copy_mask)
+        steps = model._fit_steps(to_space(colors, model.fit_space), generator,
+                                n_iter=model.n_iter if last else min(model.n_iter, REFINE_ROUND_ITER))
+        # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
+        # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
+        partial = model._bakes_partially(size)
+        codes = None
+        if partial or (last and eight_bit):
+            codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_().to(torch.uint8).numpy()
+        lut = model._bake(steps, 1.0, used_nodes(codes, lut_size) if partial else None, size=lut_size)
+        if last and eight_bit:
+            # An 8-bit photo's last map reads the filtered colors rounded to 8 bits, with Pillow's kernel
+            # (a third of the float lookup's time at 12 MP); the output is rounded to 8 bits anyway.
+            moved = torch.from_numpy(lut.apply_uint8(codes.reshape(*size, 3))).reshape(1, -1, 3).transpose(1, 2)
+            return finish(view, pixels, moved, mask)
+        moved = lut.apply_pixels(moved, device=model.device_)
+    return finish(view, pixels, from_unit(torch.lerp(full_source, moved, strength), pixels, view.scale), mask)
+
+
+def refine_radii(long_side: int, rounds: int) -> list:
+    """The guided-filter radius of each refine round, in pixels, for an image of this long side.
+
+    From ``REFINE_RADII[0]`` to ``REFINE_RADII[1]`` of the long side, geometrically: the first rounds make
+    the displacement follow the source's large regions, the last ones its finer structure.
+
+    Examples
+    --------
+    >>> refine_radii(512, 11)
+    [256, 181, 128, 91, 64, 45, 32, 23, 16, 11, 8]
+    >>> refine_radii(512, 1)
+    [45]
+    """
+    first, last = (math.log2(long_side * fraction) for fraction in REFINE_RADII)
+    if rounds == 1:
+        return [max(1, round(2 ** ((first + last) / 2)))]
+    return [max(1, round(2 ** (first + (last - first) * k / (rounds - 1)))) for k in range(rounds)]
+
+
+def _reduced_size(size: tuple[int, int], side: int) -> tuple[int, int]:
+    """``size`` (H, W) scaled down to a long side of ``side`` (unchanged when it is not longer)."""
+    if max(size) <= side:
+        return tuple(size)
+    scale = side / max(size)
+    return tuple(max(1, round(length * scale)) for length in size)
+
+
+def _reduce(values: torch.Tensor | None, size: tuple[int, int], reduced: tuple[int, int]) -> torch.Tensor | None:
+    """Pixels ``(B, C, H * W)`` (or mask weights ``(B, H * W)``) averaged down to ``reduced`` (area)."""
+    if values is None or tuple(size) == tuple(reduced):
+        return values
+    if values.ndim == 3 and values.shape[1] == 0:  # no alpha
+        return values.new_empty(values.shape[0], 0, reduced[0] * reduced[1])
+    image = values.reshape(values.shape[0], -1, *size)
+    pooled = torch.nn.functional.adaptive_avg_pool2d(image.to(torch.float32), reduced)
+    return pooled.reshape(*values.shape[:-1], -1).to(values.dtype)
+

@@ -1,0 +1,56 @@
+"""Options and defaults shared by the library and the command line, torch-free (the CLI reads them for ``--help``
+without importing torch, so the two cannot drift)."""
+
+from __future__ import annotations
+
+from .errors import ColorotError
+
+__all__ = ["DEFAULTS", "SPACES", "METHOD_NAMES", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "check_strength", "mix_weights"]
+
+#: Working color spaces of the engine (see :mod:`colorot.measures.colorspaces`).
+SPACES = ("rgb", "linear", "lab", "oklab")
+
+#: Methods of ``method=`` / ``--method``: the engine's sliced transport and the maps it is compared with
+#: (:data:`colorot.ot.methods.METHODS`), and the shipped conditioned generator.
+METHOD_NAMES = ("sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
+
+#: Nodes per axis of the table a map is baked into, and of a saved look.
+LUT_SIZE = 65
+
+#: A JPEG style may be decoded at a reduced scale as long as both sides stay at least this long.
+STYLE_SIDE = 1024
+
+#: The value of a full-scale sample, by integer dtype name (floats are in ``[0, 1]``).
+PIXEL_SCALES = {"uint8": 255.0, "uint16": 65535.0}
+
+#: Defaults shared by the function, the estimator and the command line.
+DEFAULTS = dict(
+    space="rgb",
+    n_iter=30,
+    n_samples=1 << 16,
+    smoothing=0.005,
+    n_knots=128,
+    lut_size=LUT_SIZE,
+    monotone_luma=True,
+    lut_blur=0.0,
+)
+
+
+def check_strength(strength: float) -> float:
+    """``strength`` as a float in ``[0, 1]``, else a one-line error."""
+    strength = float(strength)
+    if not 0.0 <= strength <= 1.0:
+        raise ColorotError(f"strength must be between 0 and 1, got {strength}")
+    return strength
+
+
+def mix_weights(weights, n_styles: int) -> list:
+    """The styles' weights, normalized to sum 1 (equal when None)."""
+    if weights is None:
+        return [1.0 / n_styles] * n_styles
+    weights = [float(w) for w in weights]
+    if len(weights) != n_styles:
+        raise ColorotError(f"got {len(weights)} weights for {n_styles} styles")
+    if any(not w >= 0 for w in weights) or sum(weights) <= 0:
+        raise ColorotError(f"weights must be non-negative with a positive sum, got {weights}")
+    return [w / sum(weights) for w in weights]

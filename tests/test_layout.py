@@ -1,0 +1,109 @@
+"""The package's layout keeps its promises: one home per concept, no import cycles, old names importable,
+torch-free paths, small modules and functions."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import colorot
+
+PACKAGE = Path(colorot.__file__).resolve().parent
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The colorot modules ``path`` imports when it is imported (module-level imports, not those in functions)."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            target = f"{base}.{node.module}" if node.module else base
+            for alias in node.names:  # ``from . import x`` imports the module x
+                candidate = f"{target}.{alias.name}"
+                found.add(candidate if (PACKAGE.parent / (candidate.replace(".", "/") + ".py")).exists()
+                          or (PACKAGE.parent / candidate.replace(".", "/")).is_dir() else target)
+    return found
+
+
+def test_no_import_cycles():
+    graph = {_module_name(p): _top_level_imports(p) for p in PACKAGE.rglob("*.py")}
+
+    def visit(module, trail):
+        if module in trail:
+            return trail[trail.index(module):] + [module]
+        for imported in sorted(graph.get(module, ())):
+            if imported == module or module.startswith(imported + "."):  # a package's own __init__ is no cycle
+                continue
+            cycle = visit(imported, trail + [module])
+            if cycle:
+                return cycle
+        return None
+
+    for module in sorted(graph):
+        assert visit(module, []) is None, f"import cycle: {' -> '.join(visit(module, []))}"
+
+
+def test_modules_and_functions_stay_small():
+    for path in PACKAGE.rglob("*.py"):
+        lines = path.read_text().splitlines()
+        assert len(lines) <= 450, f"{path.relative_to(PACKAGE)} has {len(lines)} lines"
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = node.body[0]
+                start = first.end_lineno + 1 if isinstance(first, ast.Expr) and isinstance(
+                    getattr(first, "value", None), ast.Constant) else first.lineno
+                code = [line for line in lines[start - 1:node.end_lineno]
+                        if line.strip() and not line.strip().startswith("#")]
+                assert len(code) <= 60, f"{path.relative_to(PACKAGE)}:{node.name} has {len(code)} lines of code"
+
+
+@pytest.mark.parametrize("old", sorted(colorot.MOVED_MODULES))
+def test_old_module_names_are_the_new_modules(old):
+    assert importlib.import_module(f"colorot.{old}") is importlib.import_module(f"colorot.{colorot.MOVED_MODULES[old]}")
+    assert getattr(colorot, old) is importlib.import_module(f"colorot.{colorot.MOVED_MODULES[old]}")
+
+
+def test_the_cli_method_names_are_the_registry():
+    from colorot.options import METHOD_NAMES, SPACES
+    from colorot.measures import colorspaces
+    from colorot.ot.methods import METHODS
+
+    assert tuple(METHODS) == METHOD_NAMES and tuple(colorspaces.SPACES) == SPACES
+
+
+def test_every_fitted_map_is_a_color_map(astronaut, coffee):
+    from colorot.estimator import ColorTransfer
+    from colorot.learned.generator import ColorGenerator
+    from colorot.maps.protocol import ColorMap
+
+    for method in ("sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"):
+        model = ColorTransfer(method=method, seed=0, n_samples=2048).fit(coffee, sources=[astronaut])
+        assert isinstance(model.steps_, ColorMap), method
+        colors = torch.rand(*model.steps_.batch_shape, 5, 3)
+        with torch.inference_mode():
+            assert model.steps_(colors).shape == colors.shape
+    from colorot.learned.generator import _AsColorMap
+
+    assert isinstance(_AsColorMap(ColorGenerator(hidden=4)), ColorMap)
+
+
+def test_help_and_bad_paths_import_no_torch(tmp_path):
+    script = ("import sys\nfrom colorot.cli import main\ntry:\n    main(sys.argv[1:])\n"
+              "except SystemExit:\n    pass\nprint('torch' in sys.modules)")
+    for arguments in (["--help"], ["transfer", "--help"], ["transfer", str(tmp_path / "none.jpg"), "x.jpg"]):
+        result = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True,
+                                timeout=60)
+        assert result.stdout.strip().splitlines()[-1] == "False", arguments
