@@ -102,6 +102,8 @@ def test_lut_off_the_source_colors_is_smooth_and_covers_the_cube(astronaut, coff
         ("LUT_3D_SIZE 2\n" + "0 0 0\n" * 8 + "LUT_3D_SIZE 3\n", "after the table"),
         ("LUT_1D_SIZE 2\nLUT_3D_SIZE 2\nDOMAIN_MAX 2 2 2\n" + "0 0 0\n" * 10, "ambiguous"),
         ("", "missing or invalid LUT_3D_SIZE"),
+        ("LUT_1D_SIZE 2\n0 0 0\nnan 1 1\n", "NaN or infinite"),
+        ("LUT_3D_SIZE 2\nLUT_3D_SIZE 2\n" + "0 0 0\n" * 8, "given twice"),
     ],
 )
 def test_bad_cube_files_are_clear_errors(tmp_path, content, message):

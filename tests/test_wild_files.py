@@ -42,6 +42,8 @@ def test_square_photos_of_hald_sizes_are_styles_and_hald_cluts_are_luts(tmp_path
     black_and_white = identity_grid(16) @ torch.tensor([0.2126, 0.7152, 0.0722])
     eight_bit = (black_and_white[:, None].expand(-1, 3).numpy().reshape(64, 64, 3) * 255).round().astype(np.uint8)
     assert looks_like_hald(eight_bit)  # a black-and-white grade is still a Hald CLUT
+    red_filter = (identity_grid(16)[:, :1].expand(-1, 3).numpy().reshape(64, 64, 3) * 255).round().astype(np.uint8)
+    assert looks_like_hald(red_filter)  # and so is one that keeps the red channel only
     assert not looks_like_hald(np.full((64, 64, 3), 128, np.uint8))  # a flat square is not
 
 
@@ -152,6 +154,28 @@ def test_cube_dialects_are_read_as_colour_science_reads_them(tmp_path, dialect):
     assert np.abs(graded - np.clip(colour.read_LUT(str(path)).apply(photo / 255.0), 0, 1) * 255).max() <= 1.0
 
 
+def test_float_inputs_outside_the_cube_read_its_faces_as_colour_science_does(tmp_path):
+    colour = pytest.importorskip("colour")
+    path = tmp_path / "look.cube"
+    path.write_text(DIALECTS["tabs"])
+    colors = np.random.default_rng(2).random((2000, 3)) * 1.6 - 0.3
+    expected = np.clip(colour.read_LUT(str(path)).apply(colors), 0, 1)
+    ours = read_cube(path).apply_pixels(torch.tensor(colors.T[None], dtype=torch.float32))[0].T.numpy()
+    inside = ((colors >= 0) & (colors <= 1)).all(axis=1)
+    assert np.abs(ours - expected)[inside].max() < 2e-4
+    assert np.abs(np.clip(ours, 0, 1) - expected)[~inside].max() < 2e-4
+
+
+def test_a_hald_output_gets_a_hald_size_and_a_hald_style_gets_a_note(tmp_path):
+    Image.fromarray(load_sample("coffee", 64)).save(tmp_path / "style.png")
+    result = _invoke("lut", tmp_path / "style.png", "-o", tmp_path / "h.png", "--seed", "0")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "h.png").size == (512, 512)  # 64 nodes, level 8
+    Image.fromarray(load_sample("astronaut", 64)).save(tmp_path / "photo.png")
+    result = _invoke("transfer", tmp_path / "photo.png", tmp_path / "h.png", "-o", tmp_path / "out.png")
+    assert result.exit_code == 0 and "looks like a Hald CLUT" in result.output
+
+
 def test_a_cube_over_another_domain_is_not_applied_over_0_1(tmp_path):
     path = tmp_path / "half.cube"
     path.write_text("LUT_3D_SIZE 2\nLUT_3D_INPUT_RANGE 0 2\n" + _rows(_grid(2)))  # the identity over [0, 2] ...
@@ -255,4 +279,4 @@ def test_a_small_table_far_from_its_look_says_so(tmp_path):
     assert small.exit_code == 0 and full.exit_code == 0
     typical, largest = table_error(load_lut(tmp_path / "small.cube"), load_lut(tmp_path / "full.cube"))
     assert typical > 2 and f"the 17-node table is {typical:.0f} codes from the look" in small.output
-    assert "--size 65 reproduces it" in small.output and "note: the" not in full.output
+    assert "--size 65 comes closer" in small.output and "note: the" not in full.output

@@ -156,7 +156,12 @@ def plan_jobs(
     extension: str | None = None,
     on_conflict: str = "error",
 ) -> list[Job]:
-    """Output paths under ``output_dir`` mirroring the inputs' relative paths."""
+    """Output paths under ``output_dir`` mirroring the inputs' relative paths.
+
+    An input that is another input's output (a folder graded into itself with ``--suffix``, run again) is
+    left out: a run never grades its own outputs. With ``on_conflict="rename"`` the free name is chosen when
+    the file is written (:func:`colorot.io.atomic_write`), so that concurrent runs do not pick the same one.
+    """
     from ..io import same_file
 
     if on_conflict not in CONFLICTS:
@@ -164,6 +169,7 @@ def plan_jobs(
     if extension is not None and output_extension(Path("x"), extension).lower() not in _FORMATS:
         raise ColorotError(f"--format {extension}: unknown output format; use one of "
                            f"{', '.join(sorted(e.lstrip('.') for e in _FORMATS))}")
+    inputs = _without_outputs(inputs, output_dir, suffix, extension)
     jobs, planned = [], set()
     for source, relative in inputs:
         output = output_dir / relative.parent / f"{relative.stem}{suffix}{output_extension(relative, extension)}"
@@ -180,10 +186,18 @@ def plan_jobs(
             elif on_conflict == "error":
                 job.status, job.error = "failed", (f"{source}: output exists at {output} (use --on-conflict skip, "
                                                    "overwrite or rename)")
-            elif on_conflict == "rename":
-                job.output = _free_name(output)
         jobs.append(job)
     return jobs
+
+
+def _without_outputs(inputs: list, output_dir: Path, suffix: str, extension: str | None) -> list:
+    """The inputs less those that another input's output would be (resolved paths)."""
+    output_of = {os.path.realpath(output_dir / relative.parent / f"{relative.stem}{suffix}"
+                                  f"{output_extension(relative, extension)}"): index
+                 for index, (_, relative) in enumerate(inputs)}
+    # An input named as its own output is kept: the overwrite guard refuses it with a message.
+    return [(source, relative) for index, (source, relative) in enumerate(inputs)
+            if output_of.get(os.path.realpath(source), index) == index]
 
 
 def output_extension(source: Path, extension: str | None = None) -> str:
@@ -193,17 +207,9 @@ def output_extension(source: Path, extension: str | None = None) -> str:
     return ext if ext.startswith(".") else "." + ext
 
 
-def _free_name(path: Path) -> Path:
-    number = 1
-    while True:
-        candidate = path.with_name(f"{path.stem}_{number}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-        number += 1
-
-
-class Stopped(Exception):
-    """The run was stopped by a signal: the photos in progress were finished, the others not started."""
+class Stopped(BaseException):
+    """The run was stopped by a signal: the photos in progress were finished, the others not started. A
+    BaseException, as KeyboardInterrupt is: no ``except Exception`` takes it for a failure."""
 
     def __init__(self, signal_number: int):
         super().__init__(signal_number)

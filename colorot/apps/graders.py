@@ -71,10 +71,11 @@ def make_grader(
     tabulated_options = dict(quality=quality, strip_metadata=strip_metadata, notes=notes, workers=workers,
                              on_exists=on_exists)
     # A LUT file is always tabulated for 8-bit photos, so that a photo gets the same bytes whether it is graded
-    # alone or among many (Pillow's fixed-point kernel differs by a code on about 1% of colors).
+    # alone or among many (Pillow's fixed-point kernel differs by a code on a few percent of colors).
     if table is None and look_is_table and can_tabulate and look.suffix.lower() != ".safetensors":
         table_array, shaper = looks.load_table(look)
-        return _tabulated_grader(table_array, options, shaper=shaper, **tabulated_options)
+        return _tabulated_grader(table_array, options, shaper=shaper, clamps_inputs=look.suffix.lower() != ".npz",
+                                 **tabulated_options)
     style_file, models, lock = None, {}, threading.Lock()
     if not look_is_table and (table is None or evaluate):
         style_file = styles.read_style(look, notes=notes)
@@ -129,8 +130,10 @@ def make_grader(
 
 
 def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metadata: bool, notes: Callable | None,
-                      workers: int, on_exists: str = "replace", style=None, shaper=None) -> Callable[[Path, Path], dict]:
-    """Grade with a ``(3, S, S, S)`` table (read through ``shaper``, a :class:`~colorot.shaper.Shaper`, if any)
+                      workers: int, on_exists: str = "replace", style=None, shaper=None,
+                      clamps_inputs: bool = False) -> Callable[[Path, Path], dict]:
+    """Grade with a ``(3, S, S, S)`` table (read through ``shaper``, a :class:`~colorot.maps.shaper.Shaper`, if any;
+    ``clamps_inputs`` as :class:`~colorot.maps.lut.ColorLUT` takes it)
     tabulated at every 8-bit color (:mod:`colorot.dense_lut`): one gather per pixel of an 8-bit RGB(A) photo, no
     torch; other photos go through the torch kernels, built on first need.
     With ``style`` (pixels), each result's sliced W2 to it is returned (this needs torch)."""
@@ -159,7 +162,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
                     from .looks import _as_lut
 
                     device = resolve_device(options.get("device"))
-                    lut = _as_lut(table, shaper, device=device)
+                    lut = _as_lut(table, shaper, device=device, clamps_inputs=clamps_inputs)
                     torch_grader.append(lambda pixels, name: apply_table(lut, image_to_pixels(pixels, name), device))
             result = torch_grader[0](pixels, str(source))
         written = io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata,

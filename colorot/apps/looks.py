@@ -305,7 +305,7 @@ def load_lut(path, device=None, size: int | None = None) -> ColorLUT:
     if suffix == ".npz":
         table = load_look(path, device)[0]
         return table if size is None else table.resized(size)
-    return _as_lut(*load_table(path), device=device)
+    return _as_lut(*load_table(path), device=device, clamps_inputs=True)  # a .cube or Hald file
 
 
 def load_table(path) -> tuple[np.ndarray, Shaper | None]:

@@ -7,7 +7,9 @@ torch is imported.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -42,7 +44,7 @@ def _run(action):
         return action()
     except ColorotError as error:
         raise _Fail(str(error)) from None
-    except (click.ClickException, click.Abort, KeyboardInterrupt):
+    except (click.ClickException, click.Abort):
         raise
     except MemoryError:
         raise _Fail("out of memory; try a smaller image or --device cpu") from None
@@ -74,15 +76,16 @@ def _read_mask(path: Path, max_pixels: int | None):
 LUT_ERROR_NOTE = 2.0
 
 #: How the notes name each kind of lookup table (:func:`colorot.looks.lut_kind`).
-LUT_KIND_NAMES = {"look": "a colorot look", "generator": "a trained generator", "cube": "a .cube 3D LUT",
+LUT_KIND_NAMES = {"look": "a colorot look", "generator": "a trained generator", "cube": "a .cube LUT",
                   "hald": "a Hald CLUT, told from its content"}
 
-def _lut_kind(look: Path) -> str | None:
-    """What kind of lookup table ``look`` is (None for a photo); when it is one, a note on stderr says so."""
+def _lut_kind(look: Path, *, note: bool = True) -> str | None:
+    """What kind of lookup table ``look`` is (None for a photo); when it is one (and ``note``), a note on stderr
+    says so: for the arguments that may be a photo or a table."""
     from ..apps.looks import lut_kind
 
     kind = lut_kind(look)
-    if kind is not None:
+    if kind is not None and note and Path(look).is_file():
         click.echo(f"colorot: note: {look}: applied as a lookup table ({LUT_KIND_NAMES[kind]})", err=True)
     return kind
 
@@ -119,16 +122,47 @@ def _fit_options(function):
         function = option(function)
     return function
 
-def _check_paths(output: Path, inputs, *, in_place: Path | None = None) -> None:
+def _check_paths(output: Path | None, inputs, *, in_place: Path | None = None, formats=None) -> None:
     """What can be refused before any work (and before torch is imported): a missing, empty or directory input,
-    an output colorot cannot write, an output over an input."""
+    an output colorot cannot write (``formats``: the extensions it may have, default the image formats), an
+    output over an input."""
     from .. import io
 
     for path in inputs:
         if path is not None:
             io.check_input_file(path)
+    if output is None:
+        return
     io.refuse_overwriting_inputs(output, inputs, in_place=in_place)
-    io.check_output_path(output)
+    if formats is None:
+        io.check_output_path(output)
+        return
+    if output.suffix.lower() not in formats:
+        raise io.ColorotError(f"{output}: unknown output format; use one of {', '.join(sorted(formats))}")
+    if not output.parent.exists():
+        raise io.ColorotError(f"{output.parent}: output folder does not exist")
+
+
+@contextlib.contextmanager
+def _stoppable():
+    """SIGINT and SIGTERM raise :class:`colorot.apps.batch.Stopped` in the block, the first time; once the list
+    it yields holds a signal (the run has stopped), further signals are ignored until the block ends, so a
+    summary and a manifest are written whole."""
+    from ..apps.batch import Stopped
+
+    stopped: list = []
+
+    def handler(number, frame) -> None:
+        if not stopped:
+            stopped.append(number)
+            raise Stopped(number)
+
+    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield stopped
+    finally:
+        for number, old in previous.items():
+            signal.signal(number, old)
 
 def _say_stopping(signal_number: int, in_progress: int) -> None:
     import signal

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from ._shell import (CONTEXT, REFINE_HELP, _fit_options, _lut_kind, _report_batch, _run, _say_stopping,
-                     _show_notes, _UsageFail, main)
+from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind, _report_batch, _run,
+                     _say_stopping, _show_notes, _stoppable, _UsageFail, main)
 
 
 @main.command(context_settings=CONTEXT)
@@ -35,11 +35,7 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
     output = output or source.with_name(f"{source.stem}_colorot{suffix}")
 
     def action():
-        from .. import io
-
-        io.check_input_file(source)
-        io.check_input_file(look)
-        io.refuse_overwriting_inputs(output, (source, look))
+        _check_paths(output, (source, look), formats=VIDEO_SUFFIXES)  # before torch and any decoding
         from .. import api
         from ..apps import looks, video as clips
 
@@ -105,7 +101,7 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
       colorot batch look.jpg shoot/ -r --output-dir graded/ --jobs 2
       colorot batch look.cube "archive/**/*.jpg" -r --output-dir out/ --on-conflict skip
     """
-    from ..apps import batch as batches, graders
+    from ..apps import batch as batches
 
     if style_dir is None and not inputs:
         raise _UsageFail("no INPUT given: name photos, folders, globs or - after the style")
@@ -119,48 +115,66 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
             raise _UsageFail("--refine fits a map for each photo: not with --shared-map or a look file")
         options["refine"] = refine
 
-    def plan():
-        found = batches.collect_inputs(inputs, recursive=recursive, exclude=output_dir)
-        if not found:
-            raise _UsageFail("no input images found")
-        return batches.plan_jobs(found, output_dir, suffix=suffix, extension=extension, on_conflict=on_conflict)
+    if style_dir is None:
+        _run(lambda: _check_paths(None, (look,)))  # a missing style: one line, before torch is imported
+    planned: list = []
+    with _stoppable() as stopped:  # a signal before grading: a line and 130/143; while reporting: ignored
+        try:
+            planned[:] = _run(lambda: _plan_batch(inputs, recursive, output_dir, suffix, extension, on_conflict))
+            if engine == "ray":
+                from ..apps import ray_engine
 
-    planned = _run(plan)
-    if engine == "ray":
-        from ..apps import ray_engine
-
-        _run(lambda: ray_engine.run_jobs_on_ray(
-            planned, look, options, address=address, actors=jobs if jobs > 1 else None, shared_map=shared_map,
-            quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None, extension=extension,
-        ))
+                _run(lambda: ray_engine.run_jobs_on_ray(
+                    planned, look, options, address=address, actors=jobs if jobs > 1 else None,
+                    shared_map=shared_map, quality=quality, strip_metadata=strip_metadata,
+                    evaluate=manifest is not None, extension=extension))
+            else:
+                grade, jobs = _batch_grader(look, planned, options, style_dir, shared_map, look_is_table, refine,
+                                            fit_batch, jobs, on_conflict, dict(quality=quality,
+                                            strip_metadata=strip_metadata, evaluate=manifest is not None))
+                show = sys.stderr.isatty()
+                with click.progressbar(length=sum(j.status == "pending" for j in planned), label="grading",
+                                       file=sys.stderr if show else open(os.devnull, "w")) as bar:
+                    batches.run_jobs(planned, grade, workers=jobs, progress=bar.update,
+                                     on_stop=lambda *args: stopped.append(args[0]) or _say_stopping(*args))
+        except batches.Stopped as signal_stop:
+            stopped.append(signal_stop.signal_number)
+            if not planned:
+                click.echo("colorot: interrupted before any photo was graded", err=True)
+                raise SystemExit(signal_stop.exit_status) from None
+            _report_batch(planned, manifest, exit_status=signal_stop.exit_status)
         _report_batch(planned, manifest)
-        return
+
+
+def _plan_batch(inputs, recursive: bool, output_dir: Path, suffix: str, extension, on_conflict: str) -> list:
+    from ..apps import batch as batches
+
+    found = batches.collect_inputs(inputs, recursive=recursive, exclude=output_dir)
+    if not found:
+        raise _UsageFail("no input images found")
+    return batches.plan_jobs(found, output_dir, suffix=suffix, extension=extension, on_conflict=on_conflict)
+
+
+def _batch_grader(look: Path, planned: list, options: dict, style_dir, shared_map: bool, look_is_table: bool,
+                  refine: int, fit_batch, jobs: int, on_conflict: str, output_options: dict):
+    """The batch's grader and its number of worker threads."""
+    from ..apps import batch as batches, graders
+
     # Batched fits need one map per photo to one style, fitted by the engine alone: not a shared map, a look/LUT
     # file, paired styles or refine (whose rounds are fitted image by image).
     if shared_map or style_dir is not None or look_is_table or refine:
         fit_batch = 1
     elif fit_batch is None:
-        from ..api import resolve_device
+        from ..devices import resolve_device
 
         fit_batch = 1 if _run(lambda: resolve_device(options["device"])).type == "cpu" else 8
-    # torch's threads are split among the --jobs workers; the extra decoding threads of a batched fit (which
-    # runs in one thread of its own) do not use torch.
-    grader_options = dict(quality=quality, strip_metadata=strip_metadata, evaluate=manifest is not None,
-                          fit_batch=fit_batch, workers=jobs, on_exists=batches.ON_EXISTS[on_conflict])
+    grader_options = dict(fit_batch=fit_batch, workers=jobs, on_exists=batches.ON_EXISTS[on_conflict],
+                          **output_options)
     if fit_batch > 1:
         jobs = max(jobs, fit_batch)  # enough photos decoded at once to fill a batch
     if style_dir is not None:
-        grade = graders.paired_grader(style_dir, planned, options, **grader_options)
-    else:
-        grade = _run(lambda: graders.make_grader(
-            look, options, shared_sources=[j.source for j in planned if j.status == "pending"] if shared_map else None,
-            notes=_show_notes, photos=sum(j.status == "pending" for j in planned), **grader_options,
-        ))
-    show = sys.stderr.isatty()
-    try:
-        with click.progressbar(length=sum(j.status == "pending" for j in planned), label="grading",
-                               file=sys.stderr if show else open(os.devnull, "w")) as bar:
-            batches.run_jobs(planned, grade, workers=jobs, progress=bar.update, on_stop=_say_stopping)
-    except batches.Stopped as stopped:
-        _report_batch(planned, manifest, exit_status=stopped.exit_status)
-    _report_batch(planned, manifest)
+        return graders.paired_grader(style_dir, planned, options, **grader_options), jobs
+    pending = [j for j in planned if j.status == "pending"]
+    return _run(lambda: graders.make_grader(
+        look, options, shared_sources=[j.source for j in pending] if shared_map else None, notes=_show_notes,
+        photos=len(pending), **grader_options)), jobs

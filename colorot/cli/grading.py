@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from ..options import PIXEL_SCALES
-from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _parse_weights, _read_mask, _run,
-                     _show_notes, _UsageFail, default_output, main)
+from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind, _parse_weights, _read_mask,
+                     _run, _show_notes, _UsageFail, default_output, main)
 
 
 @main.command(context_settings=CONTEXT)
@@ -73,6 +73,9 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
             source_job = pool.submit(io.read_image, source, max_pixels=max_pixels)
             style_pixels = []
             for style in styles:
+                if _lut_kind(style, note=False) == "hald":
+                    click.echo(f"colorot: note: {style}: looks like a Hald CLUT, used here as a style photo; "
+                               "colorot apply applies it as a lookup table", err=True)
                 style_pixels.append(style_files.read_style_pixels(
                     style, source_profile, max_side=None if style_mask else style_files.STYLE_SIDE,
                     max_pixels=max_pixels, notes=_show_notes))

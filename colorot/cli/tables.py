@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
 import click
 
 from ..options import LUT_SIZE
-from ._shell import (CONTEXT, LUT_ERROR_NOTE, SPACE_CHOICES, _fit_options, _lut_kind, _run, _say_stopping,
+from ._shell import (CONTEXT, LUT_ERROR_NOTE, SPACE_CHOICES, _check_paths, _fit_options, _lut_kind, _run, _say_stopping,
                      _show_notes, _UsageFail, default_output, main)
 
 
@@ -27,6 +28,7 @@ def fit(style: Path, sources: tuple, output: Path, **options) -> None:
     """
 
     def action():
+        _check_paths(output, (style, *sources), formats={".npz"})  # before torch and any fitting
         from ..apps import looks
 
         lut = looks.fit_lut_from_files(style, sources, size=LUT_SIZE, notes=_show_notes, **options)
@@ -80,13 +82,14 @@ def train(style: Path, photos: tuple, output: Path, space: str, steps: int, smoo
 @click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))
 @click.option("--source", "sources", multiple=True, type=click.Path(path_type=Path),
               help="A photo the LUT is for (repeat for several) [default: the whole sRGB cube].")
-@click.option("--size", type=click.IntRange(2, 256), default=33, show_default=True,
-              help="Nodes per axis: 17, 33 or 65 for .cube; a square (16, 36, 64, 144) for Hald.")
+@click.option("--size", type=click.IntRange(2, 256), default=None,
+              help="Nodes per axis: 17, 33 or 65 for .cube; a square (16, 36, 64, 144) for Hald "
+                   "[default: 33 for .cube, 64 for Hald].")
 @click.option("--format", "lut_format", type=click.Choice(("cube", "hald")), default=None,
               help="cube (.cube text) or hald (16-bit PNG) [default: from the output's extension].")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="look.cube or hald.png.")
 @_fit_options
-def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: Path, **options) -> None:
+def lut(look: Path, sources: tuple, size: int | None, lut_format: str | None, output: Path, **options) -> None:
     """Export a 3D LUT of STYLE's look (fitted here) or of a saved LOOK file (.npz, .safetensors).
 
     \b
@@ -94,9 +97,18 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
       colorot lut look.jpg --size 33 -o look.cube
       colorot lut shoot.npz --format hald --size 64 -o hald.png
     """
-    lut_format = lut_format or ("cube" if output.suffix.lower() == ".cube" else "hald")
+    formats = {"cube": {".cube"}, "hald": {".png", ".tif", ".tiff"}}
+    lut_format = lut_format or next((name for name, suffixes in formats.items() if output.suffix.lower() in suffixes),
+                                    None)
+    if lut_format is None:
+        raise _UsageFail(f"{output}: unknown LUT format; use .cube, or .png/.tif for a Hald CLUT")
+    size = size or (33 if lut_format == "cube" else 64)
+    if lut_format == "hald" and (math.isqrt(size) ** 2 != size or size < 4):
+        raise _UsageFail(f"--size {size}: a Hald CLUT needs a square size (16, 36, 64, 144...)")
+    larger = "--size 65" if lut_format == "cube" else "a larger --size (144)"
 
     def action():
+        _check_paths(output, (look, *sources), formats=formats[lut_format])  # before torch and any fitting
         from ..apps import looks
 
         if _lut_kind(look) is not None:  # re-exported at the size asked for
@@ -108,7 +120,7 @@ def lut(look: Path, sources: tuple, size: int, lut_format: str | None, output: P
             typical, largest = looks.table_error(table, reference)
             if typical > LUT_ERROR_NOTE:
                 click.echo(f"colorot: note: the {size}-node table is {typical:.0f} codes from the look at the 99th "
-                           f"percentile ({largest:.0f} at most) over the RGB cube; --size 65 reproduces it",
+                           f"percentile ({largest:.0f} at most) over the RGB cube; {larger} comes closer",
                            err=True)
         if lut_format == "cube":
             return looks.write_cube(output, table, title=f"colorot {look.stem}")
@@ -149,7 +161,7 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
         # A look/LUT file is read by the grader (tabulated without torch for many 8-bit photos); anything else
         # is read here, which reports why it is not a table.
         # A photo given here is read as a Hald CLUT when its size allows (apply takes tables only).
-        table = None if _lut_kind(look) is not None else looks.load_lut(look)
+        table = None if _lut_kind(look, note=False) is not None else looks.load_lut(look)
         grade = graders.make_grader(look, {"device": device}, table=table, quality=quality,
                                     strip_metadata=strip_metadata, notes=_show_notes, interpolation=interpolation,
                                     photos=len(inputs))

@@ -19,6 +19,7 @@ import torch
 
 from ..errors import ColorotError
 from ..options import PIXEL_SCALES
+from .icc import is_gray_profile, profile_for_rgb
 
 _SCALES = {
     np.dtype(np.uint8): PIXEL_SCALES["uint8"],
@@ -134,6 +135,8 @@ def _from_pil(image, name: str) -> PixelView:
         except ValueError as error:
             raise ColorotError(f"{name}: PIL mode {mode} cannot be converted to {target} ({error})") from None
     info = dict(image.info)
+    if is_gray_profile(info.get("icc_profile")):  # a gray image converted to RGB keeps Pillow's gray profile
+        info["icc_profile"] = profile_for_rgb(info["icc_profile"])
     out_mode = image.mode
 
     def rebuild_pil(array):

@@ -35,12 +35,13 @@ def _checked_table(table: np.ndarray, path: Path) -> np.ndarray:
     return np.ascontiguousarray(table, dtype=np.float32)
 
 
-def _as_lut(table: np.ndarray, shaper: Shaper | None = None, *, device=None) -> ColorLUT:
+def _as_lut(table: np.ndarray, shaper: Shaper | None = None, *, device=None, clamps_inputs: bool = False
+            ) -> ColorLUT:
     import torch
 
     from ..maps.lut import ColorLUT
 
-    return ColorLUT(torch.from_numpy(table).to(device), shaper)
+    return ColorLUT(torch.from_numpy(table).to(device), shaper, clamps_inputs=clamps_inputs)
 
 
 def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
@@ -112,7 +113,7 @@ def read_cube(path, device=None) -> ColorLUT:
     >>> lut.size, lut.table[0, :, 1, 0, 1].tolist()   # blue 1, green 0, red 1
     (2, [1.0, 0.0, 1.0])
     """
-    return _as_lut(*_read_cube(Path(path)), device=device)
+    return _as_lut(*_read_cube(Path(path)), device=device, clamps_inputs=True)
 
 
 #: Keywords that say a table expects or gives video-range (legal) values: refused, not guessed.
@@ -134,7 +135,9 @@ def _read_cube(path: Path) -> tuple[np.ndarray, Shaper | None]:
         raise ColorotError(f"{path}: {parts} needs {expected} rows, found {len(rows)} (truncated?)")
     values = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
     domain_1d, domain_3d = _cube_domains(path, header, size_1d, size_3d)
-    if size_3d is None:  # a 1-D LUT alone: the shaper is the whole map, read through an identity table
+    if not np.isfinite(values).all():
+        raise ColorotError(f"{path}: the LUT holds NaN or infinite values")
+    if size_3d is None:  # a 1-D LUT alone: its curves are the shaper, read through an identity table
         shaper = Shaper(values.T, domain_1d)
         return _checked_table(_identity_table(2), path), shaper
     table = values[size_1d or 0:].T.reshape(3, size_3d, size_3d, size_3d)
@@ -173,7 +176,11 @@ def _parse_cube(path: Path) -> tuple[dict, list]:
                 continue
             if rows:
                 raise ValueError(f"keyword {key} after the table's rows")
+            if key in header:
+                raise ValueError(f"{key} given twice")
             header[key] = _cube_keyword(path, key, tokens[1:])
+        except ColorotError:
+            raise
         except ValueError as error:
             raise ColorotError(f"{path}:{number}: cannot read {line.strip()[:40]!r} ({error})") from None
     return header, rows
@@ -274,7 +281,7 @@ def read_hald(path, device=None) -> ColorLUT:
     >>> back.size, bool((back.table - lut.table.cpu()).abs().max() < 1e-4)
     (16, True)
     """
-    return _as_lut(_read_hald(Path(path)), device=device)
+    return _as_lut(_read_hald(Path(path)), device=device, clamps_inputs=True)
 
 
 def _read_hald(path: Path) -> np.ndarray:
@@ -304,11 +311,13 @@ def looks_like_hald(pixels: np.ndarray) -> bool:
     level-8 Hald CLUT), its content does.
 
     Laid out as a table, a Hald CLUT is a grade of the identity ramps: the
-    sum of its output R, G and B grows along each input axis (at least 95%
-    of the steps do, within 1.5 codes, and each axis adds at least 1% on
-    average), and each red line starts well below where the one before it
-    ended. A photo's neighbouring pixels show none of that. A grade that
-    inverts colors is not recognised: apply it with ``colorot apply``.
+    sum of its output R, G and B never falls along any input axis (at least
+    95% of the steps, within 1.5 codes), and grows along at least one (by
+    at least 5% of the range on average: a grade that keeps only the red
+    channel is still one). A photo's neighbouring pixels, rows and bands of
+    rows fall as often as they rise. A grade that inverts colors is not
+    recognised: apply it with ``colorot apply``, which reads any image of a
+    Hald CLUT's size as one.
 
     Examples
     --------
@@ -321,12 +330,7 @@ def looks_like_hald(pixels: np.ndarray) -> bool:
         return False
     total = _hald_table(pixels).sum(axis=0)  # (S, S, S): [blue, green, red]
     tolerance = 1.5 / 255
-    for axis in (2, 1, 0):
-        if (np.diff(total, axis=axis) >= -tolerance).mean() < 0.95:
-            return False
-        if (np.take(total, -1, axis=axis) - np.take(total, 0, axis=axis)).mean() < 0.03:
-            return False
-    red_rise = (total[..., -1] - total[..., 0]).mean()
-    green_step = np.diff(total, axis=1).mean()
-    wrap = (total[:, 1:, 0] - total[:, :-1, -1]).mean()  # a red line's first color against the last of the one before
-    return bool(wrap < green_step - 0.5 * red_rise)
+    if any((np.diff(total, axis=axis) >= -tolerance).mean() < 0.95 for axis in (2, 1, 0)):
+        return False
+    rises = [(np.take(total, -1, axis=axis) - np.take(total, 0, axis=axis)).mean() for axis in (2, 1, 0)]
+    return bool(max(rises) >= 0.05 * 3)

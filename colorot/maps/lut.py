@@ -73,6 +73,10 @@ class ColorLUT:
         The table's input side: which grid coordinate each input value reads
         (a domain other than ``[0, 1]``, or a 1-D shaper before the table, as
         ``.cube`` files may carry). Default: the input color itself.
+    clamps_inputs : bool
+        Float inputs outside ``[0, 1]`` read the table at the nearest face (as
+        ``.cube`` readers do: a table read from a file sets it) instead of
+        moving with that face's displacement (see Notes).
 
     Notes
     -----
@@ -92,13 +96,14 @@ class ColorLUT:
     [0.1, 0.3, 0.5]
     """
 
-    def __init__(self, table: torch.Tensor, shaper: Shaper | None = None):
+    def __init__(self, table: torch.Tensor, shaper: Shaper | None = None, *, clamps_inputs: bool = False):
         if table.ndim == 4:
             table = table.unsqueeze(0)
         if table.ndim != 5 or table.shape[1] != 3 or len(set(table.shape[2:])) != 1:
             raise ValueError(f"a LUT table has shape (B, 3, S, S, S), got {tuple(table.shape)}")
         self.table = table
         self.shaper = shaper
+        self.clamps_inputs = clamps_inputs
         self.dense: list[np.ndarray] | None = None
 
     @property
@@ -116,7 +121,7 @@ class ColorLUT:
         table = self.table.to(device=device, dtype=dtype)
         if table is self.table:
             return self
-        moved = ColorLUT(table, self.shaper)
+        moved = ColorLUT(table, self.shaper, clamps_inputs=self.clamps_inputs)
         moved.dense = self.dense
         return moved
 
@@ -184,7 +189,10 @@ class ColorLUT:
         for start in range(0, pixels.shape[-1], chunk_pixels):
             chunk = pixels[:, :3, start : start + chunk_pixels].to(device=device, dtype=torch.float32)
             chunk = chunk.expand(batch, 3, -1) / scale
-            read = chunk if self.shaper is None else self._grid_coordinates(chunk)
+            if self.shaper is not None:
+                read = self._grid_coordinates(chunk)
+            else:
+                read = chunk.clamp(0, 1) if self.clamps_inputs else chunk
             if interpolation == "tetrahedral":
                 moved = _tetrahedral(table.expand(batch, *table.shape[1:]), read)
             else:
