@@ -14,8 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
+from .. import io
 from ..errors import ColorotError
+from ..io import styles
+from ..maps import dense as dense_lut
 from ..options import LUT_SIZE
+from . import looks
 from .batch import DENSIFY_FROM, IMAGE_SUFFIXES, Job
 
 __all__ = ["make_grader", "paired_grader"]
@@ -56,11 +60,6 @@ def make_grader(
     (:func:`colorot.io.atomic_write`); the figures returned name the file
     written (``"written"``). Thread-safe; also what each Ray actor builds once.
     """
-    from ..maps import dense as dense_lut
-    from .. import io
-    from . import looks
-    from ..io import styles
-
     look = Path(look)
     look_is_table = looks.is_lut_file(look)
     # One table for many 8-bit photos is tabulated and applied with numpy, whether it comes from a look file or
@@ -139,9 +138,6 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
     With ``style`` (pixels), each result's sliced W2 to it is returned (this needs torch)."""
     import numpy as np
 
-    from ..maps import dense as dense_lut
-    from .. import io
-
     coordinates = None if shaper is None else shaper.at_codes()
     dense = _in_background(dense_lut.tabulate_uint8, table, coordinates)  # while the first photos decode
     lock, torch_grader = threading.Lock(), []
@@ -159,10 +155,9 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
                     from ..devices import resolve_device
                     from ..io.arrays import image_to_pixels
                     from ..maps.kernels import apply_table
-                    from .looks import _as_lut
 
                     device = resolve_device(options.get("device"))
-                    lut = _as_lut(table, shaper, device=device, clamps_inputs=clamps_inputs)
+                    lut = looks._as_lut(table, shaper, device=device, clamps_inputs=clamps_inputs)
                     torch_grader.append(lambda pixels, name: apply_table(lut, image_to_pixels(pixels, name), device))
             result = torch_grader[0](pixels, str(source))
         written = io.write_image(output, result, like=image, quality=quality, strip_metadata=strip_metadata,
@@ -244,9 +239,7 @@ def _shared_table(look, options: dict, sources: list, workers: int | None = None
     """The LUT of one map fitted over ``sources`` to the style ``look`` (a path or an ImageFile read already),
     unreadable sources left out: what ``colorot fit`` fits on them (:func:`colorot.looks.fit_lut_from_files`:
     each photo sampled from a reduced decode, ``n_samples`` colors in all), read in ``workers`` threads."""
-    from .looks import fit_lut_from_files
-
-    return fit_lut_from_files(look, sources, size=LUT_SIZE, skip_unreadable=True, workers=workers, **options)
+    return looks.fit_lut_from_files(look, sources, size=LUT_SIZE, skip_unreadable=True, workers=workers, **options)
 
 
 def paired_grader(style_dir: Path, jobs: list[Job], options: dict, **grader_options) -> Callable[[Path, Path], dict]:
