@@ -29,7 +29,7 @@ import time
 from .errors import ColorotError
 
 __all__ = ["cpu_threads", "free_threads", "others_running", "limit", "torch_threads", "fitting", "for_work",
-           "SMALL_WORK"]
+           "in_strips", "SMALL_WORK"]
 
 #: Elements (pixels, colors) below which a torch pass runs on one thread: a 65^3 table, a 640 px copy.
 SMALL_WORK = 1 << 20
@@ -173,3 +173,42 @@ def for_work(elements: int) -> int:
     """The torch threads for a pass over ``elements`` values: one below :data:`SMALL_WORK`, else
     :func:`free_threads`."""
     return 1 if elements < SMALL_WORK else free_threads()
+
+
+#: Threads in colorot's pool for strip-parallel work (more than a call uses: see :func:`in_strips`).
+STRIP_POOL_SIZE = 8
+_strip_pool = None
+
+
+def in_strips(function, items, workers: int | None = None) -> list:
+    """``[function(item) for item in items]``, at most ``workers`` at a time (default :func:`cpu_threads`), in
+    colorot's one pool of Python threads: for strip-parallel work on images (Pillow's kernel, the tabulated
+    lookup, the node search), where numpy and Pillow release the GIL and a waiting thread blocks rather than
+    spins. Items are dealt round-robin to the workers, so more strips than workers still balance the load.
+    Functions run here must not call :func:`in_strips` themselves.
+
+    Examples
+    --------
+    >>> in_strips(lambda x: x * x, range(5), workers=2)
+    [0, 1, 4, 9, 16]
+    """
+    global _strip_pool
+    items = list(items)
+    workers = max(1, min(workers or cpu_threads(), STRIP_POOL_SIZE, len(items)))
+    if workers == 1:
+        return [function(item) for item in items]
+    with _lock:
+        if _strip_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _strip_pool = ThreadPoolExecutor(STRIP_POOL_SIZE, thread_name_prefix="colorot-strips")
+    shares = [list(range(start, len(items), workers)) for start in range(workers)]
+    results: list = [None] * len(items)
+
+    def run(share: list) -> None:
+        for index in share:
+            results[index] = function(items[index])
+
+    for future in [_strip_pool.submit(run, share) for share in shares]:
+        future.result()
+    return results

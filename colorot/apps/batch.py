@@ -25,7 +25,7 @@ from typing import Callable, Iterable
 
 from .. import threads
 from ..errors import ColorotError
-from ..io import _FORMATS, OutputExists
+from ..io import _FORMATS, OutputExists, refuse_overwriting_inputs
 
 __all__ = ["Job", "collect_inputs", "plan_jobs", "run_jobs", "IMAGE_SUFFIXES"]
 
@@ -162,8 +162,6 @@ def plan_jobs(
     left out: a run never grades its own outputs. With ``on_conflict="rename"`` the free name is chosen when
     the file is written (:func:`colorot.io.atomic_write`), so that concurrent runs do not pick the same one.
     """
-    from ..io import same_file
-
     if on_conflict not in CONFLICTS:
         raise ColorotError(f"on_conflict must be one of {', '.join(CONFLICTS)}")
     if extension is not None and output_extension(Path("x"), extension).lower() not in _FORMATS:
@@ -177,10 +175,13 @@ def plan_jobs(
             raise ColorotError(f"{output}: two inputs would be written here; use --suffix or keep the tree")
         planned.add(output)
         job = Job(source, output, relative, on_conflict)
-        if same_file(source, output):
-            job.status, job.error = "failed", (f"{output}: refusing to overwrite its input {source}; choose "
-                                               "another --output-dir or --suffix")
-        elif output.exists():
+        try:
+            refuse_overwriting_inputs(output, (source,))
+        except ColorotError as error:
+            job.status, job.error = "failed", f"{error} (--output-dir or --suffix)"
+            jobs.append(job)
+            continue
+        if output.exists():
             if on_conflict == "skip":
                 job.status = "skipped"
             elif on_conflict == "error":

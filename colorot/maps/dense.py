@@ -19,6 +19,8 @@ import sys
 
 import numpy as np
 
+from ..threads import cpu_threads, in_strips
+
 __all__ = ["AVAILABLE", "tabulate_uint8", "lookup_uint8"]
 
 #: The packed tables assume little-endian words; elsewhere callers keep another kernel.
@@ -111,13 +113,11 @@ def lookup_uint8(dense: np.ndarray, image: np.ndarray, threads: int | None = Non
     source = np.ascontiguousarray(image).reshape(-1)
     out = np.empty(image.shape, dtype=np.uint8)
     count = source.size // channels
-    strips = min(_threads() if threads is None else max(1, threads), max(1, count // STRIP_PIXELS), _POOL_SIZE)
+    workers = min(cpu_threads(), 4) if threads is None else max(1, threads)
+    strips = max(1, min(workers, count // STRIP_PIXELS))
     bounds = [count * k // strips for k in range(strips + 1)]
     work = [(dense, source, out.reshape(-1), channels, a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-    if len(work) > 1:
-        list(_pool().map(lambda args: _lookup_strip(*args), work))
-    elif work:
-        _lookup_strip(*work[0])
+    in_strips(lambda args: _lookup_strip(*args), work, strips)
     return out
 
 
@@ -148,22 +148,3 @@ def _lookup_strip(dense: np.ndarray, source: np.ndarray, out: np.ndarray, channe
     pixels = out[3 * start : 3 * stop].reshape(-1, 3)
     for channel in range(3):  # three strided byte copies: faster than one copy of a (N, 3) view
         pixels[:, channel] = moved[:, channel]
-
-
-_POOL = None
-_POOL_SIZE = 4
-
-
-def _threads() -> int:
-    from ..threads import cpu_threads
-
-    return min(cpu_threads(), 4)
-
-
-def _pool():
-    global _POOL
-    if _POOL is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL = ThreadPoolExecutor(_POOL_SIZE, thread_name_prefix="colorot-lookup")
-    return _POOL

@@ -21,7 +21,6 @@ Three lookup kernels give the same result (within one 8-bit code):
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -257,9 +256,7 @@ class ColorLUT:
             strip = Image.fromarray(np.ascontiguousarray(image[rows]), mode)
             out[rows] = np.asarray(strip.filter(lut_filter))
 
-        strips = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
-        with ThreadPoolExecutor(n_workers) as pool:
-            list(pool.map(work, strips))
+        threads.in_strips(work, [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:]) if b > a], n_workers)
         return out
 
 
@@ -372,11 +369,7 @@ def used_nodes(image: np.ndarray, size: int) -> torch.Tensor:
     # Strips in Python threads (numpy releases the GIL; blocked threads do not spin as OpenMP's do).
     strips = max(1, min(threads.cpu_threads(), len(flat) // USED_NODES_CHUNK))
     bounds = [(len(flat) * k // strips, len(flat) * (k + 1) // strips) for k in range(strips)]
-    if strips == 1:
-        cells = mark(bounds[0])
-    else:
-        with ThreadPoolExecutor(strips) as pool:
-            cells = np.logical_or.reduce(list(pool.map(mark, bounds)))
+    cells = np.logical_or.reduce(threads.in_strips(mark, bounds, strips))
     marked = cells.reshape(size, size, size)  # [blue, green, red]
     for axis in range(3):  # nodes lower - 1 .. lower + 2 along each axis
         grown = marked.copy()
