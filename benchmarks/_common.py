@@ -49,14 +49,16 @@ def peers() -> dict:
 
         matcher = ColorMatcher()
 
-        def color_matcher(method):
-            def run(s, t):
-                out = matcher.transfer(src=s.astype(np.float64), ref=t.astype(np.float64), method=method)
+        def color_matcher(method, scale=1.0):
+            def run(s, t):  # reinhard works on [0, 1] values (its Lab conversion), the others on any range
+                out = matcher.transfer(src=s.astype(np.float64) / scale, ref=t.astype(np.float64) / scale,
+                                       method=method) * scale
                 return np.clip(out, 0, 255).round().astype(np.uint8)
             return run
 
         methods["cm-hm-mkl-hm"] = color_matcher("hm-mkl-hm")
         methods["cm-mkl"] = color_matcher("mkl")
+        methods["cm-reinhard"] = color_matcher("reinhard", 255.0)
     except ImportError:
         pass
     try:

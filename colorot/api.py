@@ -52,7 +52,9 @@ def transfer(
         0 returns the source, 1 the full transfer; in between, colors move
         part of the way along their transport path.
     seed : int, optional
-        Makes the result reproducible on a given device.
+        Which run of the random draws (samples, directions): None (the default)
+        is seed 0, so the same call gives the same bytes every run on one
+        device; another seed selects another run.
     device : str or torch.device, optional
         ``"auto"`` (the tensor's device, else CUDA when available), ``"cpu"``,
         ``"cuda"`` or ``"cuda:N"``.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .errors import ColorotError
+from .options import DEFAULT_SEED
 
 __all__ = ["resolve_device", "seeded_generator"]
 
@@ -38,10 +39,9 @@ def resolve_device(device=None, like=None) -> torch.device:
 
 
 def seeded_generator(seed: int | None, device: torch.device) -> torch.Generator:
+    """A generator on ``device`` seeded with ``seed``; None is :data:`colorot.options.DEFAULT_SEED`, so that a
+    call without a seed gives the same result every run (on one device)."""
     generator = torch.Generator(device=device)
-    if seed is None:
-        generator.seed()
-    else:
-        generator.manual_seed(int(seed))
+    generator.manual_seed(DEFAULT_SEED if seed is None else int(seed))
     return generator
 

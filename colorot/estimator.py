@@ -47,7 +47,8 @@ class ColorTransfer:
     strength : float
         Displacement interpolation ``x + strength * (T(x) - x)``, in ``[0, 1]``.
     seed : int, optional
-        Makes the random subsamples and bases reproducible on one device.
+        Which run of the random subsamples and bases; None is seed 0: the
+        same result every run on one device.
     device : str or torch.device, optional
         ``"auto"`` (default), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     n_iter : int

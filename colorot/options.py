@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .errors import ColorotError
 
-__all__ = ["DEFAULTS", "SPACES", "METHOD_NAMES", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "check_strength", "mix_weights"]
+__all__ = ["DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "check_strength", "mix_weights"]
 
 #: Working color spaces of the engine (see :mod:`colorot.measures.colorspaces`).
 SPACES = ("rgb", "linear", "lab", "oklab")
@@ -13,6 +13,9 @@ SPACES = ("rgb", "linear", "lab", "oklab")
 #: Methods of ``method=`` / ``--method``: the engine's sliced transport and the maps it is compared with
 #: (:data:`colorot.ot.methods.METHODS`), and the shipped conditioned generator.
 METHOD_NAMES = ("sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
+
+#: The seed of a call without one: the same output every run; another seed selects another run.
+DEFAULT_SEED = 0
 
 #: Nodes per axis of the table a map is baked into, and of a saved look.
 LUT_SIZE = 65

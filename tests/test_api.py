@@ -238,3 +238,20 @@ def test_tensor_output_is_usable_in_autograd(astronaut, coffee):
     assert weight.grad is not None and torch.isfinite(weight.grad).all()
 
 
+
+
+def test_without_a_seed_every_run_gives_the_same_bytes(tmp_path, astronaut, coffee):
+    import subprocess
+    import sys
+
+    first, second = (colorot.transfer(astronaut, coffee) for _ in range(2))
+    assert np.array_equal(first, second)
+    assert not np.array_equal(first, colorot.transfer(astronaut, coffee, seed=5))  # a seed selects another run
+    from PIL import Image
+
+    Image.fromarray(astronaut).save(tmp_path / "photo.png")
+    Image.fromarray(coffee).save(tmp_path / "style.png")
+    for name in ("a.png", "b.png"):
+        subprocess.run([sys.executable, "-m", "colorot", "transfer", str(tmp_path / "photo.png"),
+                        str(tmp_path / "style.png"), "-o", str(tmp_path / name)], check=True, capture_output=True)
+    assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()

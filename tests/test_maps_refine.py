@@ -12,11 +12,7 @@ from conftest import load_sample
 
 FAST = dict(n_iter=12, n_samples=8192, lut_size=33, seed=0)
 
-def _noise_gain(source, style, **options):
-    model = colorot.ColorTransfer(**FAST, **options).fit(style)
-    noisy = np.clip(source + np.random.default_rng(2).normal(0, 2, source.shape), 0, 255).astype(np.uint8)
-    return np.std(model.transform(noisy).astype(float) - model.transform(source)) / np.std(
-        noisy.astype(float) - source)
+
 
 def test_refine_rounds_bring_the_colors_closer_and_keep_more_structure(astronaut, chelsea):
     from colorot.measures.metrics import color_distance, structure_similarity

@@ -12,6 +12,7 @@ from colorot.maps.regrain import box_mean, guided_filter
 
 FAST = dict(n_iter=12, n_samples=8192, lut_size=33, seed=0)
 
+
 def _noise_gain(source, style, **options):
     model = colorot.ColorTransfer(**FAST, **options).fit(style)
     noisy = np.clip(source + np.random.default_rng(2).normal(0, 2, source.shape), 0, 255).astype(np.uint8)

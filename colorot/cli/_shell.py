@@ -112,7 +112,7 @@ def _fit_options(function):
                      help="Color space the distributions are matched in."),
         click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
                      help="0 keeps the colors, 1 is the full transfer."),
-        click.option("--seed", type=int, default=None, help="Seed for reproducible results."),
+        click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run]."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
         click.option("--method", type=click.Choice(METHOD_NAMES),
                      default="sliced", show_default=True, help="sliced optimal transport, a classic method, or the pretrained conditioned generator."),

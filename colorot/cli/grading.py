@@ -105,7 +105,7 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
               help="0 gives the color transfer only, 1 the full texture transfer.")
 @click.option("--mask", type=click.Path(path_type=Path), default=None,
               help="Where the style applies (an image: white = fully, black = not at all).")
-@click.option("--seed", type=int, default=None, help="Seed for reproducible results.")
+@click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
 def style(content: Path, style: Path, output: Path | None, size: int, content_weight: float, patch_size: int,

@@ -50,7 +50,7 @@ def fit(style: Path, sources: tuple, output: Path, **options) -> None:
 @click.option("--monotone-luma/--free-luma", default=True, show_default=True,
               help="Map luma by an increasing function of luma alone, the network moving chroma only (keeps the "
                    "structure of dark, noisy photos), or let the network move luma too.")
-@click.option("--seed", type=int, default=None, help="Seed for reproducible training.")
+@click.option("--seed", type=int, default=None, help="Another run of the training's random draws [default: 0: the same generator every run].")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 def train(style: Path, photos: tuple, output: Path, space: str, steps: int, smoothness: float, monotone_luma: bool,
           seed: int | None, device: str) -> None:
