@@ -164,8 +164,12 @@ class ColorTransferModule(torch.nn.Module):
 
     Drops into ``torchvision.transforms.Compose`` or an ``nn.Sequential``; takes
     and returns ``(..., 3|4, H, W)`` tensors (arrays and PIL images work too).
-    The style's sampled colors are a buffer, so ``.to(device)`` moves them.
-    Not differentiable: the output is detached.
+    The style's sampled colors are a buffer, so ``.to(device)`` moves them and
+    ``state_dict``/``load_state_dict`` carry them; a dtype cast (``.half()``,
+    ``.bfloat16()``, ``.double()``) changes the dtype of the images it takes
+    and gives back, while the style's colors stay float32 at full precision,
+    as the engine uses them. Survives ``copy.deepcopy`` and pickling
+    (DataLoader workers). Not differentiable: the output is detached.
 
     Parameters
     ----------
@@ -185,11 +189,20 @@ class ColorTransferModule(torch.nn.Module):
     def __init__(self, style, **options):
         super().__init__()
         self.model = ColorTransfer(**options).fit(style)
-        self.register_buffer("style_colors", self.model.style_colors_)
+        # A normal tensor (the fit's is an inference tensor, which load_state_dict could not copy into).
+        self.register_buffer("style_colors", self.model.style_colors_.clone())
 
     def forward(self, image):
         model = self.model
         model.style_colors_ = self.style_colors
         model.device_ = self.style_colors.device
         return model.transform(image)
+
+    def _apply(self, fn, recurse=True):
+        """Moves follow ``fn`` (``.to``, ``.cuda``...); dtype casts leave the style's colors float32 at full
+        precision, as the engine uses them."""
+        colors = self.style_colors
+        super()._apply(fn, recurse)
+        self.style_colors = colors.to(device=fn(colors).device)
+        return self
 

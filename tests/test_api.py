@@ -255,3 +255,33 @@ def test_without_a_seed_every_run_gives_the_same_bytes(tmp_path, astronaut, coff
         subprocess.run([sys.executable, "-m", "colorot", "transfer", str(tmp_path / "photo.png"),
                         str(tmp_path / "style.png"), "-o", str(tmp_path / name)], check=True, capture_output=True)
     assert (tmp_path / "a.png").read_bytes() == (tmp_path / "b.png").read_bytes()
+
+
+class _Graded(torch.utils.data.Dataset):
+    def __init__(self, module, images):
+        self.module, self.images = module, images
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, index):
+        return self.module(self.images[index])
+
+
+def test_the_module_survives_state_dict_casts_copies_pickling_and_workers(coffee):
+    import copy
+    import pickle
+
+    images = torch.rand(4, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    module = ColorTransferModule(coffee, seed=0)
+    expected = module(images)
+    restored = ColorTransferModule(coffee[::-1].copy(), seed=0)
+    restored.load_state_dict(module.state_dict())
+    assert torch.equal(restored(images), expected)
+    assert torch.equal(copy.deepcopy(module)(images), expected)
+    assert torch.equal(pickle.loads(pickle.dumps(module))(images), expected)
+    for cast, dtype in (("half", torch.float16), ("bfloat16", torch.bfloat16), ("double", torch.float64)):
+        out = getattr(copy.deepcopy(module), cast)()(images.to(dtype))
+        assert out.dtype == dtype and float((out.float() - expected).abs().mean()) < 0.02
+    loader = torch.utils.data.DataLoader(_Graded(module, images), batch_size=2, num_workers=2)
+    assert torch.equal(torch.cat(list(loader)), torch.stack([module(image) for image in images]))
