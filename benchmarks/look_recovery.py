@@ -208,12 +208,14 @@ def main() -> None:
     table = methods(args.skip_slow)
     rows = []
     start = time.perf_counter()
-    for kind, name, source, style, truth, family in cases(photos(args.size), args.cases, args.seed):
+    for number, (kind, name, source, style, truth, family) in enumerate(cases(photos(args.size), args.cases,
+                                                                               args.seed)):
         base = error(source, truth)
         results = {method: run(source, style) for method, run in table.items()}
         results["oracle"] = oracle(source, truth)
         for method, output in results.items():
-            rows.append(dict(kind=kind, case=name, grade=family, method=method, error=error(output, truth),
+            rows.append(dict(kind=kind, case=f"{number}: {name}", grade=family, method=method,
+                             error=error(output, truth),
                              recovered=1 - error(output, truth) / base,
                              sw2=color_distance(output, style), structure=structure_similarity(output, source)))
     print(f"{len(rows) // (len(table) + 1)} cases at {args.size} px, seed {args.seed}, "
