@@ -10,7 +10,7 @@ from .errors import ColorotError
 from .estimator import ColorTransfer, Image
 from .io.arrays import image_to_pixels
 from .maps.kernels import apply_table
-from .maps.lut import ColorLUT
+from .maps.lut import ColorLUT, identity_grid
 from .options import DEFAULTS, LUT_SIZE
 
 __all__ = ["transfer", "fit_lut", "apply_lut", "ColorTransfer", "ColorTransferModule", "resolve_device", "DEFAULTS"]
@@ -152,7 +152,6 @@ def fit_lut(style, sources=None, *, size: int = LUT_SIZE, **options) -> ColorLUT
     torch.Size([1, 3, 17, 17, 17])
     """
     if sources is None:
-        from .maps.lut import identity_grid
 
         sources = [identity_grid(65).reshape(1, -1, 3).numpy()]  # the whole cube, as a 1-row image
     model = ColorTransfer(lut_size=size, **options).fit(style, sources=sources)

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from .api import transfer
 from .devices import resolve_device, seeded_generator
 from .errors import ColorotError
+from .io.arrays import image_to_pixels
 from .ot.one_d import midpoint_quantiles
 
 __all__ = ["stylize", "patch_distance"]
@@ -101,8 +102,6 @@ def patch_distance(image, reference, *, patch_size: int = 7, n_projections: int 
 
 def _as_tensor(image, name: str, device=None) -> torch.Tensor:
     """Any image the API takes as a float ``(1, 3, H, W)`` tensor in ``[0, 1]`` on ``device``."""
-    from .io.arrays import image_to_pixels
-
     view = image_to_pixels(image, name)
     if view.pixels.shape[0] != 1:
         raise ColorotError(f"{name}: stylize takes one image, got a batch of {view.pixels.shape[0]}")

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ColorotError
+from ..io import ImageFile, atomic_write, read_image, styles
 from ..io.lut_files import (_as_lut, _checked_table, _hald_level, _read_cube, _read_hald, looks_like_hald,  # noqa: F401
                             read_cube, read_hald, write_cube, write_hald)
 from ..maps.shaper import Shaper
@@ -61,8 +62,6 @@ def save_look(path, lut: ColorLUT, parameters: dict | None = None) -> Path:
     >>> load_look(path)[1]["space"]
     'rgb'
     """
-    from ..io import atomic_write
-
     path = Path(path)
     if path.suffix.lower() != ".npz":
         raise ColorotError(f"{path}: a look file ends in .npz")
@@ -135,8 +134,6 @@ def _hald_content(path: str, size: int, mtime: int) -> bool:
         with Image.open(path) as image:
             if _hald_level(*image.size) is None:
                 return False
-        from ..io import read_image
-
         return looks_like_hald(read_image(path).pixels)
     except Exception:  # noqa: BLE001 - not an image: whoever reads it as a style reports that
         return False
@@ -176,8 +173,6 @@ def read_fit_inputs(style, sources=(), *, source_max_side: int = 2048, skip_unre
     import dataclasses
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..io import styles
-    from ..io import ImageFile, read_image
 
     style_file = style if isinstance(style, ImageFile) else styles.read_style(style, notes=notes)
 

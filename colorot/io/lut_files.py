@@ -19,6 +19,9 @@ import numpy as np
 
 from ..errors import ColorotError
 from ..maps.shaper import Shaper
+from .files import atomic_write
+from .images import read_image
+from .writing import write_image
 from ..options import PIXEL_SCALES
 
 if TYPE_CHECKING:  # torch is imported only when a table is built
@@ -55,8 +58,6 @@ def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
     >>> path.read_text().splitlines()[1:4]
     ['LUT_3D_SIZE 5', 'DOMAIN_MIN 0.0 0.0 0.0', 'DOMAIN_MAX 1.0 1.0 1.0']
     """
-    from .files import atomic_write
-
     table = lut.without_shaper().table[0].clamp(0, 1).detach().cpu().double().numpy()
     size = table.shape[-1]
     rows = table.reshape(3, -1).T  # (b, g, r) index order with r fastest, as the table is laid out
@@ -257,8 +258,6 @@ def write_hald(path, lut: ColorLUT) -> Path:
     >>> colorot.read_image(path).pixels.shape, colorot.read_image(path).pixels.dtype
     ((64, 64, 3), dtype('uint16'))
     """
-    from .writing import write_image
-
     lut = lut.without_shaper(lut.size)
     size = lut.size
     level = math.isqrt(size)
@@ -285,8 +284,6 @@ def read_hald(path, device=None) -> ColorLUT:
 
 
 def _read_hald(path: Path) -> np.ndarray:
-    from .images import read_image
-
     pixels = read_image(path).pixels[..., :3]
     if _hald_level(pixels.shape[1], pixels.shape[0]) is None:
         raise ColorotError(f"{path}: a Hald CLUT is a square of level^3 pixels, got {pixels.shape[1]}x{pixels.shape[0]}")

@@ -31,6 +31,7 @@ import torch
 
 from typing import Callable, NamedTuple
 
+from ..learned.conditioned import _ContextMap, load_pretrained
 from .sliced import SlicedStep, SlicedSteps, _fit_step, fit_sliced_steps
 
 __all__ = ["METHODS", "Method", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
@@ -176,8 +177,6 @@ def fit_emd(source: torch.Tensor, style: torch.Tensor, n_points: int = 1000) -> 
 def fit_conditioned(source: torch.Tensor, style: torch.Tensor):
     """The shipped style-conditioned generator (:mod:`colorot.conditioned`): one forward pass, no fitting.
     Colors in sRGB, ``(B, n, 3)``."""
-    from ..learned.conditioned import _ContextMap, load_pretrained
-
     model = load_pretrained(source.device)
     source, style = source.reshape(-1, *source.shape[-2:]), style.reshape(-1, *style.shape[-2:])
     style = style.expand(source.shape[0], -1, -1)
