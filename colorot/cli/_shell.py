@@ -134,13 +134,7 @@ def _check_paths(output: Path | None, inputs, *, in_place: Path | None = None, f
     if output is None:
         return
     io.refuse_overwriting_inputs(output, inputs, in_place=in_place)
-    if formats is None:
-        io.check_output_path(output)
-        return
-    if output.suffix.lower() not in formats:
-        raise io.ColorotError(f"{output}: unknown output format; use one of {', '.join(sorted(formats))}")
-    if not output.parent.exists():
-        raise io.ColorotError(f"{output.parent}: output folder does not exist")
+    io.check_output_path(output, formats=formats)
 
 
 @contextlib.contextmanager

@@ -34,9 +34,10 @@ def _to_depth(pixels: np.ndarray, image_format: str) -> np.ndarray:
     raise ColorotError(f"cannot write {pixels.dtype} pixels; use uint8, uint16 or float")
 
 
-def check_output_path(path, *, folder_must_exist: bool = True) -> Path:
-    """Refuse, before any work, an output path colorot could not write: an unknown format, a missing folder
-    (unless the caller creates it), a directory. Reads nothing, imports no torch.
+def check_output_path(path, *, folder_must_exist: bool = True, formats=None) -> Path:
+    """Refuse, before any work, an output path colorot could not write: an unknown format (``formats``: the
+    extensions allowed, default the image formats), a missing folder (unless the caller creates it), a
+    directory. Reads nothing, imports no torch.
 
     Raises
     ------
@@ -51,8 +52,9 @@ def check_output_path(path, *, folder_must_exist: bool = True) -> Path:
     colorot.errors.ColorotError: /no/such/folder: output folder does not exist
     """
     path = Path(path)
-    if _FORMATS.get(path.suffix.lower()) is None:
-        raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(_FORMATS))}")
+    formats = _FORMATS if formats is None else formats
+    if path.suffix.lower() not in formats:
+        raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(formats))}")
     if folder_must_exist and not path.parent.exists():
         raise ColorotError(f"{path.parent}: output folder does not exist")
     if path.is_dir():
