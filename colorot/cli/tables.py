@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
@@ -103,8 +102,14 @@ def lut(look: Path, sources: tuple, size: int | None, lut_format: str | None, ou
     if lut_format is None:
         raise _UsageFail(f"{output}: unknown LUT format; use .cube, or .png/.tif for a Hald CLUT")
     size = size or (33 if lut_format == "cube" else 64)
-    if lut_format == "hald" and (math.isqrt(size) ** 2 != size or size < 4):
-        raise _UsageFail(f"--size {size}: a Hald CLUT needs a square size (16, 36, 64, 144...)")
+    if lut_format == "hald":
+        from ..io.lut_files import hald_level_of
+        from ..errors import ColorotError
+
+        try:
+            hald_level_of(size)
+        except ColorotError as error:
+            raise _UsageFail(f"--size {size}: {error}") from None
     larger = "--size 65" if lut_format == "cube" else "a larger --size (144)"
 
     def action():

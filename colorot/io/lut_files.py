@@ -247,6 +247,20 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def hald_level_of(size: int) -> int:
+    """The level of a Hald CLUT holding a ``size``-node table (its square root), or a one-line error.
+
+    Examples
+    --------
+    >>> hald_level_of(64)
+    8
+    """
+    level = math.isqrt(size)
+    if level * level != size or level < 2:
+        raise ColorotError(f"a Hald CLUT needs a square table size (16, 36, 64, 144...), got {size}")
+    return level
+
+
 def write_hald(path, lut: ColorLUT) -> Path:
     """Write a Hald CLUT: a 16-bit PNG of ``level^3 x level^3`` pixels for a table of size ``level^2``.
 
@@ -259,10 +273,7 @@ def write_hald(path, lut: ColorLUT) -> Path:
     ((64, 64, 3), dtype('uint16'))
     """
     lut = lut.without_shaper(lut.size)
-    size = lut.size
-    level = math.isqrt(size)
-    if level * level != size or level < 2:
-        raise ColorotError(f"a Hald CLUT needs a square table size (16, 36, 64, 144...), got {size}")
+    level = hald_level_of(lut.size)
     table = lut.table[0].clamp(0, 1).detach().cpu().double().numpy()
     pixels = np.round(table.reshape(3, -1).T * 65535).astype(np.uint16)  # red fastest, then green, then blue
     return write_image(path, pixels.reshape(level**3, level**3, 3))
