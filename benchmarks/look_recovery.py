@@ -11,7 +11,8 @@ The protocol of Deep Preset (Ho & Zhou 2021) and Neural Preset (Ke et al. 2023):
 * Same-scene cases: P and Q are the left and right 65% of one photo (shared content, other proportions).
   Cross-scene cases: P and Q are different photos.
 * Photos: the samples and the other color photos bundled with scikit-image (no download).
-* Methods in the same run: colorot's default and ``refine``, its other methods, color-matcher (mkl, reinhard,
+* Methods in the same run: colorot's default (``unbalanced``), with ``refine`` and balanced (``reach=inf``),
+  its other methods (``sliced``, the default of v0.1), color-matcher (mkl, reinhard,
   hm-mkl-hm) and python-color-transfer IDT when installed, scikit-image's ``match_histograms``, identity, and
   an oracle (a 17^3 table fitted by regression from P to G(P): the ceiling of a function of color).
   Printed per case class: mean error, mean recovered, wins, cases worse than identity, and beside them the
@@ -180,6 +181,8 @@ def methods(skip_slow: bool) -> dict:
         "identity": lambda source, style: source,
         "colorot": lambda source, style: colorot.transfer(source, style, seed=0),
         "colorot refine 11": lambda source, style: colorot.transfer(source, style, seed=0, refine=11),
+        "colorot reach inf": lambda source, style: colorot.transfer(source, style, reach=float("inf")),
+        "colorot sliced": lambda source, style: colorot.transfer(source, style, method="sliced"),
         "colorot mkl": lambda source, style: colorot.transfer(source, style, seed=0, method="mkl"),
         "colorot reinhard": lambda source, style: colorot.transfer(source, style, seed=0, method="reinhard"),
         "colorot histogram": lambda source, style: colorot.transfer(source, style, seed=0, method="histogram"),

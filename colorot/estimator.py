@@ -17,7 +17,7 @@ from .maps.protocol import ColorMap
 from .maps.refine import refined_transform
 from .measures import sample_colors
 from .measures.colorspaces import SPACES, luma_axis, neutral_axis, to_space
-from .options import DEFAULTS, check_strength, mix_weights
+from .options import DEFAULTS, check_strength, default_samples, mix_weights
 from .ot.methods import METHODS
 from .ot.barycenter import sliced_barycenter
 
@@ -53,8 +53,9 @@ class ColorTransfer:
         ``"auto"`` (default), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
     n_iter : int
         Maximum number of sliced steps (random orthonormal bases).
-    n_samples : int
-        Colors drawn from each image to fit the map.
+    n_samples : int, optional
+        Colors drawn from each image to fit the map (default 2^18 for
+        ``"unbalanced"``, 2^16 for the others).
     smoothing : float
         Regularization: the standard deviation, in working-space units, of the
         Gaussian that smooths the source's projected distribution at each
@@ -69,11 +70,20 @@ class ColorTransfer:
         function of the input's luma (luma is transported first, then colors
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
-    method : {"sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"}
-        ``"sliced"`` (default) is the sliced optimal transport described
-        here; the others are classic methods for comparison, and
-        ``"conditioned"`` the shipped style-conditioned generator (see
-        :mod:`colorot.methods`), all applied through the same lookup table.
+    method : {"unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"}
+        ``"unbalanced"`` (default): the style's *grade*, an affine map of
+        color fitted by unbalanced transport (:mod:`colorot.ot.unbalanced`),
+        deterministic given the colors and robust to the two photos showing
+        their content in other proportions. ``"sliced"``: the sliced
+        transport described here, which matches the style's histogram in
+        full (its proportions too); the others are classic methods and
+        ``"conditioned"`` the shipped generator (:mod:`colorot.ot.methods`),
+        all applied through the same lookup table.
+    reach : float or None
+        ``"unbalanced"`` only: how far, in standard deviations of the two
+        photos' colors, a color may travel before it is left unmatched
+        (default 0.32). Larger copies more of the style's proportions;
+        None is balanced transport.
     keep_luma : bool
         Match only chroma: every pixel keeps its luma (Rec. 709 ``Y'`` in
         ``"rgb"``, luminance in ``"linear"``, ``L`` in ``"lab"``/``"oklab"``),
@@ -89,26 +99,12 @@ class ColorTransfer:
         units): source edges with more variance are kept.
     refine : int
         Rounds of regrain and re-transfer, 0 (off) by default: each round
-        filters the displacement from the source as ``regrain_radius`` does,
-        then fits a new map from the filtered image's colors to the style
-        and applies it (Rabin et al.'s iterated regularization). When
-        ``regrain_radius`` is 0 the radius goes from coarse to fine, from
-        half the image's long side to a 64th (:func:`refine_radii`; wide
-        windows are computed on a coarser grid). The filter keeps the output
-        locally affine in the source (structure) and the new map brings the
-        colors back onto the style; on the 20 ordered sample pairs, 11
-        rounds lower the distance to the style and raise the structure term
-        together until all 20 meet both quality targets (8 without; 15 with
-        4 rounds, 19 with 8). Each round costs a fraction of a transfer: the
-        maps of the rounds before the last are fitted on
-        ``REFINE_ROUND_SAMPLES`` (4096) colors in at most ``REFINE_ROUND_ITER``
-        (10) steps and baked on a ``REFINE_ROUND_LUT`` (33) node grid.
-        Images longer than ``REFINE_SIDE`` (640 px) run the rounds on a
-        copy reduced to that size; the image itself gets the last filter
-        (its coefficients fitted on the copy) and the last map at full size.
-        The result is not a function of color (no LUT or look reproduces
-        it), and the map is fitted for each image, so it cannot be combined
-        with a map fitted on ``sources``.
+        filters the displacement from the source as ``regrain_radius`` does
+        (from half the long side to a 64th when that is 0), then fits a new
+        map from the filtered image's colors to the style (Rabin et al.'s
+        iterated regularization; :mod:`colorot.maps.refine`). Keeps more of
+        the source's structure; the result is not a function of color, and
+        it cannot be combined with a map fitted on ``sources``.
     lut_blur : float
         Further regularization: standard deviation, in sRGB units, of a
         Gaussian blur of the map's displacement over the color cube. 0 (the
@@ -145,14 +141,15 @@ class ColorTransfer:
         seed: int | None = None,
         device=None,
         n_iter: int = DEFAULTS["n_iter"],
-        n_samples: int = DEFAULTS["n_samples"],
+        n_samples: int | None = None,
         smoothing: float = DEFAULTS["smoothing"],
         n_knots: int = DEFAULTS["n_knots"],
         lut_size: int = DEFAULTS["lut_size"],
         monotone_luma: bool = DEFAULTS["monotone_luma"],
         lut_blur: float = DEFAULTS["lut_blur"],
         keep_luma: bool = False,
-        method: str = "sliced",
+        method: str = "unbalanced",
+        reach: float | None = DEFAULTS["reach"],
         regrain_radius: int = 0,
         regrain_eps: float = 1e-3,
         refine: int = 0,
@@ -161,6 +158,7 @@ class ColorTransfer:
             raise ColorotError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
         if space not in SPACES:
             raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
+        n_samples = default_samples(method) if n_samples is None else n_samples
         for name, value, low in (("n_iter", n_iter, 1), ("n_samples", n_samples, 16), ("n_knots", n_knots, 2)):
             if int(value) < low:
                 raise ColorotError(f"{name} must be at least {low}, got {value}")
@@ -181,6 +179,9 @@ class ColorTransfer:
         self.lut_blur = float(lut_blur)
         self.keep_luma = bool(keep_luma)
         self.method = method
+        if reach is not None and not float(reach) > 0:
+            raise ColorotError(f"reach must be positive (or None for balanced transport), got {reach}")
+        self.reach = None if reach is None else float(reach)
         if int(regrain_radius) < 0 or not regrain_eps > 0:
             raise ColorotError(f"regrain_radius must be >= 0 and regrain_eps > 0, got {regrain_radius}, {regrain_eps}")
         self.regrain_radius = int(regrain_radius)
@@ -289,9 +290,12 @@ class ColorTransfer:
                 "pass one style or one per image"
             )
         method = METHODS[self.method]
+        luma_first = self.monotone_luma or self.keep_luma
+        if method.takes_reach:
+            return method.fit(source_colors, style_colors, reach=self.reach, keep_luma=self.keep_luma,
+                              luma_axis=luma_axis(self.fit_space) if luma_first else None)
         if not method.takes_engine_options:
             return method.fit(source_colors, style_colors)
-        luma_first = self.monotone_luma or self.keep_luma
         return method.fit(
             source_colors,
             style_colors,

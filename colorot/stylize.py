@@ -200,7 +200,7 @@ def stylize(
     content_image = _fit_side(_as_tensor(content, "content", device), size)
     style_image = _fit_side(_as_tensor(style, "style", device), max(size, 64))
     # Color first: the content recolored by the engine is both the start and the content target.
-    recolored = transfer(content_image, style_image, seed=seed, device=device)
+    recolored = transfer(content_image, style_image, seed=seed, device=device, method="sliced")  # the histogram
     mask = None
     if content_mask is not None:
         mask = torch.as_tensor(np.asarray(content_mask, dtype=np.float32), device=device)

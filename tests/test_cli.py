@@ -35,7 +35,7 @@ def test_transfer_writes_the_output_and_matches_the_style(photos, tmp_path):
     out = np.asarray(Image.open(tmp_path / "out.jpg"))
     style_pixels = np.asarray(Image.open(style))
     assert out.shape == np.asarray(Image.open(source)).shape
-    assert color_distance(out, style_pixels) < 0.5 * color_distance(np.asarray(Image.open(source)), style_pixels)
+    assert color_distance(out, style_pixels) < 0.7 * color_distance(np.asarray(Image.open(source)), style_pixels)
     assert not list(tmp_path.glob("*.tmp"))
 
 
@@ -120,7 +120,7 @@ def test_evaluate_reports_closer_colors_after_transfer(photos, tmp_path):
     before = run("evaluate", source, "--style", style, "--source", source, "--json")
     assert after.exit_code == 0, after.output
     after, before = json.loads(after.output), json.loads(before.output)
-    assert after["sliced_w2_to_style"] < 0.5 * before["sliced_w2_to_style"]
+    assert after["sliced_w2_to_style"] < 0.7 * before["sliced_w2_to_style"]
     assert after["exact_w2_to_style"] < before["exact_w2_to_style"]
     assert before["ssim_to_source"] == pytest.approx(1.0) and before["structure_to_source"] == pytest.approx(1.0)
     assert 0.9 < after["structure_to_source"] <= 1.0

@@ -14,7 +14,7 @@ from colorot.cli import main
 from colorot.measures.metrics import color_distance
 from conftest import DEVICES, load_sample
 
-FAST = dict(n_iter=12, n_samples=8192, lut_size=33, seed=0)
+FAST = dict(method="sliced", n_iter=12, n_samples=8192, lut_size=33, seed=0)
 
 
 def _half_mask(image: np.ndarray) -> np.ndarray:

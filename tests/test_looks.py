@@ -142,7 +142,7 @@ def test_cli_fit_lut_apply(tmp_path, astronaut, coffee, chelsea):
     from colorot.measures.metrics import color_distance
 
     out = np.asarray(Image.open(tmp_path / "graded" / "photo_colorot.png"))
-    assert color_distance(out, coffee) < 0.6 * color_distance(astronaut, coffee)
+    assert color_distance(out, coffee) < 0.75 * color_distance(astronaut, coffee)
 
 
 def test_tetrahedral_lookup_matches_colour_science(tmp_path, astronaut, coffee):

@@ -12,7 +12,7 @@ from colorot.measures.metrics import color_distance as _color_distance
 def color_distance(image, reference):
     return _color_distance(image, reference, n_samples=16384, n_projections=64)
 
-FAST = dict(n_iter=12, n_samples=8192, lut_size=33)
+FAST = dict(method="sliced", n_iter=12, n_samples=8192, lut_size=33)
 
 def test_large_lut_and_lut_blur_options(astronaut, coffee):
     # 8-bit arrays with LUTs beyond Pillow's 65 nodes go through the torch kernel.

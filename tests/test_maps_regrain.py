@@ -10,7 +10,7 @@ import colorot.maps.refine
 from colorot.maps.regrain import box_mean, guided_filter
 
 
-FAST = dict(n_iter=12, n_samples=8192, lut_size=33, seed=0)
+FAST = dict(method="sliced", n_iter=12, n_samples=8192, lut_size=33, seed=0)
 
 
 def _noise_gain(source, style, **options):

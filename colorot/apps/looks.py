@@ -32,7 +32,7 @@ from ..io import ImageFile, atomic_write, read_image, styles
 from ..io.lut_files import (_as_lut, _checked_table, _hald_level, _read_cube, _read_hald, looks_like_hald,  # noqa: F401
                             read_cube, read_hald, write_cube, write_hald)
 from ..maps.shaper import Shaper
-from ..options import DEFAULTS, LUT_SIZE
+from ..options import LUT_SIZE, default_samples
 
 if TYPE_CHECKING:  # torch is imported only when a table is built: applying a look to 8-bit photos needs none
     from ..maps.lut import ColorLUT
@@ -245,7 +245,7 @@ def fit_lut_from_files(
 
     sources = list(sources)
     several = len(sources) > 1
-    n_samples = options.get("n_samples", DEFAULTS["n_samples"])
+    n_samples = options.get("n_samples") or default_samples(options.get("method", "unbalanced"))
     style_pixels, images = read_fit_inputs(
         style, sources, source_max_side=SHOOT_SAMPLE_SIDE if several else 2048, skip_unreadable=skip_unreadable,
         notes=notes, keep_pixels=max(1 << 14, 4 * n_samples // len(sources)) if several else None,

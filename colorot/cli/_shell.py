@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..options import METHOD_NAMES, PIXEL_SCALES, SPACES
+from ..options import DEFAULTS, METHOD_NAMES, PIXEL_SCALES, SPACES
 
 SPACE_CHOICES = SPACES
 
@@ -114,8 +114,13 @@ def _fit_options(function):
                      help="0 keeps the colors, 1 is the full transfer."),
         click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run]."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-        click.option("--method", type=click.Choice(METHOD_NAMES),
-                     default="sliced", show_default=True, help="sliced optimal transport, a classic method, or the pretrained conditioned generator."),
+        click.option("--method", type=click.Choice(METHOD_NAMES), default="unbalanced", show_default=True,
+                     help="unbalanced: the style's grade (an affine map fitted by unbalanced transport); sliced: "
+                          "match the style's histogram in full; a classic method; or the pretrained generator."),
+        click.option("--reach", type=click.FloatRange(0, min_open=True), default=DEFAULTS["reach"],
+                     show_default=True, help="unbalanced: how far (in standard deviations of the photos' colors) "
+                                             "a color may travel before it is left unmatched; inf copies the "
+                                             "style's proportions too."),
         click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma."),
     ]
     for option in reversed(options):

@@ -3,6 +3,13 @@
 The rounds run on a reduced copy of a large image; the image itself gets the last round's filter (fitted on the
 copy) and the last map (fitted on its own colors). Not a function of color: the output depends on where a pixel
 is, which is how it keeps more of the source's detail at a closer look.
+
+Each round filters the displacement from the source with a guided filter guided by the source's luma, then fits a
+new map from the filtered image's colors to the style. The filter keeps the output locally affine in the source
+(structure) and the new map brings the colors back onto the style. Each round costs a fraction of a transfer: the
+maps of the rounds before the last are fitted on ``REFINE_ROUND_SAMPLES`` colors in at most ``REFINE_ROUND_ITER``
+steps and baked on a ``REFINE_ROUND_LUT`` node grid; images longer than ``REFINE_SIDE`` run the rounds on a
+reduced copy.
 """
 
 from __future__ import annotations

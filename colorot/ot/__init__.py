@@ -2,5 +2,8 @@
 
 * :mod:`colorot.ot.sliced` -- 1-D optimal transport, the sliced Wasserstein distance, iterative sliced
   transport (the fitted map, a composition of monotone 1-D steps) and sliced barycenters;
-* :mod:`colorot.ot.methods` -- the method registry (``"sliced"`` and the classic maps it is compared with).
+* :mod:`colorot.ot.unbalanced` -- unbalanced entropic transport and the affine grade it fits (the default,
+  ``"unbalanced"``);
+* :mod:`colorot.ot.linear` -- batched affine maps of color;
+* :mod:`colorot.ot.methods` -- the method registry (``"unbalanced"``, ``"sliced"`` and the classic maps).
 """

@@ -32,37 +32,12 @@ import torch
 from typing import Callable, NamedTuple
 
 from ..learned.conditioned import _ContextMap, load_pretrained
+from .linear import LinearMap, _BatchedMap
 from .sliced import SlicedStep, SlicedSteps, _fit_step, fit_sliced_steps
+from .unbalanced import fit_unbalanced_affine
 
-__all__ = ["METHODS", "Method", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
+__all__ = ["METHODS", "Method", "fit_unbalanced_affine", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
            "fit_conditioned"]
-
-
-class _BatchedMap:
-    """What :func:`colorot.transport_map.bake_lut` needs of a map besides calling it: its device and
-    batch shape, read off ``parameters``, a ``(*batch, k, 3)`` tensor of the map."""
-
-    parameters: torch.Tensor
-
-    @property
-    def device(self) -> torch.device:
-        return self.parameters.device
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return self.parameters.shape[:-2]
-
-
-class LinearMap(_BatchedMap):
-    """The affine map ``x -> (x - source_mean) @ matrix.T + style_mean``, batched."""
-
-    def __init__(self, matrix: torch.Tensor, source_mean: torch.Tensor, style_mean: torch.Tensor):
-        self.matrix, self.source_mean, self.style_mean = matrix, source_mean, style_mean
-        self.parameters = matrix
-
-    def __call__(self, colors: torch.Tensor) -> torch.Tensor:
-        matrix, source_mean, style_mean = (t.to(colors.dtype) for t in (self.matrix, self.source_mean, self.style_mean))
-        return (colors - source_mean) @ matrix.transpose(-1, -2) + style_mean
 
 
 def _moments(colors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -189,6 +164,7 @@ class Method(NamedTuple):
     fit: Callable  # (source (*batch, n, 3), style (*batch or 1, m, 3), **engine options) -> ColorMap
     space: str | None  # the working space it is defined in, or None for the estimator's own
     takes_engine_options: bool = False  # whether ``fit`` takes the sliced engine's options (n_iter, smoothing...)
+    takes_reach: bool = False  # whether ``fit`` takes ``reach``, ``luma_axis`` and ``keep_luma``
 
 
 def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSteps:
@@ -199,6 +175,7 @@ def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSt
 #: The method registry: ``method=`` / ``--method`` name -> :class:`Method` (the names are
 #: :data:`colorot.options.METHOD_NAMES`, which the command line reads without importing torch).
 METHODS = {
+    "unbalanced": Method(fit_unbalanced_affine, None, takes_reach=True),
     "sliced": Method(fit_sliced, None, takes_engine_options=True),
     "mkl": Method(fit_mkl, None),
     "reinhard": Method(fit_reinhard, "lab"),

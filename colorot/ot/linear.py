@@ -1,0 +1,35 @@
+"""Affine maps of color, batched: what the linear methods fit (:mod:`colorot.ot.methods`,
+:mod:`colorot.ot.unbalanced`)."""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["LinearMap"]
+
+
+class _BatchedMap:
+    """What :func:`colorot.transport_map.bake_lut` needs of a map besides calling it: its device and
+    batch shape, read off ``parameters``, a ``(*batch, k, 3)`` tensor of the map."""
+
+    parameters: torch.Tensor
+
+    @property
+    def device(self) -> torch.device:
+        return self.parameters.device
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return self.parameters.shape[:-2]
+
+
+class LinearMap(_BatchedMap):
+    """The affine map ``x -> (x - source_mean) @ matrix.T + style_mean``, batched."""
+
+    def __init__(self, matrix: torch.Tensor, source_mean: torch.Tensor, style_mean: torch.Tensor):
+        self.matrix, self.source_mean, self.style_mean = matrix, source_mean, style_mean
+        self.parameters = matrix
+
+    def __call__(self, colors: torch.Tensor) -> torch.Tensor:
+        matrix, source_mean, style_mean = (t.to(colors.dtype) for t in (self.matrix, self.source_mean, self.style_mean))
+        return (colors - source_mean) @ matrix.transpose(-1, -2) + style_mean
