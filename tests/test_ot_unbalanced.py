@@ -135,17 +135,17 @@ def test_a_crop_or_a_jpeg_reencode_of_the_source_changes_the_output_little():
     assert _max_channel_difference(refitted, out).mean() <= 1.5
 
 
-def test_the_map_is_smooth_up_to_the_faces_of_the_cube():
-    """No hue swing within the last codes below white: one code step anywhere near a face moves the output by at
-    most a few codes (issue 27, near white)."""
-    photo, style = load_sample("rocket", 200), load_sample("chelsea", 200)  # a bright sky graded to warm tones
-    model = colorot.ColorTransfer().fit(style, sources=[photo])
+@pytest.mark.parametrize("source_name, style_name", [("astronaut", "rocket"), ("coffee", "hubble")])
+def test_the_map_is_smooth_up_to_the_faces_of_the_cube(source_name, style_name):
+    """No hue swing within the last codes below white: one code step near a face moves the output by at most a
+    few codes (issue 27, near white; the sliced map jumps by 25-30 codes on these two pairs)."""
+    model = colorot.ColorTransfer().fit(load_sample(style_name, 160), sources=[load_sample(source_name, 160)])
     rng = np.random.default_rng(0)
     colors = rng.integers(200, 256, (4000, 3))
     colors[np.arange(4000), rng.integers(0, 3, 4000)] = rng.integers(247, 255, 4000)  # near a face
     for channel in range(3):
         stepped = colors.copy()
         stepped[:, channel] = np.minimum(stepped[:, channel] + 1, 255)
-        pair = np.stack([colors, stepped])[:, None].astype(np.uint8)  # (2, 1, n, 3): two images of one row
+        pair = np.stack([colors, stepped])[:, None].astype(np.uint8)  # two one-row images
         out = np.stack([model.transform(image) for image in pair]).astype(int)
         assert np.abs(out[1] - out[0]).max() <= 3
