@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["LinearMap"]
+__all__ = ["LinearMap", "moments"]
 
 
 class _BatchedMap:
@@ -33,3 +33,12 @@ class LinearMap(_BatchedMap):
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         matrix, source_mean, style_mean = (t.to(colors.dtype) for t in (self.matrix, self.source_mean, self.style_mean))
         return (colors - source_mean) @ matrix.transpose(-1, -2) + style_mean
+
+
+def moments(colors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean ``(*batch, 1, 3)`` and covariance ``(*batch, 3, 3)``, float64, of clouds ``(*batch, n, 3)``."""
+    colors = colors.double()
+    mean = colors.mean(dim=-2, keepdim=True)
+    centered = colors - mean
+    covariance = centered.transpose(-1, -2) @ centered / colors.shape[-2]
+    return mean, covariance

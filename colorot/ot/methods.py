@@ -32,20 +32,12 @@ import torch
 from typing import Callable, NamedTuple
 
 from ..learned.conditioned import _ContextMap, load_pretrained
-from .linear import LinearMap, _BatchedMap
+from .linear import LinearMap, _BatchedMap, moments
 from .sliced import SlicedStep, SlicedSteps, _fit_step, fit_sliced_steps
 from .unbalanced import fit_unbalanced_affine
 
 __all__ = ["METHODS", "Method", "fit_unbalanced_affine", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
            "fit_conditioned"]
-
-
-def _moments(colors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    colors = colors.double()
-    mean = colors.mean(dim=-2, keepdim=True)
-    centered = colors - mean
-    covariance = centered.transpose(-1, -2) @ centered / colors.shape[-2]
-    return mean, covariance
 
 
 def _sqrtm(matrix: torch.Tensor) -> torch.Tensor:
@@ -71,8 +63,8 @@ def fit_mkl(source: torch.Tensor, style: torch.Tensor, eps: float = 1e-8) -> Lin
     >>> torch.allclose(torch.cov(mapped.T), torch.cov(style.T), atol=1e-3)
     True
     """
-    source_mean, source_cov = _moments(source)
-    style_mean, style_cov = _moments(style)
+    source_mean, source_cov = moments(source)
+    style_mean, style_cov = moments(style)
     identity = torch.eye(3, dtype=torch.float64, device=source_cov.device)
     root = _sqrtm(source_cov + eps * identity)
     inverse_root = torch.linalg.inv(root)
@@ -83,8 +75,8 @@ def fit_mkl(source: torch.Tensor, style: torch.Tensor, eps: float = 1e-8) -> Lin
 
 def fit_reinhard(source: torch.Tensor, style: torch.Tensor, eps: float = 1e-8) -> LinearMap:
     """Per-channel mean and standard deviation matching (use in the ``"lab"`` space)."""
-    source_mean, source_cov = _moments(source)
-    style_mean, style_cov = _moments(style)
+    source_mean, source_cov = moments(source)
+    style_mean, style_cov = moments(style)
     scale = (torch.diagonal(style_cov, dim1=-2, dim2=-1) / (torch.diagonal(source_cov, dim1=-2, dim2=-1) + eps)).sqrt()
     dtype = source.dtype
     return LinearMap(torch.diag_embed(scale).to(dtype), source_mean.to(dtype), style_mean.to(dtype))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import torch
 
 from ..options import DEFAULTS
-from .linear import LinearMap
+from .linear import LinearMap, moments
 
 __all__ = ["DEFAULT_REACH", "binned_measure", "unbalanced_sinkhorn", "fit_unbalanced_affine"]
 
@@ -191,15 +191,17 @@ def _fit_one(source: torch.Tensor, style: torch.Tensor, reach: float | None, n_s
         iterations = n_sinkhorn if step == 0 else max(n_sinkhorn // 3, 1)  # warm-started after the first
         plan, potentials = unbalanced_sinkhorn(torch.cdist(mapped.float(), styled) ** 2, log_a, log_b, eps, rho,
                                                iterations, potentials)
-        moved = plan.double().sum(dim=1)
-        projection = plan.double() @ targets / moved[:, None].clamp_min(1e-300)  # barycentric projection
+        plan = plan.double()
+        moved = plan.sum(dim=1)
+        projection = plan @ targets / moved[:, None].clamp_min(1e-300)  # barycentric projection
         # Entropic blur pulls each barycentric projection toward its neighbours' mean, which would shrink the map;
         # the mapped cloud's projection onto itself is pulled the same way, so that pull is subtracted (the
         # debiasing of Sinkhorn divergences, Feydy et al. 2019).
         self_plan, self_potentials = _symmetric_sinkhorn(torch.cdist(mapped.float(), mapped.float()) ** 2, log_a,
                                                          eps, rho, iterations, self_potentials)
-        self_moved = self_plan.double().sum(dim=1)
-        projection = projection - self_plan.double() @ mapped / self_moved[:, None].clamp_min(1e-300) + mapped
+        self_plan = self_plan.double()
+        self_moved = self_plan.sum(dim=1)
+        projection = projection - self_plan @ mapped / self_moved[:, None].clamp_min(1e-300) + mapped
         weights = _affine_fit(points, projection, moved / moved.sum().clamp_min(1e-300), RIDGE * spread)
     return weights
 
@@ -213,9 +215,9 @@ def _flatten_where_style_is_flat(matrix: torch.Tensor, offset: torch.Tensor, sty
                                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Give the output no spread in the directions where the style has none (a black-and-white style has no
     chroma, a toned one varies along one line): project the map's output onto the style's mean there."""
-    mean = style.mean(dim=0)
-    centered = style - mean
-    values, vectors = torch.linalg.eigh(centered.T @ centered / len(style))
+    mean, covariance = moments(style)
+    mean = mean[0]
+    values, vectors = torch.linalg.eigh(covariance)
     flat = vectors[:, values.clamp_min(0).sqrt() < FLAT * values.clamp_min(0).sum().sqrt()]
     if flat.shape[1] == 0:
         return matrix, offset
@@ -288,7 +290,7 @@ def fit_unbalanced_affine(source: torch.Tensor, style: torch.Tensor, *, reach: f
     matrices, offsets = [], []
     for one_source, one_style in zip(sources, styles):
         weights = _fit_one(one_source, one_style, reach, n_steps, n_sinkhorn, bins)
-        matrix, offset = _flatten_where_style_is_flat(weights[1:].T, weights[0], one_style.double())
+        matrix, offset = _flatten_where_style_is_flat(weights[1:].T, weights[0], one_style)
         if luma_axis is not None:
             axis = luma_axis.to(matrix)
             if keep_luma:  # x -> T(x) - u u^T (T(x) - x): the luma component stays the source's
