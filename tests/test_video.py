@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -97,3 +101,141 @@ def test_video_with_a_cube_and_bad_inputs(tmp_path, coffee, astronaut):
     result = CliRunner().invoke(main, ["video", str(tmp_path / "broken.mp4"), str(cube), "-o", str(tmp_path / "o.mp4")])
     assert result.exit_code == 1 and "broken.mp4" in result.output and not (tmp_path / "o.mp4").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+# --- What a player sees: color description, depth, containers (issue 26, items 1-4), with the distribution's
+# ffmpeg/ffprobe making and reading the clips.
+
+FFMPEG, FFPROBE = shutil.which("ffmpeg"), shutil.which("ffprobe")
+needs_ffmpeg = pytest.mark.skipif(FFMPEG is None or FFPROBE is None, reason="ffmpeg/ffprobe not installed")
+
+
+def _ffmpeg(*arguments) -> None:
+    subprocess.run([FFMPEG, "-loglevel", "error", "-y", *map(str, arguments)], check=True)
+
+
+def _probe(path) -> list[dict]:
+    shown = "stream=codec_type,codec_name,pix_fmt,color_range,color_space,color_transfer,color_primaries"
+    text = subprocess.run([FFPROBE, "-v", "error", "-show_entries", shown, "-of", "json", str(path)],
+                          check=True, capture_output=True, text=True).stdout
+    return json.loads(text)["streams"]
+
+
+def _identity_cube(path) -> None:
+    grid = np.linspace(0, 1, 17)
+    blue, green, red = np.meshgrid(grid, grid, grid, indexing="ij")  # .cube: red varies fastest
+    rows = np.stack([red, green, blue], -1).reshape(-1, 3)
+    path.write_text("LUT_3D_SIZE 17\n" + "\n".join(" ".join(f"{v:.6f}" for v in row) for row in rows) + "\n")
+
+
+def _rgb_frames(path, matrix: int, fmt: str = "rgb24", color_range: int = 1) -> np.ndarray:
+    """Decoded as a player does with the given matrix (1: BT.709, 5: BT.601) and range (1: limited, 2: full)."""
+    with av.open(str(path)) as container:
+        return np.stack([frame.reformat(format=fmt, src_colorspace=matrix, src_color_range=color_range).to_ndarray()
+                         for frame in container.decode(video=0)]).astype(np.float64)
+
+
+def _code_gap(a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> tuple[float, float]:
+    gap = np.abs(a - b).max(axis=-1) / scale
+    return float(gap.mean()), float(np.percentile(gap, 99))
+
+
+@needs_ffmpeg
+def test_identity_grade_keeps_the_matrix_range_and_tags(tmp_path):
+    cube = tmp_path / "identity.cube"
+    _identity_cube(cube)
+    # Untagged HD bars with AAC audio: a player decodes them as BT.709, and so must colorot.
+    hd = tmp_path / "bars.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "smptehdbars=size=1280x720:rate=5", "-f", "lavfi", "-i", "sine=sample_rate=44100",
+            "-t", "0.4", "-c:v", "libx264", "-crf", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", hd)
+    out = tmp_path / "graded.mp4"
+    result = CliRunner().invoke(main, ["video", str(hd), str(cube), "-o", str(out), "--crf", "0"])
+    assert result.exit_code == 0, result.output
+    mean, p99 = _code_gap(_rgb_frames(hd, 1), _rgb_frames(out, 1))
+    assert mean <= 1.0 and p99 <= 3.0, (mean, p99)  # v0.1 (BT.601 out): 5 codes mean, 35-41 at p99
+    video, audio = _probe(out)
+    assert (video["color_space"], video["color_primaries"], video["color_transfer"], video["color_range"]) == \
+        ("bt709", "bt709", "bt709", "tv")  # the matrix it was decoded with is written as tags
+    assert audio["codec_name"] == "aac"
+    # SD bars tagged BT.601 (SMPTE 170M), full range: the tags and the range are kept as declared.
+    sd = tmp_path / "sd.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "smptebars=size=720x480:rate=5", "-t", "0.4", "-c:v", "libx264", "-crf", "0",
+            "-pix_fmt", "yuv444p", "-color_range", "pc", "-colorspace", "smpte170m", "-color_primaries",
+            "smpte170m", "-color_trc", "smpte170m", sd)
+    out = tmp_path / "sd_graded.mkv"
+    assert CliRunner().invoke(main, ["video", str(sd), str(cube), "-o", str(out), "--crf", "0"]).exit_code == 0
+    video, = _probe(out)
+    assert (video["color_space"], video["color_primaries"], video["color_transfer"], video["color_range"],
+            video["pix_fmt"].replace("yuvj", "yuv")) == ("smpte170m", "smpte170m", "smpte170m", "pc", "yuv444p")
+    mean, p99 = _code_gap(_rgb_frames(sd, 5, color_range=2), _rgb_frames(out, 5, color_range=2))
+    assert mean <= 1.0 and p99 <= 2.0, (mean, p99)
+
+
+def _write_deep_clip(path, codec: str, pixel_format: str, frames: int = 3, **tags) -> np.ndarray:
+    """A slow 16-bit ramp (about 16 8-bit codes wide: 4x as many 10-bit codes) written at 10 bits."""
+    ramp = np.linspace(30000, 34000, 256)
+    rgb = np.stack([np.broadcast_to(ramp, (64, 256))] * 3, axis=-1).round().astype(np.uint16)
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream(codec, rate=5)
+        stream.width, stream.height, stream.pix_fmt = 256, 64, pixel_format
+        for name, value in tags.items():
+            setattr(stream.codec_context, name, value)
+        for _ in range(frames):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb48le").reformat(
+                format=pixel_format, dst_colorspace=5, dst_color_range=1)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return rgb
+
+
+@needs_ffmpeg
+def test_ten_bit_clips_stay_ten_bit_and_hdr_is_refused_before_work(tmp_path):
+    cube = tmp_path / "identity.cube"
+    _identity_cube(cube)
+    clip = tmp_path / "deep.mov"
+    _write_deep_clip(clip, "prores_ks", "yuv422p10le")
+    out = tmp_path / "deep_graded.mov"
+    result = CliRunner().invoke(main, ["video", str(clip), str(cube), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    video, = _probe(out)
+    assert video["pix_fmt"] == "yuv422p10le" and video["codec_name"] == "prores"
+    graded = _rgb_frames(out, 5, "rgb48le")
+    assert len(np.unique(graded[0, 32, :, 1])) > 40  # about 16 levels had it gone through 8 bits
+    assert _code_gap(_rgb_frames(clip, 5, "rgb48le"), graded, 257)[0] <= 1.0
+    # Into MP4: a 10-bit H.264 (never a silent 8-bit one); into AVI, which has no 10-bit codec: refused.
+    mp4 = tmp_path / "deep.mp4"
+    assert CliRunner().invoke(main, ["video", str(clip), str(cube), "-o", str(mp4)]).exit_code == 0
+    assert _probe(mp4)[0]["pix_fmt"].endswith("10le")
+    result = CliRunner().invoke(main, ["video", str(clip), str(cube), "-o", str(tmp_path / "deep.avi")])
+    assert result.exit_code == 1 and "10-bit" in result.output and not (tmp_path / "deep.avi").exists()
+    # PQ / BT.2020: refused with a reason before any frame is graded, unless the user says how.
+    hdr = tmp_path / "hdr.mkv"
+    _write_deep_clip(hdr, "libx265", "yuv420p10le", color_primaries=9, color_trc=16, colorspace=9)
+    result = CliRunner().invoke(main, ["video", str(hdr), str(cube), "-o", str(tmp_path / "hdr_out.mkv")])
+    assert result.exit_code == 1 and "HDR" in result.output and "--hdr codes" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "hdr_out.mkv").exists()
+    result = CliRunner().invoke(main, ["video", str(hdr), str(cube), "-o", str(tmp_path / "hdr_out.mkv"),
+                                       "--hdr", "codes"])
+    assert result.exit_code == 0, result.output
+    video, = _probe(tmp_path / "hdr_out.mkv")
+    assert (video["color_transfer"], video["color_primaries"], video["color_space"]) == \
+        ("smpte2084", "bt2020", "bt2020nc") and video["pix_fmt"] == "yuv420p10le"
+
+
+@needs_ffmpeg
+def test_webm_from_mp4_with_aac_reencodes_the_audio_and_counts_frames(tmp_path, coffee):
+    clip = tmp_path / "clip.mp4"
+    _make_clip(clip, coffee)  # AAC audio, which WebM cannot hold
+    cube = tmp_path / "identity.cube"
+    _identity_cube(cube)
+    out = tmp_path / "clip.webm"
+    result = CliRunner().invoke(main, ["video", str(clip), str(cube), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert [(s["codec_type"], s["codec_name"]) for s in _probe(out)] == [("video", "vp9"), ("audio", "opus")]
+    # WebM and MKV declare no frame count: it is estimated from the duration and the frame rate.
+    from colorot.apps.video import probe_clip
+
+    with av.open(str(out)) as container:
+        assert container.streams.video[0].frames == 0
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert abs(probe_clip(out).frames - decoded) <= 1 and decoded == N_FRAMES

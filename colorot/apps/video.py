@@ -3,13 +3,23 @@
 Fitting a map per frame makes the colors flicker, since every frame's
 statistics differ a little. Here a single map is fitted on frames sampled
 across the clip (or a look or LUT file is used), and every frame goes
-through the same lookup table. Audio streams are copied untouched; frame
-rate, size and timestamps are kept. Needs the ``video`` extra (PyAV, which
-ships FFmpeg's libraries).
+through the same lookup table. Needs the ``video`` extra (PyAV, which ships
+FFmpeg's libraries).
+
+What a player sees is kept: frame rate, size and timestamps; the clip's color
+description (primaries, transfer, matrix, range: ITU-T H.273), with YUV <-> RGB
+converted by the matrix and range the stream declares (BT.709 for an untagged
+HD clip and BT.601 below, as players assume, and then written as tags); the
+bit depth (a clip of more than 8 bits is graded on 16-bit frames and written
+with a 10-bit codec) and the chroma subsampling where the encoder has it.
+Audio is copied, or re-encoded where the output container cannot hold its
+codec (Opus for WebM, AAC for MP4/MOV). Everything that cannot be written is
+refused before any frame is decoded.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -19,31 +29,80 @@ from ..errors import ColorotError
 from ..io import atomic_output
 from ..options import STYLE_SIDE
 
-__all__ = ["sample_frames", "grade_video", "frame_count", "VIDEO_SUFFIXES"]
+__all__ = ["sample_frames", "grade_video", "frame_count", "probe_clip", "ClipInfo", "VIDEO_SUFFIXES", "HDR_MODES"]
 
-#: Encoders tried for the output, by file extension, first available wins.
+#: Encoders tried for the output, by file extension, first available wins: (8-bit, more than 8 bits).
 _ENCODERS = {
-    ".mp4": ("libx264", "h264", "mpeg4"),
-    ".mov": ("libx264", "h264", "mpeg4"),
-    ".mkv": ("libx264", "h264", "ffv1"),
-    ".webm": ("libvpx-vp9",),
-    ".avi": ("mpeg4",),
+    ".mp4": (("libx264", "h264", "mpeg4"), ("libx264", "libx265")),
+    ".mov": (("libx264", "h264", "mpeg4"), ("prores_ks", "libx264", "libx265")),
+    ".mkv": (("libx264", "h264", "ffv1"), ("libx264", "libx265", "ffv1")),
+    ".webm": (("libvpx-vp9",), ("libsvtav1", "libaom-av1")),
+    ".avi": (("mpeg4",), ()),
 }
 VIDEO_SUFFIXES = tuple(_ENCODERS)
 
+#: Audio codecs each container holds (None: any); others are re-encoded with the second entry.
+_AUDIO = {
+    ".mp4": ({"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}, "aac"),
+    ".mov": ({"aac", "mp3", "alac", "ac3", "eac3", "pcm_s16le", "pcm_s24le", "pcm_s16be", "pcm_s24be"}, "aac"),
+    ".mkv": (None, "libopus"),
+    ".webm": ({"opus", "vorbis"}, "libopus"),
+    ".avi": ({"mp3", "ac3", "pcm_s16le", "pcm_u8"}, "pcm_s16le"),
+}
 
-def frame_count(path) -> int:
-    """The number of frames the container declares for its first video stream (0 when unknown)."""
-    container = _open(Path(path))
-    with container:
-        return container.streams.video[0].frames or 0
+#: How a clip with an HDR transfer (PQ, HLG) or BT.2020 primaries is graded: refused (the default: colorot's
+#: maps are fitted on SDR sRGB/BT.709 colors), or its code values graded as they are (a LUT made for them).
+HDR_MODES = ("refuse", "codes")
+
+# ITU-T H.273 code points (FFmpeg's AVColorSpace, AVColorTransferCharacteristic, AVColorPrimaries, AVColorRange).
+_UNSPECIFIED, _BT709, _BT601, _BT2020 = 2, 1, 5, 9
+_SWSCALE_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}  # H.273 matrix -> swscale's coefficients
+_HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}
+_LIMITED, _FULL = 1, 2
+#: swscale's area resampling for the chroma planes both ways: an identity grade of 4:2:0 color bars comes back
+#: within 2 codes everywhere (bilinear, swscale's default: 38 codes at the bars' edges).
+_CHROMA_RESAMPLING = "AREA"
 
 
-def _open(path: Path):
+@dataclass(frozen=True)
+class ClipInfo:
+    """What :func:`probe_clip` reads of a clip's first video stream before any work.
+
+    ``matrix``/``primaries``/``transfer``/``color_range`` are H.273 code points (``matrix`` and ``color_range``
+    as used for decoding: the declared ones, or the assumed BT.709/BT.601 and limited range); ``bits`` the
+    luma bit depth; ``frames`` the declared frame count, or one estimated from duration and frame rate (0 when
+    neither is known); ``audio`` the audio streams' codec names.
+    """
+
+    width: int
+    height: int
+    pixel_format: str
+    codec: str
+    bits: int
+    matrix: int
+    primaries: int
+    transfer: int
+    color_range: int
+    frames: int
+    audio: tuple[str, ...]
+    hdr: str | None
+
+    @property
+    def rgb_format(self) -> str:
+        """The RGB format frames are graded in: 8 bits per channel, or 16 for deeper clips."""
+        return "rgb24" if self.bits <= 8 else "rgb48le"
+
+
+def _import_av():
     try:
         import av
     except ImportError:
         raise ColorotError("video needs the video extra: pip install 'colorot[video]'") from None
+    return av
+
+
+def _open(path: Path):
+    av = _import_av()
     if not path.exists():
         raise ColorotError(f"{path}: no such file")
     try:
@@ -56,22 +115,78 @@ def _open(path: Path):
     return container
 
 
-def sample_frames(path, count: int = 24, max_side: int = STYLE_SIDE) -> list[np.ndarray]:
-    """``count`` RGB frames spread evenly over the clip (decoded once, downscaled to ``max_side``)."""
+def _estimated_frames(container, stream) -> int:
+    if stream.frames:
+        return int(stream.frames)
+    rate = stream.average_rate or stream.guessed_rate
+    if stream.duration is not None and stream.time_base is not None:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        seconds = container.duration / 1_000_000
+    else:
+        return 0
+    return max(1, round(seconds * float(rate))) if rate else 0
+
+
+def probe_clip(path) -> ClipInfo:
+    """Read a clip's size, depth, color description, frame count and audio codecs (no frame is graded).
+
+    Raises
+    ------
+    ColorotError
+        For a missing or unreadable file, or one without a video stream.
+    """
     path = Path(path)
     container = _open(path)
     with container:
         stream = container.streams.video[0]
-        total = stream.frames or 0
-        step = max(1, total // count) if total else 1
+        context = stream.codec_context
+        pixel_format = context.pix_fmt or "yuv420p"
+        bits = max(component.bits for component in _import_av().VideoFormat(pixel_format).components)
+        declared = context.colorspace
+        matrix = declared if declared in _SWSCALE_MATRIX else (
+            _BT709 if context.width >= 1280 or context.height > 576 else _BT601)
+        color_range = context.color_range if context.color_range in (_LIMITED, _FULL) else (
+            _FULL if pixel_format.startswith("yuvj") else _LIMITED)
+        hdr = _HDR_TRANSFERS.get(context.color_trc) or ("BT.2020 primaries" if context.color_primaries == _BT2020
+                                                         else None)
+        return ClipInfo(context.width, context.height, pixel_format, context.name, bits, matrix,
+                        context.color_primaries, context.color_trc, color_range,
+                        _estimated_frames(container, stream),
+                        tuple(audio.codec_context.name for audio in container.streams.audio), hdr)
+
+
+def frame_count(path) -> int:
+    """The clip's frame count: the declared one, or an estimate from its duration and frame rate (0 when unknown)."""
+    return probe_clip(path).frames
+
+
+def _to_rgb(frame, info: ClipInfo, **size) -> np.ndarray:
+    """A decoded frame as RGB (uint8, or uint16 for deep clips) through the clip's matrix and range."""
+    rgb = frame.reformat(format=info.rgb_format, src_colorspace=_SWSCALE_MATRIX[info.matrix],
+                         src_color_range=info.color_range, interpolation=_CHROMA_RESAMPLING, **size)
+    return rgb.to_ndarray()
+
+
+def sample_frames(path, count: int = 24, max_side: int = STYLE_SIDE) -> list[np.ndarray]:
+    """``count`` RGB frames spread evenly over the clip (decoded once, downscaled to ``max_side``).
+
+    Frames are uint8, or uint16 for clips of more than 8 bits, converted with the clip's matrix and range.
+    """
+    path = Path(path)
+    info = probe_clip(path)
+    container = _open(path)
+    with container:
+        stream = container.streams.video[0]
+        step = max(1, info.frames // count) if info.frames else 1
         frames = []
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if index % step == 0:
                     scale = min(1.0, max_side / max(frame.width, frame.height))
-                    if scale < 1:
-                        frame = frame.reformat(width=round(frame.width * scale), height=round(frame.height * scale))
-                    frames.append(frame.to_ndarray(format="rgb24"))
+                    size = dict(width=round(frame.width * scale), height=round(frame.height * scale)) \
+                        if scale < 1 else {}
+                    frames.append(_to_rgb(frame, info, **size))
         except Exception as error:  # noqa: BLE001
             raise ColorotError(f"{path}: corrupt video ({error})") from None
     if not frames:
@@ -81,18 +196,118 @@ def sample_frames(path, count: int = 24, max_side: int = STYLE_SIDE) -> list[np.
     return frames
 
 
+@dataclass(frozen=True)
+class _Plan:
+    codec: str
+    pixel_format: str
+    audio: tuple[str | None, ...]  # per audio stream: None to copy, else the encoder to re-encode with
+
+
+def _pick_pixel_format(codec: str, info: ClipInfo) -> str:
+    """The clip's own pixel format where the encoder has it, else the same depth in 4:2:0 (or 4:2:2)."""
+    av = _import_av()
+    available = [fmt.name for fmt in av.codec.Codec(codec, "w").video_formats or []]
+    wanted = info.pixel_format.replace("yuvj", "yuv")
+    depth = "" if info.bits <= 8 else "10le"
+    for name in (wanted, f"yuv420p{depth}", f"yuv422p{depth}", f"yuv444p{depth}"):
+        if name in available:
+            return name
+    raise ColorotError(f"{codec} cannot write {info.bits}-bit frames")
+
+
+def plan_output(info: ClipInfo, output: Path, hdr: str = "refuse") -> _Plan:
+    """Choose the encoders and pixel format for ``output`` from the clip, or refuse, before any work."""
+    av = _import_av()
+    suffix = output.suffix.lower()
+    if suffix not in _ENCODERS:
+        raise ColorotError(f"{output}: unknown video format; use one of {', '.join(sorted(_ENCODERS))}")
+    if hdr not in HDR_MODES:
+        raise ColorotError(f"hdr must be one of {HDR_MODES}, not {hdr!r}")
+    if info.hdr is not None and hdr == "refuse":
+        raise ColorotError(f"the clip is HDR or wide gamut ({info.hdr}): colorot's maps are fitted on SDR "
+                           "colors; tone-map it to SDR BT.709 first, or pass --hdr codes to grade its code "
+                           "values with a LUT made for them")
+    deep = info.bits > 8
+    names = _ENCODERS[suffix][deep]
+    codec = next((name for name in names if name in av.codecs_available), None)
+    if codec is None:
+        what = f"a {info.bits}-bit encoder" if deep else "an encoder"
+        raise ColorotError(f"{output}: no {what} for {suffix} in this FFmpeg build"
+                           + ("; use .mov, .mkv or .mp4" if deep else ""))
+    allowed, fallback = _AUDIO[suffix]
+    audio = tuple(None if allowed is None or name in allowed else fallback for name in info.audio)
+    if any(name is not None and name not in av.codecs_available for name in audio):
+        raise ColorotError(f"{output}: its audio ({', '.join(info.audio)}) must be re-encoded for {suffix}, "
+                           "and this FFmpeg build has no encoder for it")
+    return _Plan(codec, _pick_pixel_format(codec, info), audio)
+
+
+def _add_video_stream(target, plan: _Plan, info: ClipInfo, video_in, crf: int):
+    stream = target.add_stream(plan.codec, rate=video_in.average_rate or 25)
+    stream.width, stream.height, stream.pix_fmt = info.width, info.height, plan.pixel_format
+    stream.time_base = video_in.time_base
+    context = stream.codec_context
+    context.colorspace = info.matrix
+    context.color_range = info.color_range
+    context.color_primaries = info.primaries if info.primaries != _UNSPECIFIED else (
+        _BT709 if info.matrix == _BT709 else _UNSPECIFIED)
+    context.color_trc = info.transfer if info.transfer != _UNSPECIFIED else (
+        _BT709 if info.matrix == _BT709 else _UNSPECIFIED)
+    if plan.codec in ("libx264", "libx265", "libvpx-vp9"):
+        stream.options = {"crf": str(crf)}
+    elif plan.codec == "libsvtav1":
+        stream.options = {"crf": str(min(63, crf + 12))}
+    return stream
+
+
+def _add_audio_streams(target, plan: _Plan, source) -> dict:
+    """Per input audio stream index: (output stream, whether its packets are copied)."""
+    streams = {}
+    for stream, encoder in zip(source.streams.audio, plan.audio):
+        if encoder is None:
+            streams[stream.index] = (target.add_stream_from_template(stream), True)
+            continue
+        rate = stream.codec_context.sample_rate or 48000
+        if encoder == "libopus" and rate not in (48000, 24000, 16000, 12000, 8000):
+            rate = 48000
+        out = target.add_stream(encoder, rate=rate)
+        out.layout = stream.codec_context.layout
+        streams[stream.index] = (out, False)
+    return streams
+
+
+def _encode_frame(rgb: np.ndarray, frame, info: ClipInfo, plan: _Plan, stream):
+    import av
+
+    graded = av.VideoFrame.from_ndarray(rgb, format=info.rgb_format)
+    graded = graded.reformat(format=plan.pixel_format, dst_colorspace=_SWSCALE_MATRIX[info.matrix],
+                             dst_color_range=info.color_range, interpolation=_CHROMA_RESAMPLING)
+    graded.pts, graded.time_base = frame.pts, frame.time_base
+    return stream.encode(graded)
+
+
 def grade_video(
     path,
     output,
     apply: Callable[[np.ndarray], np.ndarray],
     *,
     crf: int = 18,
+    hdr: str = "refuse",
     progress: Callable[[int], None] | None = None,
 ) -> Path:
-    """Apply ``apply`` (RGB uint8 array -> array) to every frame of ``path``, writing ``output`` atomically.
+    """Apply ``apply`` (an RGB frame ``(H, W, 3)`` -> the same shape and dtype) to every frame of ``path``.
 
-    Video is re-encoded (H.264 for .mp4/.mov/.mkv at ``crf``, VP9 for .webm),
-    at the input's size, frame rate and timestamps; audio streams are copied.
+    Frames are uint8, or uint16 when the clip has more than 8 bits; they are converted from YUV with the
+    clip's matrix and range (:func:`probe_clip`), and back with the same, which are written as tags with
+    the primaries and transfer. Video is re-encoded (H.264 for .mp4/.mkv/.mov at ``crf``, VP9 for .webm;
+    deep clips: 10-bit H.264, ProRes for .mov, AV1 for .webm), at the input's size, frame rate and
+    timestamps; audio is copied, or re-encoded where the container needs it. ``output`` is written atomically.
+
+    Raises
+    ------
+    ColorotError
+        Before any work: an unreadable clip, an output format, depth or audio pairing that cannot be
+        written, an HDR clip with ``hdr="refuse"``; then a corrupt frame (nothing is left behind).
 
     Examples
     --------
@@ -110,42 +325,30 @@ def grade_video(
     >>> frame_count(out)
     5
     """
-    import av
-
     path, output = Path(path), Path(output)
-    encoders = _ENCODERS.get(output.suffix.lower())
-    if encoders is None:
-        raise ColorotError(f"{output}: unknown video format; use one of {', '.join(sorted(_ENCODERS))}")
+    info = probe_clip(path)
+    plan = plan_output(info, output, hdr)
     if not output.parent.exists():
         raise ColorotError(f"{output.parent}: output folder does not exist")
-    codec = next((name for name in encoders if name in av.codecs_available), None)
-    if codec is None:
-        raise ColorotError(f"{output}: no encoder for {output.suffix} in this FFmpeg build")
     source = _open(path)
     try:
         with source, atomic_output(output, suffix=output.suffix) as (temporary, _), \
-                av.open(str(temporary), mode="w") as target:
+                _import_av().open(str(temporary), mode="w") as target:
             video_in = source.streams.video[0]
-            video_out = target.add_stream(codec, rate=video_in.average_rate or 25)
-            video_out.width, video_out.height = video_in.codec_context.width, video_in.codec_context.height
-            video_out.pix_fmt = "yuv420p" if codec != "ffv1" else "yuv444p"
-            video_out.time_base = video_in.time_base
-            if codec in ("libx264", "libvpx-vp9"):
-                video_out.options = {"crf": str(crf)}
-            audio = {stream.index: target.add_stream_from_template(stream) for stream in source.streams.audio}
+            video_out = _add_video_stream(target, plan, info, video_in, crf)
+            audio = _add_audio_streams(target, plan, source)
             for packet in source.demux(video_in, *source.streams.audio):
                 if packet.stream.index in audio:
-                    if packet.dts is not None:
-                        packet.stream = audio[packet.stream.index]
-                        target.mux(packet)
+                    _mux_audio(target, packet, *audio[packet.stream.index])
                     continue
                 for frame in packet.decode():
-                    graded = av.VideoFrame.from_ndarray(apply(frame.to_ndarray(format="rgb24")), format="rgb24")
-                    graded.pts, graded.time_base = frame.pts, frame.time_base
-                    target.mux(video_out.encode(graded))
+                    target.mux(_encode_frame(apply(_to_rgb(frame, info)), frame, info, plan, video_out))
                     if progress is not None:
                         progress(1)
             target.mux(video_out.encode(None))
+            for stream, copied in audio.values():
+                if not copied:
+                    target.mux(stream.encode(None))
     except BaseException as error:
         if isinstance(error, ColorotError):
             raise
@@ -153,6 +356,17 @@ def grade_video(
             raise ColorotError(f"{path}: video processing failed ({type(error).__name__}: {error})") from None
         raise
     return output
+
+
+def _mux_audio(target, packet, stream, copied: bool) -> None:
+    if copied:
+        if packet.dts is not None:
+            packet.stream = stream
+            target.mux(packet)
+        return
+    for frame in packet.decode():
+        frame.pts = None  # the encoder's resampler retimes the samples
+        target.mux(stream.encode(frame))
 
 
 def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:
@@ -165,3 +379,4 @@ def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:
         table.densify()
 
     return lambda frame: apply_table(table, image_to_pixels(frame, "frame"), device)
+

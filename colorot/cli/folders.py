@@ -19,11 +19,15 @@ from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind
 @click.option("--frames", type=click.IntRange(1), default=24, show_default=True,
               help="Frames sampled across the clip to fit the map.")
 @click.option("--crf", type=click.IntRange(0, 51), default=18, show_default=True,
-              help="Quality of the H.264/VP9 encoding (lower is better).")
+              help="Quality of the video encoding (lower is better).")
+@click.option("--hdr", type=click.Choice(("refuse", "codes")), default="refuse", show_default=True,
+              help="A PQ/HLG or BT.2020 clip: refuse it, or grade its code values as they are "
+                   "(for a LUT made for that encoding).")
 @_fit_options
-def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, **options) -> None:
+def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, hdr: str, **options) -> None:
     """Grade a video: one map fitted on frames sampled across INPUT (or a LOOK, .cube or Hald file),
-    applied to every frame, so the colors do not flicker. Audio, frame rate and size are kept.
+    applied to every frame, so the colors do not flicker. Frame rate, size, bit depth, color tags
+    (primaries, transfer, matrix, range) and audio are kept.
 
     \b
     Example:
@@ -36,17 +40,21 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
 
     def action():
         _check_paths(output, (source, look), formats=VIDEO_SUFFIXES)  # before torch and any decoding
+        from ..apps import video as clips
+
+        clip = clips.probe_clip(source)
+        clips.plan_output(clip, output, hdr)  # a container, depth or audio that cannot be written: refused now
         from .. import api
-        from ..apps import looks, video as clips
+        from ..apps import looks
 
         device = api.resolve_device(options["device"])
         if _lut_kind(look) is not None:
             table = looks.load_lut(look, device)
         else:
-            sampled = clips.sample_frames(source, frames)
-            table = _fit_lut_from_arrays(look, sampled, options)
-        with click.progressbar(length=clips.frame_count(source), label="grading", file=sys.stderr) as bar:
-            return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf,
+            click.echo(f"colorot: fitting the map on {frames} frames sampled across {source.name}", err=True)
+            table = _fit_lut_from_arrays(look, clips.sample_frames(source, frames), options)
+        with click.progressbar(length=clip.frames or None, label="grading", file=sys.stderr) as bar:
+            return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr,
                                      progress=bar.update)
 
     click.echo(str(_run(action)))
