@@ -17,6 +17,10 @@ from ..errors import ColorotError
 
 __all__ = ["color_measure", "sample_colors"]
 
+#: Float colors within this many 8-bit codes of a multiple of 1/255, all of them, are taken as 8-bit codes
+#: (float32's rounding of k / 255 is about 1e-5 codes).
+EIGHT_BIT_TOLERANCE = 1e-3
+
 
 def _alpha_weights(pixels: torch.Tensor, scale: float) -> torch.Tensor | None:
     """Per-pixel weights ``(B, P)`` from the alpha channel, None when all opaque."""
@@ -47,28 +51,46 @@ def sample_colors(
     Integer codes are dequantized (spread uniformly over the interval that
     rounds to them), so that quantization steps do not turn into steps of
     the transport map; neutral codes (``R = G = B``) along the neutral axis.
+    Float pixels that are all 8-bit codes / 255 are dequantized the same way,
+    and every image of a batch draws the same random stream: the same photo
+    gives the same colors in any form and at any position in a batch.
     """
     batch, _, n_pixels = pixels.shape
     weights = _alpha_weights(pixels, scale)
     if mask is not None:
         mask = mask.to(device=pixels.device, dtype=torch.float64).expand(batch, n_pixels)
         weights = mask if weights is None else weights * mask
-    gen_device = generator.device
+    if weights is not None and bool((weights.sum(dim=-1) <= 0).any()):
+        raise ColorotError(f"{name} has no opaque pixels; check its alpha channel and mask")
+    # Every image of a batch draws the same random stream, as it would alone: an image's colors (and so its
+    # map) do not depend on its position in a batch, and two identical images get identical maps.
+    start = generator.get_state()
+    drawn = []
+    for item in range(batch):
+        generator.set_state(start)
+        drawn.append(_sample_one(pixels[item], scale, None if weights is None else weights[item], n_samples,
+                                 generator, device))
+    return torch.stack(drawn)
+
+
+def _sample_one(pixels: torch.Tensor, scale: float, weights: torch.Tensor | None, n_samples: int,
+                generator: torch.Generator, device) -> torch.Tensor:
+    """``n_samples`` colors ``(n, 3)`` of one image's pixels ``(C, P)``."""
+    n_pixels, gen_device = pixels.shape[-1], generator.device
     if weights is None:
-        index = torch.randint(n_pixels, (batch, n_samples), generator=generator, device=gen_device)
+        index = torch.randint(n_pixels, (n_samples,), generator=generator, device=gen_device)
     else:
-        total = weights.sum(dim=-1, keepdim=True)
-        if bool((total <= 0).any()):
-            raise ColorotError(f"{name} has no opaque pixels; check its alpha channel and mask")
-        cdf = (weights.cumsum(dim=-1) / total).to(gen_device)
-        uniform = torch.rand((batch, n_samples), generator=generator, device=gen_device, dtype=torch.float64)
+        cdf = (weights.cumsum(dim=-1) / weights.sum()).to(gen_device)
+        uniform = torch.rand((n_samples,), generator=generator, device=gen_device, dtype=torch.float64)
         index = torch.searchsorted(cdf, uniform).clamp(max=n_pixels - 1)
-    index = index.to(pixels.device)
-    rows = torch.arange(batch, device=pixels.device)[:, None]
-    colors = pixels[:, :3].permute(0, 2, 1)[rows, index]
-    colors = colors.to(device=device, dtype=torch.float32)
+    colors = pixels[:3].T[index.to(pixels.device)].to(device=device, dtype=torch.float32)
     if pixels.dtype.is_floating_point:
-        return colors.clamp(0, 1)
+        # Floats that are all 8-bit codes / 255 (a uint8 photo as a float tensor: ToTensor, / 255) are that
+        # photo: they are dequantized as the codes would be, so the result does not depend on the form.
+        codes = colors * 255
+        if not bool(((codes - codes.round()).abs() <= EIGHT_BIT_TOLERANCE).all()):
+            return colors.clamp(0, 1)
+        colors, scale = codes.round(), 255.0
     # Dequantize: an integer code stands for the interval of values that round to it. Not clipped:
     # clipping would pile the jitter of codes 0 and 255 up into atoms at 0 and 1.
     # A neutral code (R = G = B: a gray image, a clipped white) is jittered along the neutral axis, so that it
