@@ -161,8 +161,11 @@ def fit_lut(style, sources=None, *, size: int = LUT_SIZE, **options) -> ColorLUT
 class ColorTransferModule(torch.nn.Module):
     """:func:`transfer` to a fixed style as an ``nn.Module``.
 
-    Drops into ``torchvision.transforms.Compose`` or an ``nn.Sequential``; takes
-    and returns ``(..., 3|4, H, W)`` tensors (arrays and PIL images work too).
+    Drops into ``torchvision.transforms.v2.Compose`` or an ``nn.Sequential``;
+    takes and returns ``(..., 3|4, H, W)`` tensors (arrays and PIL images work
+    too), or samples as v2 transforms do: ``module(image, label)`` returns
+    ``(graded, label)``, a dict or nested structure has its images graded and
+    the rest passed through, and a ``tv_tensors.Image`` comes back as one.
     The style's sampled colors are a buffer, so ``.to(device)`` moves them and
     ``state_dict``/``load_state_dict`` carry them; a dtype cast (``.half()``,
     ``.bfloat16()``, ``.double()``) changes the dtype of the images it takes
@@ -191,11 +194,15 @@ class ColorTransferModule(torch.nn.Module):
         # A normal tensor (the fit's is an inference tensor, which load_state_dict could not copy into).
         self.register_buffer("style_colors", self.model.style_colors_.clone())
 
-    def forward(self, image):
+    def forward(self, *inputs):
+        """Transform an image, or the images of a sample (``module(image, label)``, a dict, nested
+        tuples) by torchvision transforms v2's rule: :func:`colorot.io.samples.map_images`."""
+        from .io.samples import map_images
+
         model = self.model
         model.style_colors_ = self.style_colors
         model.device_ = self.style_colors.device
-        return model.transform(image)
+        return map_images(inputs[0] if len(inputs) == 1 else inputs, model.transform)
 
     def _apply(self, fn, recurse=True):
         """Moves follow ``fn`` (``.to``, ``.cuda``...); dtype casts leave the style's colors float32 at full

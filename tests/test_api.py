@@ -285,3 +285,38 @@ def test_the_module_survives_state_dict_casts_copies_pickling_and_workers(coffee
         assert out.dtype == dtype and float((out.float() - expected).abs().mean()) < 0.02
     loader = torch.utils.data.DataLoader(_Graded(module, images), batch_size=2, num_workers=2)
     assert torch.equal(torch.cat(list(loader)), torch.stack([module(image) for image in images]))
+
+
+class Image(torch.Tensor):
+    """Stands for ``torchvision.tv_tensors.Image`` (a tensor subclass of that name): the registry's torchvision
+    is a CUDA build that does not import beside the CPU torch here, so v2's conventions are tested on a sample
+    structure of our own."""
+
+
+class BoundingBoxes(torch.Tensor):
+    """Stands for ``tv_tensors.BoundingBoxes``: not an image, passed through."""
+
+
+def test_the_module_follows_transforms_v2_sample_conventions(astronaut, coffee):
+    module = ColorTransferModule(coffee, seed=0, **FAST)
+    image = torch.from_numpy(astronaut).permute(2, 0, 1).float() / 255
+    graded = module(image)
+    # (image, label): a tuple back, the label untouched (v0.1: TypeError).
+    out, label = module(image, 3)
+    assert label == 3 and torch.equal(out, graded)
+    # A dict sample (v0.1: ColorotError): the tagged image graded and kept an Image, the rest passed through.
+    boxes = torch.tensor([[1.0, 2.0, 3.0, 4.0]]).as_subclass(BoundingBoxes)
+    other = torch.rand(3, 8, 8)
+    sample = {"image": image.as_subclass(Image), "target": {"boxes": boxes, "labels": [1, 2]}, "extra": other}
+    result = module(sample)
+    assert type(result["image"]) is Image and torch.equal(result["image"].as_subclass(torch.Tensor), graded)
+    assert result["target"]["boxes"] is boxes and result["target"]["labels"] == [1, 2]
+    assert result["extra"] is other  # an Image is present: plain tensors are not images (v2's rule)
+    # No tagged image: the first plain tensor is the image, later ones pass through.
+    first, second = module([image, other])
+    assert torch.equal(first, graded) and second is other
+    # A PIL image in a sample comes back as a PIL image.
+    from PIL import Image as PILImage
+
+    pil, name = module((PILImage.fromarray(astronaut), "astronaut"))
+    assert isinstance(pil, PILImage.Image) and name == "astronaut"
