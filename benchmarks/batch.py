@@ -5,7 +5,10 @@ in one run. The overheads include starting Python and importing torch (about 1.0
 setting also runs on the first 8 photos (with 40 photos or more), and the difference gives the time per photo beyond
 the fixed start-up. With ``--repeats N`` every figure is the median of N runs.
 
-    python benchmarks/batch.py [--photos 200] [--large 20] [--only-shared] [--repeats 1]
+With ``--ray``, the same runs with ``--engine ray`` (a local Ray started by each run: its start-up is in the
+figure, and the per-photo figure beyond start-up tells the two engines' steady rates apart).
+
+    python benchmarks/batch.py [--photos 200] [--large 20] [--only-shared] [--repeats 1] [--ray]
 """
 
 from __future__ import annotations
@@ -63,6 +66,7 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=20, help="photos at 12 MP (0 to skip)")
     parser.add_argument("--only-shared", action="store_true", help="skip the one-map-per-photo runs")
     parser.add_argument("--repeats", type=int, default=1, help="runs of each setting (medians are printed)")
+    parser.add_argument("--ray", action="store_true", help="also run each setting with --engine ray")
     args = parser.parse_args()
     style = Path(__file__).resolve().parent.parent / "samples" / "coffee.jpg"
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,6 +75,9 @@ def main() -> None:
                 ("look", ()), ("look", ("--jobs", "2"))]
         if not args.only_shared:
             runs = [("style", ()), ("style", ("--jobs", "2")), ("style", ("--fit-batch", "4", "--jobs", "2"))] + runs
+        if args.ray:
+            runs = [run for kind, flags in runs for run in ((kind, flags), (kind, (*flags, "--engine", "ray")))
+                    if "--fit-batch" not in run[1] or "ray" not in run[1]]
         for label, count in (("1 MP", args.photos), ("12 MP", args.large)):
             if count == 0:
                 continue

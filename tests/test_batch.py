@@ -165,6 +165,10 @@ def test_ray_engine_writes_the_same_files_as_the_local_engine(tmp_path):
     assert errors == sorted(line for line in local.stderr.splitlines() if line.startswith("colorot: error:"))
     assert len(errors) == 2 and "broken.jpg" in errors[0] + errors[1] and str(missing) in errors[0] + errors[1]
     assert "Traceback" not in ray.stderr and ray.stderr.strip().endswith("3 written, 0 skipped, 2 failed")
+    # Ray's own logs stay quiet (v0.1: an ERROR-level line from Ray's core); the start-up is said, not silent.
+    assert "colorot: starting Ray here" in ray.stderr
+    assert all(line.startswith(("colorot:", "grading")) for line in ray.stderr.splitlines() if line.strip()), \
+        ray.stderr
     assert not list((tmp_path / "ray").rglob("*.tmp")) and not list((tmp_path / "ray").rglob(".*"))
     for relative in ("a.jpg", "b.png", "day2/c.jpg"):
         ours = np.asarray(Image.open(tmp_path / "local" / relative)).astype(int)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+import tempfile
 from pathlib import Path
+from typing import Callable
 
 from ..errors import ColorotError
 from ..io import OutputExists, atomic_write
@@ -26,6 +30,9 @@ def run_jobs_on_ray(
     strip_metadata: bool = False,
     evaluate: bool = False,
     extension: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    say: Callable[[str], None] | None = None,
+    verbose: bool = False,
 ) -> list[Job]:
     """Run the pending jobs with Ray Data: the photos' bytes in, graded files' bytes out.
 
@@ -38,6 +45,9 @@ def run_jobs_on_ray(
     folder. ``extension`` is the plan's output extension (see
     :func:`plan_jobs`). With ``shared_map`` the map is fitted here, from the
     photos, and sent to the actors.
+
+    ``progress(n)`` is called as photos finish (failed ones too), ``say(line)`` before the steps that take a
+    while (starting Ray, fitting a shared map); Ray's own logs are kept to fatal errors unless ``verbose``.
     """
     try:
         import ray
@@ -54,9 +64,27 @@ def run_jobs_on_ray(
             _grade_job(job, lambda source, output: read_image(source))
     if not by_path:
         return jobs
-    _start_ray(ray, address)
+    say = say or (lambda line: None)
+    say("starting Ray" + (f" at {address}" if address else " here (its workers start and import torch: "
+                                                                 "about 10-50 s)"))
+    with contextlib.nullcontext() if verbose else _ray_logs_to_file():
+        _start_ray(ray, address, verbose)
+        try:
+            _grade_on_ray(ray, by_path, look, options, shared_map, actors, dict(
+                quality=quality, strip_metadata=strip_metadata, evaluate=evaluate), extension, progress, say)
+        finally:
+            ray.shutdown()  # actors end here, not when the process exits (which Ray reports as an error)
+    for job in by_path.values():
+        if job.status == "pending":
+            job.status, job.error = "failed", f"{job.source}: not processed by the Ray job"
+    return jobs
+
+
+def _grade_on_ray(ray, by_path: dict, look, options, shared_map, actors, output_options, extension, progress,
+                  say) -> None:
     table = None
     if shared_map:
+        say(f"fitting one map over {len(by_path)} photos")
         table = _shared_table(look, options, [job.source for job in by_path.values()])
     gpus = int(ray.cluster_resources().get("GPU", 0))
     cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -64,32 +92,58 @@ def run_jobs_on_ray(
     table_array = None if table is None else table.table.detach().cpu().numpy()
     photos_per_actor = len(by_path) // count
 
-    grader = _grader_class(look, options, table_array, dict(quality=quality, strip_metadata=strip_metadata,
-                                                            evaluate=evaluate, photos=photos_per_actor), extension)
+    grader = _grader_class(look, options, table_array, dict(**output_options, photos=photos_per_actor), extension)
 
     # Reading is I/O: no CPU reserved for it, or the actors, which take every CPU, would starve it.
     dataset = ray.data.read_binary_files(list(by_path), include_paths=True, num_cpus=0,
                                          override_num_blocks=min(len(by_path), count * 4))
     graded = dataset.map_batches(grader, batch_size=1, compute=ray.data.ActorPoolStrategy(size=count),
                                  num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1)
+    if progress is not None:
+        progress(0)  # grading starts: the bar appears
+    for row in graded.iter_rows():  # streamed: each graded file is written as soon as it arrives
+        job = by_path.get(os.path.abspath("/" + str(row["path"]).lstrip("/")))
+        if job is None:
+            continue
+        _write_result(job, row)
+        if progress is not None:
+            progress(1)
+
+
+@contextlib.contextmanager
+def _ray_logs_to_file():
+    """Ray's core writes its log lines (warnings among them, at ERROR level) straight to file descriptor 2: for
+    the run, that descriptor goes to a temporary file, while ``sys.stderr`` (colorot's lines, the progress bar)
+    still reaches the terminal. The file is removed after a run that ends normally, kept (and named) otherwise."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    log = tempfile.NamedTemporaryFile(prefix="colorot-ray-", suffix=".log", delete=False)
+    os.dup2(log.fileno(), 2)
+    previous, sys.stderr = sys.stderr, os.fdopen(os.dup(saved), "w", buffering=1)
+    failed = True
     try:
-        for row in graded.iter_rows():  # streamed: each graded file is written as soon as it arrives
-            job = by_path.get(os.path.abspath("/" + str(row["path"]).lstrip("/")))
-            if job is None:
-                continue
-            _write_result(job, row)
+        yield
+        failed = False
     finally:
-        ray.shutdown()  # actors end here, not when the process exits (which Ray reports as an error)
-    for job in by_path.values():
-        if job.status == "pending":
-            job.status, job.error = "failed", f"{job.source}: not processed by the Ray job"
-    return jobs
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = previous
+        os.dup2(saved, 2)
+        os.close(saved)
+        log.close()
+        if failed:
+            print(f"colorot: Ray's log: {log.name}", file=sys.stderr)
+        else:
+            os.unlink(log.name)
 
 
-def _start_ray(ray, address: str | None) -> None:
-    """Join (or start) the Ray cluster with its logs and progress bars quiet."""
+def _start_ray(ray, address: str | None, verbose: bool = False) -> None:
+    """Join (or start) the Ray cluster with its logs and progress bars quiet (unless ``verbose``)."""
     import logging
 
+    if verbose:
+        ray.init(address=address, ignore_reinit_error=True, include_dashboard=False)
+        return
     ray.init(address=address, ignore_reinit_error=True, include_dashboard=False, log_to_driver=False,
              logging_level=logging.ERROR)
     context = ray.data.DataContext.get_current()  # importing Ray Data sets its loggers up: quiet them after

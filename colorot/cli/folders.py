@@ -92,13 +92,14 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
 @click.option("--engine", type=click.Choice(("local", "ray")), default="local", show_default=True,
               help="local: a pool of threads here; ray: a Ray Data actor pool (the ray extra).")
 @click.option("--address", default=None, help="Ray cluster to join (e.g. ray://head:10001) [default: start one here].")
+@click.option("--verbose", is_flag=True, help="--engine ray: show Ray's own logs.")
 @click.option("--refine", type=click.IntRange(0), default=0, show_default=True, metavar="ROUNDS",
               help=REFINE_HELP + "; a map per photo, not with --shared-map or a look file; 0 = off.")
 @_fit_options
 def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: str, extension: str | None,
           quality: int | None, on_conflict: str, shared_map: bool, style_dir: Path | None, jobs: int,
           fit_batch: int | None, manifest: Path | None, strip_metadata: bool, engine: str, address: str | None,
-          refine: int, **options) -> None:
+          verbose: bool, refine: int, **options) -> None:
     """Grade many photos to one STYLE (or a LOOK, .cube or Hald file).
 
     INPUT is a file, a folder, a glob pattern or - (paths on stdin). One bad file is reported and the
@@ -132,10 +133,12 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
             if engine == "ray":
                 from ..apps import ray_engine
 
-                _run(lambda: ray_engine.run_jobs_on_ray(
-                    planned, look, options, address=address, actors=jobs if jobs > 1 else None,
-                    shared_map=shared_map, quality=quality, strip_metadata=strip_metadata,
-                    evaluate=manifest is not None, extension=extension))
+                with _LazyBar(sum(j.status == "pending" for j in planned)) as bar:
+                    _run(lambda: ray_engine.run_jobs_on_ray(
+                        planned, look, options, address=address, actors=jobs if jobs > 1 else None,
+                        shared_map=shared_map, quality=quality, strip_metadata=strip_metadata,
+                        evaluate=manifest is not None, extension=extension, progress=bar.update,
+                        say=lambda line: click.echo(f"colorot: {line}", err=True), verbose=verbose))
             else:
                 grade, jobs = _batch_grader(look, planned, options, style_dir, shared_map, look_is_table, refine,
                                             fit_batch, jobs, on_conflict, dict(quality=quality,
@@ -152,6 +155,38 @@ def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: 
                 raise SystemExit(signal_stop.exit_status) from None
             _report_batch(planned, manifest, exit_status=signal_stop.exit_status)
         _report_batch(planned, manifest)
+
+
+class _CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at each call (the Ray engine swaps it for its run)."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
+class _LazyBar:
+    """A progress bar on stderr that appears at its first update, after a start-up's messages."""
+
+    def __init__(self, length: int):
+        self.length, self.bar = length, None
+
+    def __enter__(self):
+        return self
+
+    def update(self, count: int) -> None:
+        if self.bar is None:
+            self.bar = click.progressbar(length=self.length, label="grading", file=_CurrentStderr()).__enter__()
+        self.bar.update(count)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 def _plan_batch(inputs, recursive: bool, output_dir: Path, suffix: str, extension, on_conflict: str) -> list:
