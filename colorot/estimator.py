@@ -30,7 +30,6 @@ Image = TypeVar("Image")
 PARTIAL_BAKE_PIXELS = 1 << 22
 
 
-
 class ColorTransfer:
     """Sliced optimal transport color transfer as an estimator.
 
@@ -209,7 +208,7 @@ class ColorTransfer:
         return to_space(colors, self.fit_space)
 
     @threads.fitting
-    def fit(self, style, sources=None, *, weights=None, style_mask=None) -> "ColorTransfer":
+    def fit(self, style, sources=None, *, weights=None, style_mask=None, source_mask=None) -> "ColorTransfer":
         """Record the style's colors and, with ``sources``, fit one shared map.
 
         Parameters
@@ -226,6 +225,9 @@ class ColorTransfer:
         style_mask : mask, or a list of masks (one per style, None for none), optional
             Which style pixels define the target (``(H, W)`` in ``[0, 1]``, see
             :func:`transfer`); soft values weigh pixels in between.
+        source_mask : mask, or a list of masks (one per source), optional
+            Which source pixels define the map's statistics; ``fit(style, [photo], source_mask=m)`` then
+            ``transform(photo, source_mask=m)`` equals ``transform(photo, source_mask=m)`` after ``fit(style)``.
 
         Returns
         -------
@@ -262,14 +264,11 @@ class ColorTransfer:
             # n_samples colors in all, an equal share from each photo (at least one): the pooled colors of a
             # shoot of 2,000 photos are sampled as finely as one photo's, and cost one fit of that size.
             per_source = max(self.n_samples // len(sources), 1) if len(sources) > 1 else None
-            pooled = torch.cat(
-                [
-                    self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_, f"source {i}",
-                                 n_samples=per_source)
-                    for i, image in enumerate(sources)
-                ],
-                dim=-2,
-            ).reshape(1, -1, 3)
+            masks = source_mask if isinstance(source_mask, (list, tuple)) else [source_mask] * len(sources)
+            pooled = torch.cat([self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_,
+                                             f"source {i}", mask, n_samples=per_source)
+                                for i, (image, mask) in enumerate(zip(sources, masks, strict=True))],
+                               dim=-2).reshape(1, -1, 3)
             self.steps_ = self._fit_steps(pooled, generator)
             self.lut_ = self._bake(self.steps_, self.strength)
         return self

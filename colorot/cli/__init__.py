@@ -5,7 +5,7 @@ Every failure is one line on stderr and a non-zero exit; ``colorot -h`` imports 
 
 from __future__ import annotations
 
-from . import folders, grading, tables  # noqa: F401 - each registers its commands on ``main``
+from . import folders, grading, tables, ui  # noqa: F401 - each registers its commands on ``main``
 from ._shell import default_output, main
 
 __all__ = ["main", "default_output"]

@@ -1,0 +1,85 @@
+"""Long jobs of the window (fitting a map, exporting at full resolution, a batch): run in a worker thread, with
+progress the page polls and a cancel flag checked between steps."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..errors import ColorotError
+
+__all__ = ["Job", "JobRunner", "Cancelled"]
+
+
+class Cancelled(Exception):
+    """Raised at a job's next step once the user cancelled it."""
+
+
+@dataclass
+class Job:
+    """One job: ``state`` is ``"running"``, ``"done"``, ``"failed"`` or ``"cancelled"``; ``done`` of ``total``
+    steps, the current ``message``, the ``result`` (a dict) or the ``error`` (one line)."""
+
+    id: str
+    total: int = 1
+    done: int = 0
+    message: str = ""
+    state: str = "running"
+    result: dict = field(default_factory=dict)
+    error: str | None = None
+    cancel_requested: threading.Event = field(default_factory=threading.Event)
+
+    def step(self, message: str, done: int | None = None) -> None:
+        """Report progress; raises :class:`Cancelled` when the user asked to stop."""
+        if self.cancel_requested.is_set():
+            raise Cancelled
+        self.message = message
+        if done is not None:
+            self.done = done
+
+    def describe(self) -> dict:
+        return {"id": self.id, "state": self.state, "done": self.done, "total": self.total,
+                "message": self.message, "result": self.result, "error": self.error}
+
+
+class JobRunner:
+    """Runs jobs one after another in a worker thread (the CPU is shared: two fits at once are each slower)."""
+
+    def __init__(self):
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="colorot-ui")
+        self._jobs: dict[str, Job] = {}
+        self._ids = itertools.count(1)
+
+    def submit(self, work: Callable[[Job], dict], total: int = 1) -> Job:
+        job = Job(f"j{next(self._ids)}", total=total)
+        self._jobs[job.id] = job
+        self._pool.submit(self._run, job, work)
+        return job
+
+    def _run(self, job: Job, work: Callable[[Job], dict]) -> None:
+        try:
+            job.step("starting")
+            job.result = work(job) or {}
+            job.state, job.done = "done", job.total
+        except Cancelled:
+            job.state, job.message = "cancelled", "cancelled"
+        except ColorotError as error:
+            job.state, job.error = "failed", str(error)
+        except MemoryError:
+            job.state, job.error = "failed", "out of memory; try a smaller photo"
+        except Exception as error:  # noqa: BLE001 - the page gets one line, never a traceback
+            job.state, job.error = "failed", f"unexpected {type(error).__name__}: {error}"
+
+    def get(self, job_id: str) -> Job:
+        job = self._jobs.get(job_id)
+        if job is None:
+            raise ColorotError(f"no job {job_id!r}")
+        return job
+
+    def shutdown(self) -> None:
+        for job in self._jobs.values():
+            job.cancel_requested.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,375 @@
+// colorot ui: a plain page over the local server's JSON API (no build step, no network beyond this server).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { photos: [], look: [], current: null, grade: null, gradeKey: null, maskDirty: false,
+                previewBusy: false, previewAgain: false, figuresTimer: null, gradeSerial: 0 };
+
+function say(text, isError = false) {
+  const box = $("message");
+  box.textContent = text;
+  box.className = isError ? "error" : "";
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, options);
+  const type = response.headers.get("content-type") || "";
+  if (!response.ok) {
+    const body = type.includes("json") ? await response.json() : { error: response.statusText };
+    throw new Error(body.error || response.statusText);
+  }
+  return type.includes("json") ? response.json() : response.blob();
+}
+
+function postJSON(path, body) {
+  return api(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+// --- jobs: progress, cancel --------------------------------------------------------------------------------
+async function runJob(job) {
+  const box = $("job"), bar = $("job-progress");
+  box.hidden = false;
+  $("job-cancel").onclick = () => postJSON(`/api/jobs/${job.id}/cancel`, {}).catch(() => {});
+  try {
+    while (job.state === "running") {
+      if (job.total > 1) { bar.max = job.total; bar.value = job.done; } else { bar.removeAttribute("value"); }
+      $("job-message").textContent = job.message;
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      job = await api(`/api/jobs/${job.id}`);
+    }
+  } finally {
+    box.hidden = true;
+  }
+  if (job.state === "failed") throw new Error(job.error);
+  if (job.state === "cancelled") throw new Error("cancelled");
+  return job.result;
+}
+
+// --- opening files -----------------------------------------------------------------------------------------
+async function openFiles(files, role) {
+  for (const file of files) {
+    say(`opening ${file.name}…`);
+    try {
+      const opened = await api(`/api/files?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+      addOpened(opened, role);
+      say(`${file.name}: opened`);
+    } catch (error) {
+      say(error.message, true);
+      return;
+    }
+  }
+  await regrade();
+}
+
+function addOpened(opened, role) {
+  if (role === "photo") {
+    if (opened.kind !== "image") throw new Error(`${opened.name} is a lookup table: open it as the look`);
+    state.photos.push(opened);
+    if (!state.current) selectPhoto(opened.id, false);
+  } else {
+    if (opened.kind !== "image" || state.look.some((item) => item.kind !== "image")) state.look = [];
+    state.look.push({ ...opened, weight: 1 });
+  }
+  renderLists();
+}
+
+function selectPhoto(id, grade = true) {
+  state.current = id;
+  state.grade = null;
+  clearMask();
+  $("before").src = `/api/files/${id}/preview`;
+  $("after").removeAttribute("src");
+  renderLists();
+  if (grade) regrade();
+}
+
+function renderLists() {
+  const photos = $("photo-list");
+  photos.replaceChildren(...state.photos.map((photo) => {
+    const item = document.createElement("li");
+    item.className = photo.id === state.current ? "current" : "";
+    item.innerHTML = `<input type="checkbox" class="batch" checked title="in the batch"><span class="name"></span>`;
+    item.querySelector(".name").textContent = `${photo.name} (${photo.width}×${photo.height})`;
+    item.querySelector(".batch").dataset.id = photo.id;
+    item.querySelector(".name").onclick = () => selectPhoto(photo.id);
+    return item;
+  }));
+  const look = $("look-list");
+  look.replaceChildren(...state.look.map((entry, index) => {
+    const item = document.createElement("li");
+    item.innerHTML = `<span class="name"></span><input class="weight" type="number" min="0" step="0.1"><button type="button">×</button>`;
+    item.querySelector(".name").textContent = entry.kind === "image" ? entry.name : `${entry.name} (${entry.kind})`;
+    const weight = item.querySelector(".weight");
+    weight.value = entry.weight;
+    weight.hidden = entry.kind !== "image";
+    weight.onchange = () => { entry.weight = Number(weight.value); regrade(); };
+    item.querySelector("button").onclick = () => { state.look.splice(index, 1); renderLists(); regrade(); };
+    return item;
+  }));
+}
+
+// --- grading and the preview -------------------------------------------------------------------------------
+function options() {
+  return { method: $("method").value, space: $("space").value, keep_luma: $("keep-luma").checked,
+           reach: Number($("reach").value), regrain: Number($("regrain").value), refine: Number($("refine").value) };
+}
+
+function strength() { return Number($("strength").value); }
+
+async function regrade() {
+  if (!state.current || !state.look.length) return;
+  const serial = ++state.gradeSerial;
+  try {
+    let mask = null;
+    if ($("mask-on").checked) mask = (await api(`/api/masks?photo=${state.current}`,
+                                                { method: "POST", body: await maskBlob() })).id;
+    const look = state.look.map((entry) => [entry.id, entry.weight]);
+    say("fitting the map…");
+    const result = await runJob(await postJSON("/api/grades", { photo: state.current, look, options: options(), mask }));
+    if (serial !== state.gradeSerial) return;  // a newer grade was asked for meanwhile
+    state.grade = result.grade;
+    const photo = state.photos.find((p) => p.id === state.current);
+    $("status").textContent = `${photo.name} ← ${state.look.map((entry) => entry.name).join(" + ")}`;
+    say("");
+    showCommand();
+    await refreshPreview();
+  } catch (error) {
+    if (serial === state.gradeSerial) say(error.message, true);
+  }
+}
+
+async function refreshPreview() {
+  if (!state.grade) return;
+  if (state.previewBusy) { state.previewAgain = true; return; }
+  state.previewBusy = true;
+  try {
+    do {
+      state.previewAgain = false;
+      const value = strength();
+      const blob = await api(`/api/grades/${state.grade}/preview?strength=${value}`);
+      const after = $("after");
+      const old = after.src;
+      await new Promise((resolve) => { after.onload = resolve; after.onerror = resolve; after.src = URL.createObjectURL(blob); });
+      if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+      after.dataset.strength = value;
+      after.dataset.grade = state.grade;
+    } while (state.previewAgain);
+  } catch (error) {
+    say(error.message, true);
+  } finally {
+    state.previewBusy = false;
+  }
+  clearTimeout(state.figuresTimer);
+  state.figuresTimer = setTimeout(refreshFigures, 250);
+}
+
+async function refreshFigures() {
+  if (!state.grade) return;
+  const grade = state.grade, value = strength();
+  try {
+    const figures = await api(`/api/grades/${grade}/figures?strength=${value}`);
+    $("figures-table").replaceChildren(...Object.entries(figures).map(([name, number]) => {
+      const row = document.createElement("tr");
+      row.innerHTML = "<td></td><td></td>";
+      row.cells[0].textContent = name;
+      row.cells[1].textContent = number.toFixed(4);
+      return row;
+    }));
+    const blob = await api(`/api/grades/${grade}/histograms?strength=${value}`);
+    $("histograms").src = URL.createObjectURL(blob);
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+function showCommand() {
+  const photo = state.photos.find((p) => p.id === state.current);
+  const o = options();
+  const look = state.look.map((entry) => entry.name).join(" ");
+  let command = state.look.some((entry) => entry.kind !== "image")
+    ? `colorot apply ${look} ${photo.name}` : `colorot transfer ${photo.name} ${look} --strength ${strength()} --method ${o.method} --space ${o.space}`;
+  if (!command.startsWith("colorot apply")) {
+    if (o.method === "unbalanced") command += ` --reach ${o.reach}`;
+    if (o.keep_luma) command += " --keep-luma";
+    if (o.regrain) command += ` --regrain ${o.regrain}`;
+    if (o.refine) command += ` --refine ${o.refine}`;
+    if (state.look.length > 1) command += ` --weights ${state.look.map((entry) => entry.weight).join(",")}`;
+    if ($("mask-on").checked) command += " --source-mask MASK.png";
+  }
+  $("command").textContent = command;
+}
+
+// --- before / after ----------------------------------------------------------------------------------------
+function setSplit(fraction) {
+  const percent = Math.max(0, Math.min(100, fraction * 100));
+  $("divider").style.left = `${percent}%`;
+  $("after").style.clipPath = $("split").checked ? `inset(0 0 0 ${percent}%)` : "none";
+}
+
+function setupDivider() {
+  const divider = $("divider"), stage = $("stage");
+  let dragging = false;
+  divider.addEventListener("pointerdown", (event) => { dragging = true; divider.setPointerCapture(event.pointerId); });
+  divider.addEventListener("pointermove", (event) => {
+    if (!dragging) return;
+    const box = stage.getBoundingClientRect();
+    setSplit((event.clientX - box.left) / box.width);
+  });
+  divider.addEventListener("pointerup", () => { dragging = false; });
+  $("split").onchange = () => { $("divider").hidden = !$("split").checked; setSplit($("split").checked ? 0.5 : 0); };
+  $("show-before").onchange = () => { $("after").style.visibility = $("show-before").checked ? "hidden" : "visible"; };
+  setSplit(0.5);
+}
+
+// --- the mask: painted on a canvas at the preview's size; alpha = where the original is kept ---------------
+function maskCanvas() {
+  const canvas = $("mask-canvas"), before = $("before");
+  if (canvas.width !== before.naturalWidth || canvas.height !== before.naturalHeight) {
+    canvas.width = before.naturalWidth;
+    canvas.height = before.naturalHeight;
+  }
+  canvas.getContext("2d", { willReadFrequently: true });
+  return canvas;
+}
+
+function clearMask() {
+  const canvas = maskCanvas();
+  canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+}
+
+function dab(x, y) {
+  const canvas = maskCanvas(), context = canvas.getContext("2d");
+  const radius = Number($("brush-size").value) / 2, soft = Number($("brush-softness").value);
+  // A hard brush is a solid disc (a radial gradient with equal radii paints nothing).
+  const gradient = soft > 0 ? context.createRadialGradient(x, y, radius * (1 - soft), x, y, radius) : null;
+  if (gradient) {
+    gradient.addColorStop(0, "rgba(255,0,0,1)");
+    gradient.addColorStop(1, "rgba(255,0,0,0)");
+  }
+  context.globalCompositeOperation = $("brush-paint").checked ? "destination-out" : "source-over";
+  context.fillStyle = gradient || "rgba(255,0,0,1)";
+  context.beginPath();
+  context.arc(x, y, radius, 0, 2 * Math.PI);
+  context.fill();
+}
+
+function setupMask() {
+  const canvas = $("mask-canvas");
+  let painting = false;
+  const at = (event) => {
+    const box = canvas.getBoundingClientRect();
+    return [(event.clientX - box.left) * canvas.width / box.width, (event.clientY - box.top) * canvas.height / box.height];
+  };
+  canvas.addEventListener("pointerdown", (event) => { painting = true; canvas.setPointerCapture(event.pointerId); dab(...at(event)); });
+  canvas.addEventListener("pointermove", (event) => { if (painting) dab(...at(event)); });
+  canvas.addEventListener("pointerup", () => { if (painting) { painting = false; regrade(); } });
+  $("mask-on").onchange = () => {
+    canvas.classList.toggle("painting", $("mask-on").checked);
+    maskCanvas();
+    regrade();
+  };
+  $("mask-clear").onclick = () => { clearMask(); regrade(); };
+  $("mask-invert").onclick = () => {
+    const context = maskCanvas().getContext("2d");
+    const image = context.getImageData(0, 0, canvas.width, canvas.height);
+    for (let i = 0; i < image.data.length; i += 4) { image.data[i] = 255; image.data[i + 3] = 255 - image.data[i + 3]; }
+    context.putImageData(image, 0, 0);
+    regrade();
+  };
+  $("mask-input").onchange = async (event) => {
+    const file = event.target.files[0];
+    if (!file) return;
+    try {
+      const bitmap = await createImageBitmap(file);
+      const context = maskCanvas().getContext("2d");
+      const scratch = new OffscreenCanvas(canvas.width, canvas.height).getContext("2d");
+      scratch.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      const image = scratch.getImageData(0, 0, canvas.width, canvas.height);
+      for (let i = 0; i < image.data.length; i += 4) {
+        image.data[i + 3] = 255 - image.data[i]; image.data[i] = 255; image.data[i + 1] = image.data[i + 2] = 0;
+      }
+      context.putImageData(image, 0, 0);
+      $("mask-on").checked = true;
+      canvas.classList.add("painting");
+      regrade();
+    } catch (error) {
+      say(`${file.name}: not an image the browser can read`, true);
+    }
+  };
+}
+
+async function maskBlob() {
+  // White where the grade applies: 255 - the painted alpha.
+  const canvas = maskCanvas();
+  const image = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+  for (let i = 0; i < image.data.length; i += 4) {
+    const value = 255 - image.data[i + 3];
+    image.data[i] = image.data[i + 1] = image.data[i + 2] = value;
+    image.data[i + 3] = 255;
+  }
+  const scratch = new OffscreenCanvas(canvas.width, canvas.height);
+  scratch.getContext("2d").putImageData(image, 0, 0);
+  return scratch.convertToBlob({ type: "image/png" });
+}
+
+// --- export ------------------------------------------------------------------------------------------------
+async function exportWhat(what) {
+  if (!state.grade) { say("grade a photo first", true); return; }
+  try {
+    const body = { grade: state.grade, strength: strength(), what, size: Number($("cube-size").value),
+                   name: $("export-name").value, quality: $("export-quality").value };
+    const result = await runJob(await postJSON("/api/exports", body));
+    say(`written: ${result.written.join(", ")}`);
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function exportBatch() {
+  const ids = [...document.querySelectorAll("#photo-list .batch:checked")].map((box) => box.dataset.id);
+  if (!ids.length || !state.look.length) { say("open photos and a look first", true); return; }
+  try {
+    const look = state.look.map((entry) => [entry.id, entry.weight]);
+    const result = await runJob(await postJSON("/api/batches", { photos: ids, look, options: options(),
+      strength: strength(), shared: $("batch-shared").checked }));
+    const failed = result.failed.map((item) => `${item.name}: ${item.error}`);
+    say(`${result.written.length} written` + (failed.length ? `; failed: ${failed.join("; ")}` : ""), failed.length > 0);
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+// --- start ---------------------------------------------------------------------------------------------------
+function setupDrop(section) {
+  section.addEventListener("dragover", (event) => { event.preventDefault(); section.classList.add("over"); });
+  section.addEventListener("dragleave", () => section.classList.remove("over"));
+  section.addEventListener("drop", (event) => {
+    event.preventDefault();
+    section.classList.remove("over");
+    openFiles([...event.dataTransfer.files], section.dataset.role);
+  });
+}
+
+async function start() {
+  const config = await api("/api/config");
+  $("output-dir").textContent = config.output_dir;
+  $("method").replaceChildren(...config.methods.map((name) => new Option(name, name)));
+  $("space").replaceChildren(...config.spaces.map((name) => new Option(name, name)));
+  for (const opened of config.opened) addOpened(opened, config.preload.photos.includes(opened.id) ? "photo" : "look");
+  $("photo-input").onchange = (event) => openFiles([...event.target.files], "photo");
+  $("look-input").onchange = (event) => openFiles([...event.target.files], "look");
+  $("strength").addEventListener("input", () => { $("strength-value").textContent = strength().toFixed(2); refreshPreview(); showCommand(); });
+  for (const id of ["method", "space", "keep-luma", "reach", "regrain", "refine"]) $(id).addEventListener("change", regrade);
+  $("export-photo").onclick = () => exportWhat("photo");
+  $("export-cube").onclick = () => exportWhat("cube");
+  $("export-look").onclick = () => exportWhat("look");
+  $("export-batch").onclick = exportBatch;
+  document.querySelectorAll(".drop").forEach(setupDrop);
+  setupDivider();
+  setupMask();
+  $("before").addEventListener("load", () => maskCanvas());
+  if (state.current && state.look.length) regrade();
+  document.body.dataset.ready = "1";
+}
+
+start().catch((error) => say(error.message, true));

@@ -1,0 +1,421 @@
+"""What the window holds: opened files, grades (a fitted map with its options), masks, and where exports go.
+
+No web here: the server (:mod:`colorot.ui.server`) turns requests into these calls. Every file the page sends
+is kept in one temporary folder, removed by :meth:`Workspace.close`; every file written goes into the output
+folder, under a plain file name (never a path from the page), atomically, never over a file that exists (a
+``_1``, ``_2`` suffix is added) and never over an opened file.
+"""
+
+from __future__ import annotations
+
+import io as bytes_io
+import itertools
+import re
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import io
+from ..errors import ColorotError
+from ..options import DEFAULTS, PIXEL_SCALES
+from ..io.styles import STYLE_SIDE, read_style_pixels
+
+__all__ = ["Workspace", "Opened", "Grade", "PREVIEW_SIDE", "GRADE_OPTIONS"]
+
+#: The long side of the previews the page shows (about 1 MP at 4:3).
+PREVIEW_SIDE = 1280
+
+#: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
+GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": (bool, False),
+                 "reach": (float, DEFAULTS["reach"]), "regrain": (int, 0), "refine": (int, 0),
+                 "seed": (int, None)}
+
+_SAFE_NAME = re.compile(r"^[^/\\:\x00-\x1f]+$")
+
+
+@dataclass
+class Opened:
+    """A file the user opened: a photo (or style photo), or a lookup table (``kind``: ``"image"``, ``"look"``,
+    ``"generator"``, ``"cube"``, ``"hald"``). ``original`` is its path on disk when it was named on the command
+    line (never written over)."""
+
+    id: str
+    name: str
+    path: Path
+    kind: str
+    original: Path | None = None
+    image: io.ImageFile | None = None
+    preview: np.ndarray | None = None  # (h, w, 3|4) uint8, the long side at most PREVIEW_SIDE
+
+    def describe(self) -> dict:
+        shape = self.image.pixels.shape if self.image is not None else (0, 0)
+        return {"id": self.id, "name": self.name, "kind": self.kind, "width": int(shape[1]),
+                "height": int(shape[0])}
+
+
+@dataclass
+class Grade:
+    """A photo, a look (style photos with weights, or one table), options and a mask: the map fitted once."""
+
+    id: str
+    photo: Opened
+    look: list  # [(Opened, weight)]
+    options: dict
+    mask: np.ndarray | None  # (h, w) float32 in [0, 1] at the preview's size, or None
+    model: object = None  # a fitted ColorTransfer, or None for a table
+    table: object = None  # a ColorLUT, for a look that is a table
+    refined_preview: np.ndarray | None = None  # refine: the preview at full strength (a slider then blends)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def style_photos(self) -> list:
+        return [opened for opened, _ in self.look if opened.kind == "image"]
+
+
+def _preview_of(pixels: np.ndarray) -> np.ndarray:
+    """8-bit pixels at most PREVIEW_SIDE on the long side (area resampling), alpha kept."""
+    from PIL import Image
+
+    scale = PIXEL_SCALES.get(pixels.dtype.name, 1.0)
+    eight = pixels if pixels.dtype == np.uint8 else np.clip(
+        np.round(pixels.astype(np.float32) / scale * 255), 0, 255).astype(np.uint8)
+    height, width = eight.shape[:2]
+    factor = min(1.0, PREVIEW_SIDE / max(height, width))
+    if factor == 1.0:
+        return eight
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    mode = "RGBA" if eight.shape[-1] == 4 else "RGB"
+    return np.asarray(Image.fromarray(eight, mode).resize(size, Image.Resampling.BOX))
+
+
+def resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A float mask in ``[0, 1]`` resized (bilinear) to ``(height, width)``."""
+    from PIL import Image
+
+    if mask.shape == (height, width):
+        return mask
+    image = Image.fromarray(mask.astype(np.float32), "F").resize((width, height), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(image), 0, 1)
+
+
+class Workspace:
+    """The files, grades and output folder of one ``colorot ui`` session.
+
+    Parameters
+    ----------
+    output_dir : path
+        The only folder exports are written in (created if missing).
+    max_pixels : int, optional
+        Refuse larger images (the CLI's decompression-bomb guard).
+    """
+
+    def __init__(self, output_dir, max_pixels: int | None = None):
+        self.output_dir = Path(output_dir).resolve()
+        self.max_pixels = max_pixels
+        self.folder = Path(tempfile.mkdtemp(prefix="colorot-ui-"))
+        self.files: dict[str, Opened] = {}
+        self.grades: dict[str, Grade] = {}
+        self.masks: dict[str, np.ndarray] = {}  # id -> (h, w) float32 at a photo's preview size
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Remove every file the page sent (the temporary folder)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _new_id(self, prefix: str) -> str:
+        with self._lock:
+            return f"{prefix}{next(self._ids)}"
+
+    # -- opening ---------------------------------------------------------------------------------------------
+    def open_bytes(self, name: str, data: bytes) -> Opened:
+        """Keep a file the page sent (under a name of ours, with its extension) and read it.
+
+        Raises
+        ------
+        ColorotError
+            A file that is not an image, a look or a LUT colorot can read, or one over the pixel limit.
+        """
+        name = Path(name or "file").name or "file"
+        opened_id = self._new_id("f")
+        folder = self.folder / opened_id
+        folder.mkdir()
+        path = folder / (re.sub(r"[^\w.\- ]", "_", name) or "file")
+        path.write_bytes(data)
+        try:
+            return self._register(opened_id, name, path, None)
+        except ColorotError as error:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ColorotError(str(error).replace(str(path), name)) from None
+        except Exception as error:  # noqa: BLE001 - a file from the page never shows a traceback
+            shutil.rmtree(folder, ignore_errors=True)
+            raise ColorotError(f"{name}: cannot be read ({type(error).__name__}: {error})") from None
+
+    def open_path(self, path) -> Opened:
+        """Open a file named on the command line (read in place; never written over)."""
+        path = Path(path)
+        io.check_input_file(path)
+        return self._register(self._new_id("f"), path.name, path, path.resolve())
+
+    def _register(self, opened_id: str, name: str, path: Path, original: Path | None) -> Opened:
+        from ..apps.looks import load_lut, lut_kind
+
+        kind = lut_kind(path) or "image"
+        opened = Opened(opened_id, name, path, kind, original)
+        if kind == "image":
+            opened.image = io.read_image(path, max_pixels=self.max_pixels)
+            opened.preview = _preview_of(opened.image.pixels)
+        else:
+            load_lut(path)  # read now: a broken table is refused when it is opened
+        self.files[opened_id] = opened
+        return opened
+
+    def get(self, opened_id: str, kind: str | None = None) -> Opened:
+        opened = self.files.get(str(opened_id))
+        if opened is None:
+            raise ColorotError(f"no opened file {opened_id!r}")
+        if kind == "image" and opened.kind != "image":
+            raise ColorotError(f"{opened.name} is a lookup table, not a photo")
+        return opened
+
+    # -- grading ---------------------------------------------------------------------------------------------
+    def grade(self, photo_id: str, look: list, options: dict, mask: np.ndarray | None = None) -> Grade:
+        """Fit the map of ``photo`` to ``look`` (``[(file id, weight)]``: style photos, or one table) once.
+
+        The map is fitted on the photo at full resolution (with ``mask`` as its statistics), as
+        ``colorot transfer`` fits it: previews and the export apply that same map.
+        """
+        from .. import api
+
+        photo = self.get(photo_id, "image")
+        chosen = [(self.get(file_id), float(weight)) for file_id, weight in look]
+        if not chosen:
+            raise ColorotError("open a look first: a style photo, a look file, a .cube or a Hald CLUT")
+        options = _checked_options(options)
+        grade = Grade(self._new_id("g"), photo, chosen, options, mask)
+        tables = [opened for opened, _ in chosen if opened.kind != "image"]
+        if tables:
+            if len(chosen) > 1:
+                raise ColorotError(f"{tables[0].name} is a lookup table: it is the whole look, not one of a mix")
+            from ..apps.looks import load_lut
+
+            grade.table = load_lut(tables[0].path)
+        else:
+            model = api.ColorTransfer(**_engine_options(options))
+            styles = [read_style_pixels(opened.path, photo.image.icc_profile, max_side=STYLE_SIDE,
+                                        max_pixels=self.max_pixels) for opened, _ in chosen]
+            weights = [weight for _, weight in chosen]
+            full_mask = None if mask is None else resize_mask(mask, *photo.image.pixels.shape[:2])
+            if options["refine"]:
+                model.fit(styles, weights=weights)
+                grade.refined_preview = model.transform(photo.preview, source_mask=mask)
+            else:
+                model.fit(styles, [photo.image.pixels], weights=weights, source_mask=full_mask)
+            grade.model = model
+        self.grades[grade.id] = grade
+        return grade
+
+    def get_grade(self, grade_id: str) -> Grade:
+        grade = self.grades.get(str(grade_id))
+        if grade is None:
+            raise ColorotError(f"no grade {grade_id!r}; grade the photo again")
+        return grade
+
+    def render(self, grade: Grade, strength: float, *, full: bool = False) -> np.ndarray:
+        """The graded photo (``full``) or its preview at ``strength`` in ``[0, 1]``.
+
+        The preview applies the fitted map exactly as the export does (on the preview's pixels); with
+        ``refine``, whose result is not a function of color, the preview at full strength is blended.
+        """
+        from .. import api
+
+        strength = float(np.clip(strength, 0.0, 1.0))
+        pixels = grade.photo.image.pixels if full else grade.photo.preview
+        mask = grade.mask if grade.mask is None or not full else resize_mask(grade.mask, *pixels.shape[:2])
+        with grade.lock:
+            if grade.table is not None:
+                graded = api.apply_lut(grade.table, pixels)
+                return _blend(pixels, graded, strength, mask)
+            if grade.options["refine"] and not full:
+                return _blend(pixels, grade.refined_preview, strength, None)
+            model = grade.model
+            if grade.options["regrain"] and not full:  # the filter's radius in the preview's pixels
+                model = _with_regrain(model, grade, pixels)
+            return model.transform(pixels, strength=strength, source_mask=mask)
+
+    def grade_batch(self, photo_ids: list, look: list, options: dict, strength: float, shared: bool,
+                    job=None) -> dict:
+        """Grade and export several opened photos: one map each, or one ``shared`` map fitted over all of
+        them (one consistent look). A photo that fails is reported and the others go on."""
+        from .. import api
+
+        written, failed = [], []
+        shared_grade = None
+        tables = any(self.get(file_id).kind != "image" for file_id, _ in look)
+        if shared and len(photo_ids) > 1 and not tables and not int(options.get("refine") or 0):
+            if job is not None:
+                job.step(f"fitting one map over {len(photo_ids)} photos", 0)
+            first = self.get(photo_ids[0], "image")
+            checked = _checked_options(options)
+            styles = [read_style_pixels(self.get(file_id).path, first.image.icc_profile, max_side=STYLE_SIDE,
+                                        max_pixels=self.max_pixels) for file_id, _ in look]
+            photos = [self.get(photo_id, "image").image.pixels for photo_id in photo_ids]
+            model = api.ColorTransfer(**_engine_options(checked)).fit(styles, photos,
+                                                                       weights=[float(w) for _, w in look])
+            shared_grade = Grade(self._new_id("g"), first, [(self.get(i), float(w)) for i, w in look], checked,
+                                 None, model)
+        for done, photo_id in enumerate(photo_ids):
+            photo = self.get(photo_id, "image")
+            if job is not None:
+                job.step(f"{photo.name} ({done + 1} of {len(photo_ids)})", done)
+            try:
+                grade = self.grade(photo_id, look, options) if shared_grade is None else \
+                    Grade(self._new_id("g"), photo, shared_grade.look, shared_grade.options, None,
+                          shared_grade.model, shared_grade.table)
+                written.append(str(self.export_photo(grade, strength)))
+            except ColorotError as error:
+                failed.append({"name": photo.name, "error": str(error)})
+        return {"written": written, "failed": failed}
+
+    # -- writing ---------------------------------------------------------------------------------------------
+    def output_path(self, name: str) -> Path:
+        """``name`` inside the output folder: a plain file name, or refused (no folders, no ``..``)."""
+        name = str(name).strip()
+        if not name or name in (".", "..") or name.startswith(".") or not _SAFE_NAME.match(name) \
+                or Path(name).name != name:
+            raise ColorotError(f"{name!r} is not a plain file name; exports go into {self.output_dir}")
+        path = (self.output_dir / name).resolve()
+        if path.parent != self.output_dir:
+            raise ColorotError(f"{name!r} is outside the output folder {self.output_dir}")
+        originals = [opened.original for opened in self.files.values() if opened.original is not None]
+        if path in originals:
+            raise ColorotError(f"{name}: that is an opened photo; colorot never writes over its inputs")
+        return path
+
+    def export_photo(self, grade: Grade, strength: float, name: str | None = None,
+                     quality: int | None = None) -> Path:
+        """The full-resolution graded photo, through colorot's faithful writer (depth, ICC, EXIF, alpha)."""
+        from ..cli._shell import default_output
+
+        name = name or default_output(Path(grade.photo.name)).name
+        path = self.output_path(name)
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        graded = self.render(grade, strength, full=True)
+        written = io.write_image(path, graded, like=grade.photo.image, quality=quality, on_exists="rename")
+        if grade.mask is not None:  # the mask beside it, so that the CLI can redo the same grade
+            mask = resize_mask(grade.mask, *graded.shape[:2])
+            io.write_image(written.with_name(f"{written.stem}_mask.png"),
+                           np.round(mask * 255).astype(np.uint8)[..., None].repeat(3, -1), on_exists="rename")
+        return written
+
+    def export_table(self, grade: Grade, strength: float, kind: str, size: int = 33) -> Path:
+        """The grade as a ``.cube`` (``size`` 17, 33 or 65) or a look file (``.npz``), named after the photo."""
+        from ..apps import looks
+
+        if kind not in ("cube", "look"):
+            raise ColorotError(f"unknown table kind {kind!r}: cube or look")
+        if kind == "cube" and size not in (17, 33, 65):
+            raise ColorotError(f".cube size must be 17, 33 or 65, not {size}")
+        if grade.options["refine"] and grade.table is None:
+            raise ColorotError("refine is not a function of color: it has no LUT; export the photo instead")
+        table = self._table_of(grade, strength, size)
+        stem = Path(grade.photo.name).stem
+        path = self.output_path(f"{stem}_colorot.cube" if kind == "cube" else f"{stem}_colorot.npz")
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        path = _free_name(path)
+        if kind == "cube":
+            return looks.write_cube(path, table)
+        return looks.save_look(path, table, {"strength": strength, **grade.options})
+
+    def _table_of(self, grade: Grade, strength: float, size: int):
+        """The grade's map at the nodes of a ``size``^3 grid (a map baked at that size, read at its nodes)."""
+        import copy
+
+        from .. import api
+        from ..maps.lut import ColorLUT, identity_grid
+
+        grid = identity_grid(size).reshape(1, -1, 3).numpy()
+        if grade.table is not None:
+            moved = grid + strength * (api.apply_lut(grade.table, grid) - grid)
+        else:
+            model = copy.copy(grade.model)
+            model.lut_size, model.regrain_radius, model.lut_ = size, 0, None
+            moved = model.transform(grid, strength=strength)
+        import torch
+
+        return ColorLUT(torch.from_numpy(np.ascontiguousarray(moved.reshape(-1, 3).T.reshape(3, size, size, size))))
+
+
+def _free_name(path: Path) -> Path:
+    if not path.exists():
+        return path
+    for number in itertools.count(1):
+        candidate = path.with_name(f"{path.stem}_{number}{path.suffix}")
+        if not candidate.exists():
+            return candidate
+    raise AssertionError("unreachable")
+
+
+def _blend(pixels: np.ndarray, graded: np.ndarray, strength: float, mask) -> np.ndarray:
+    """``x + strength * mask * (graded - x)`` on the colors (alpha kept), in the pixels' dtype."""
+    weight = strength if mask is None else strength * mask[..., None]
+    color = pixels[..., :3].astype(np.float32)
+    moved = color + weight * (graded[..., :3].astype(np.float32) - color)
+    if pixels.dtype.kind in "ui":
+        moved = np.clip(np.round(moved), 0, np.iinfo(pixels.dtype).max)
+    out = pixels.copy()
+    out[..., :3] = moved.astype(pixels.dtype)
+    return out
+
+
+def _with_regrain(model, grade: Grade, preview: np.ndarray):
+    import copy
+
+    scale = max(preview.shape[:2]) / max(grade.photo.image.pixels.shape[:2])
+    scaled = copy.copy(model)
+    scaled.regrain_radius = max(1, round(grade.options["regrain"] * scale))
+    return scaled
+
+
+def _checked_options(options: dict) -> dict:
+    from ..options import METHOD_NAMES
+    from ..measures.colorspaces import SPACES
+
+    checked = {}
+    for name, (kind, default) in GRADE_OPTIONS.items():
+        value = options.get(name, default)
+        try:
+            checked[name] = None if value is None or value == "" and default is None else kind(value)
+        except (TypeError, ValueError):
+            raise ColorotError(f"{name}: {value!r} is not a {kind.__name__}") from None
+    if checked["method"] not in METHOD_NAMES:
+        raise ColorotError(f"unknown method {checked['method']!r}")
+    if checked["space"] not in SPACES:
+        raise ColorotError(f"unknown color space {checked['space']!r}")
+    if checked["regrain"] < 0 or checked["refine"] < 0 or not checked["reach"] > 0:
+        raise ColorotError("regrain and refine must be >= 0 and reach > 0")
+    return checked
+
+
+def _engine_options(options: dict) -> dict:
+    engine = {name: options[name] for name in ("method", "space", "keep_luma", "reach", "seed", "refine")}
+    engine["regrain_radius"] = options["regrain"]
+    return engine
+
+
+def encode_preview(pixels: np.ndarray, icc_profile: bytes | None = None, quality: int = 92) -> bytes:
+    """A preview as JPEG bytes (PNG when it has alpha), with the photo's ICC profile so the browser shows
+    the colors the file means."""
+    from PIL import Image
+
+    buffer = bytes_io.BytesIO()
+    extra = {"icc_profile": icc_profile} if icc_profile else {}
+    if pixels.shape[-1] == 4:
+        Image.fromarray(pixels, "RGBA").save(buffer, "PNG", compress_level=1, **extra)
+    else:
+        Image.fromarray(pixels, "RGB").save(buffer, "JPEG", quality=quality, **extra)
+    return buffer.getvalue()

@@ -1,0 +1,186 @@
+"""``colorot ui``'s server without a browser: what it reads and writes, what it refuses, what it leaves behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("starlette", reason="the ui extra is not installed")
+pytest.importorskip("httpx", reason="Starlette's test client needs httpx")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from colorot.ui.jobs import JobRunner  # noqa: E402
+from colorot.ui.server import create_app  # noqa: E402
+from colorot.ui.workspace import Workspace  # noqa: E402
+
+BASE = "http://127.0.0.1:8765"
+
+
+@pytest.fixture
+def files(tmp_path, astronaut, coffee, chelsea):
+    Image.fromarray(astronaut).save(tmp_path / "photo.jpg", quality=90)
+    Image.fromarray(chelsea).save(tmp_path / "cat.png")
+    Image.fromarray(coffee).save(tmp_path / "look.png")
+    return tmp_path
+
+
+def _client(workspace, **options) -> TestClient:
+    return TestClient(create_app(workspace, **options), base_url=BASE)
+
+
+def _open(client, path) -> dict:
+    response = client.post(f"/api/files?name={path.name}", content=path.read_bytes())
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _finish(client, job: dict) -> dict:
+    for _ in range(600):
+        if job["state"] != "running":
+            return job
+        time.sleep(0.05)
+        job = client.get(f"/api/jobs/{job['id']}").json()
+    raise AssertionError("the job did not finish")
+
+
+def _grade(client, photo: dict, look: dict, **options) -> str:
+    job = _finish(client, client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]],
+                                                             "options": options}).json())
+    assert job["state"] == "done", job
+    return job["result"]["grade"]
+
+
+def test_exports_match_the_cli_and_stay_in_the_output_folder(files):
+    workspace = Workspace(files / "out")
+    with _client(workspace) as client:
+        photo, look = _open(client, files / "photo.jpg"), _open(client, files / "look.png")
+        grade = _grade(client, photo, look)
+        preview = client.get(f"/api/grades/{grade}/preview?strength=0")
+        assert preview.status_code == 200 and preview.headers["content-type"] == "image/jpeg"
+        job = _finish(client, client.post("/api/exports", json={"grade": grade, "strength": 0.7}).json())
+        written = files / "out" / "photo_colorot.jpg"
+        assert job["state"] == "done" and job["result"]["written"] == [str(written)]
+        subprocess.run([sys.executable, "-m", "colorot", "transfer", str(files / "photo.jpg"), str(files / "look.png"),
+                        "--strength", "0.7", "-o", str(files / "cli.jpg")], check=True, capture_output=True)
+        assert written.read_bytes() == (files / "cli.jpg").read_bytes()
+        # Again: a new name beside it, never over the first.
+        job = _finish(client, client.post("/api/exports", json={"grade": grade, "strength": 0.7}).json())
+        assert job["result"]["written"] == [str(files / "out" / "photo_colorot_1.jpg")]
+        # The .cube at each size the issue names, and the look file; a size colorot does not export: refused.
+        for size in (17, 33, 65):
+            job = _finish(client, client.post("/api/exports", json={"grade": grade, "what": "cube", "size": size}).json())
+            assert job["state"] == "done" and f"LUT_3D_SIZE {size}" in open(job["result"]["written"][0]).read()
+        job = _finish(client, client.post("/api/exports", json={"grade": grade, "what": "cube", "size": 20}).json())
+        assert job["state"] == "failed" and "17, 33 or 65" in job["error"]
+        job = _finish(client, client.post("/api/exports", json={"grade": grade, "what": "look"}).json())
+        assert job["result"]["written"][0].endswith(".npz")
+        # Names from the page that leave the output folder, or hide in it, are refused before any work.
+        for name in ("../escape.jpg", "/tmp/escape.jpg", "sub/escape.jpg", "..", ".hidden.jpg", "a\\b.jpg", "c:x.jpg"):
+            response = client.post("/api/exports", json={"grade": grade, "name": name})
+            assert response.status_code == 400 and "plain file name" in response.json()["error"], name
+        assert not (files / "escape.jpg").exists() and not (files.parent / "escape.jpg").exists()
+        folder = workspace.folder
+        assert folder.is_dir()
+    assert not folder.exists()  # the server stopped: every file the page sent is gone
+
+
+def test_a_photo_opened_from_disk_is_never_written_over(files):
+    workspace = Workspace(files)  # the output folder is the photo's own
+    photo = workspace.open_path(files / "photo.jpg")
+    before = (files / "photo.jpg").read_bytes()
+    with _client(workspace, preload={"photos": [photo.id], "look": []}) as client:
+        look = _open(client, files / "look.png")
+        grade = _grade(client, photo.describe(), look)
+        response = client.post("/api/exports", json={"grade": grade, "name": "photo.jpg"})
+        assert response.status_code == 400 and "never writes over" in response.json()["error"]
+    assert (files / "photo.jpg").read_bytes() == before
+
+
+def test_other_origins_hosts_big_uploads_and_bad_files_are_refused(files):
+    workspace = Workspace(files / "out")
+    with _client(workspace, max_upload=4096) as client:
+        data = (files / "look.png").read_bytes()
+        assert len(data) > 4096
+        response = client.post("/api/files?name=look.png", content=data)
+        assert response.status_code == 413 and "upload limit" in response.json()["error"]
+        response = client.post("/api/files?name=tiny.png", content=b"x" * 100,
+                               headers={"Origin": "http://evil.example"})
+        assert response.status_code == 403
+        response = client.post("/api/files?name=tiny.png", content=b"x" * 100, headers={"Sec-Fetch-Site": "cross-site"})
+        assert response.status_code == 403
+        response = client.get("/api/config", headers={"Host": "rebound.example:8765"})  # DNS rebinding
+        assert response.status_code == 403
+        response = client.post("/api/files?name=broken.jpg", content=b"\xff\xd8\xff\xe0" + bytes(300),
+                               headers={"Origin": BASE})
+        assert response.status_code == 400
+        message = response.json()["error"]
+        assert message.startswith("broken.jpg") and "Traceback" not in message and str(workspace.folder) not in message
+        assert client.get("/api/grades/g999/preview").status_code == 400
+        assert client.get("/static/../server.py").status_code == 404
+        assert client.get("/api/nowhere").json() == {"error": "Not Found"}
+        assert list(workspace.folder.iterdir()) == []  # nothing refused was kept
+
+
+def test_the_pixel_limit_guards_the_page_as_it_guards_the_cli(files):
+    with _client(Workspace(files / "out", max_pixels=1000)) as client:
+        response = client.post("/api/files?name=photo.jpg", content=(files / "photo.jpg").read_bytes())
+        assert response.status_code == 400 and "pixels" in response.json()["error"]
+
+
+def test_a_mask_keeps_its_pixels_and_the_batch_grades_every_photo(files):
+    workspace = Workspace(files / "out")
+    with _client(workspace) as client:
+        photo, cat, look = (_open(client, files / name) for name in ("photo.jpg", "cat.png", "look.png"))
+        height, width = photo["height"], photo["width"]
+        mask = np.full((height, width), 255, np.uint8)
+        mask[:, : width // 3] = 0  # keep the left third
+        import io
+
+        buffer = io.BytesIO()
+        Image.fromarray(mask).save(buffer, "PNG")
+        mask_id = client.post(f"/api/masks?photo={photo['id']}", content=buffer.getvalue()).json()["id"]
+        job = _finish(client, client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]],
+                                                                 "mask": mask_id}).json())
+        grade = job["result"]["grade"]
+        job = _finish(client, client.post("/api/exports", json={"grade": grade, "strength": 1}).json())
+        graded = np.asarray(Image.open(job["result"]["written"][0])).astype(int)
+        original = np.asarray(Image.open(files / "photo.jpg")).astype(int)
+        assert np.abs(graded[:, : width // 4] - original[:, : width // 4]).mean() < 1.5  # JPEG re-encoding only
+        assert np.abs(graded[:, width // 2:] - original[:, width // 2:]).mean() > 8
+        assert (files / "out" / "photo_colorot_mask.png").is_file()  # to redo it with --source-mask
+        for shared in (False, True):
+            job = _finish(client, client.post("/api/batches", json={
+                "photos": [photo["id"], cat["id"]], "look": [[look["id"], 1]], "shared": shared}).json())
+            assert job["state"] == "done" and job["done"] == job["total"] == 2 and job["result"]["failed"] == []
+            assert len(job["result"]["written"]) == 2
+        figures = client.get(f"/api/grades/{grade}/figures?strength=1").json()
+        assert set(figures) >= {"sliced_w2_to_style", "structure_to_source"}
+        histograms = client.get(f"/api/grades/{grade}/histograms?strength=1")
+        assert histograms.headers["content-type"] == "image/png"
+        assert Image.open(io.BytesIO(histograms.content)).size[0] > 3 * 150  # photo, style, result
+
+
+def test_a_long_job_reports_progress_and_can_be_cancelled():
+    runner = JobRunner()
+    steps = []
+
+    def work(job):
+        for index in range(1000):
+            job.step(f"step {index}", index)
+            steps.append(index)
+            time.sleep(0.01)
+        return {"finished": True}
+
+    job = runner.submit(work, total=1000)
+    while len(steps) < 3:
+        time.sleep(0.01)
+    assert job.describe()["state"] == "running" and job.done >= 1
+    job.cancel_requested.set()
+    runner.shutdown()
+    assert job.state == "cancelled" and len(steps) < 1000 and job.result == {}

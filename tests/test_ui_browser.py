@@ -1,0 +1,147 @@
+"""``colorot ui`` end to end in a real headless Chromium (the distribution's, driven by Playwright's Python API;
+no browser is downloaded): open files, move the strength, paint a mask, export, drop a corrupt file.
+
+Skipped, with the reason, where Playwright or a Chromium executable is missing. Screenshots of the main states
+go to ``$COLOROT_ARTIFACTS`` (default: the test's temporary folder), never into the repository.
+"""
+
+from __future__ import annotations
+
+import base64
+import io as bytes_io
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("starlette", reason="the ui extra is not installed")
+pytest.importorskip("uvicorn", reason="the ui extra is not installed")
+sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python package is not installed")
+
+CHROMIUM = os.environ.get("COLOROT_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser") \
+    or shutil.which("google-chrome")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(CHROMIUM is None, reason="no Chromium executable (apt-get install chromium)")]
+
+# Chromium as root in a container, with no network beyond localhost (the flags that keep it from trying).
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+def server(tmp_path):
+    """``colorot ui`` started as a user starts it (a free port, no browser), stopped with Ctrl-C (SIGINT)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    env = {**os.environ, "TMPDIR": str(temporary)}
+    process = subprocess.Popen([sys.executable, "-m", "colorot", "ui", "--no-browser", "--port", "0",
+                                "--output-dir", str(tmp_path / "out")], env=env, stderr=subprocess.PIPE, text=True)
+    line = process.stderr.readline()
+    match = re.search(r"(http://\S+/)", line)
+    assert match, line
+    yield match.group(1), tmp_path, process
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+    leftovers = list(temporary.iterdir())
+    assert process.returncode == 0 and leftovers == [], (process.returncode, leftovers)
+
+
+def _pixels(page, selector: str) -> np.ndarray:
+    """What the page shows in an <img>, read back through a canvas."""
+    url = page.evaluate("""(selector) => {
+        const image = document.querySelector(selector);
+        const canvas = document.createElement("canvas");
+        canvas.width = image.naturalWidth; canvas.height = image.naturalHeight;
+        canvas.getContext("2d").drawImage(image, 0, 0);
+        return canvas.toDataURL("image/png");
+    }""", selector)
+    return np.asarray(Image.open(bytes_io.BytesIO(base64.b64decode(url.split(",")[1]))).convert("RGB")).astype(float)
+
+
+def _wait_for_new_grade(page, old: str | None) -> str:
+    page.wait_for_function("(old) => { const a = document.querySelector('#after'); "
+                           "return a.dataset.grade && a.dataset.grade !== old; }", arg=old, timeout=60_000)
+    return page.get_attribute("#after", "data-grade")
+
+
+def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee):
+    url, folder, process = server
+    artifacts = Path(os.environ.get("COLOROT_ARTIFACTS", folder / "screenshots"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    photo, style, broken = folder / "photo.jpg", folder / "look.png", folder / "broken.jpg"
+    Image.fromarray(astronaut).save(photo, quality=90)
+    Image.fromarray(coffee).save(style)
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG" + bytes(200))
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(url)
+        page.wait_for_selector("body[data-ready]")
+        page.set_input_files("#photo-input", str(photo))
+        page.set_input_files("#look-input", str(style))
+        grade = _wait_for_new_grade(page, None)
+        original, full = _pixels(page, "#before"), _pixels(page, "#after")
+        assert np.abs(full - original).mean() > 8  # graded
+        page.screenshot(path=str(artifacts / "ui-graded.png"))
+
+        # The strength slider: the map is re-applied, not re-fitted; the preview moves toward the photo.
+        page.fill("#strength", "0.3")
+        page.wait_for_selector("#after[data-strength='0.3']")
+        weak = _pixels(page, "#after")
+        assert page.get_attribute("#after", "data-grade") == grade
+        assert np.abs(weak - original).mean() < 0.5 * np.abs(full - original).mean()
+        page.fill("#strength", "1")
+        page.wait_for_selector("#after[data-strength='1']")
+
+        # A mask: keep the original on the left part (a big hard brush dragged down the left edge).
+        page.check("#mask-on")
+        grade = _wait_for_new_grade(page, grade)
+        page.fill("#brush-size", "60")  # a 30-pixel radius on a 160-pixel preview
+        page.fill("#brush-softness", "0")
+        box = page.locator("#mask-canvas").bounding_box()
+        page.mouse.move(box["x"] + 2, box["y"] + 2)
+        page.mouse.down()
+        for step in range(21):
+            page.mouse.move(box["x"] + 2, box["y"] + box["height"] * step / 20, steps=2)
+        page.mouse.up()
+        _wait_for_new_grade(page, grade)
+        masked = _pixels(page, "#after")
+        width = masked.shape[1]
+        kept, graded = slice(0, width // 10), slice(width // 2, width)
+        assert np.abs(masked[:, kept] - original[:, kept]).mean() < 2.0  # JPEG previews: within a code or two
+        assert np.abs(masked[:, graded] - original[:, graded]).mean() > 8
+        page.screenshot(path=str(artifacts / "ui-mask.png"))
+
+        # Export without the mask at strength 0.6: the same bytes as colorot transfer with the same options.
+        page.uncheck("#mask-on")
+        grade = _wait_for_new_grade(page, page.get_attribute("#after", "data-grade"))
+        page.fill("#strength", "0.6")
+        page.wait_for_selector("#after[data-strength='0.6']")
+        page.click("#export-photo")
+        page.wait_for_function("document.querySelector('#message').textContent.startsWith('written:')",
+                               timeout=60_000)
+        exported = folder / "out" / "photo_colorot.jpg"
+        assert exported.is_file()
+        cli = folder / "cli.jpg"
+        subprocess.run([sys.executable, "-m", "colorot", "transfer", str(photo), str(style), "--strength", "0.6",
+                        "-o", str(cli)], check=True, capture_output=True)
+        assert exported.read_bytes() == cli.read_bytes()
+
+        # A corrupt file: a message in the page, the window still works.
+        page.set_input_files("#photo-input", str(broken))
+        page.wait_for_selector("#message.error")
+        assert "broken.jpg" in page.text_content("#message")
+        assert "Traceback" not in page.content()
+        page.screenshot(path=str(artifacts / "ui-error.png"))
+        browser.close()
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=30)
+    assert "colorot ui: stopped" in process.stderr.read()
