@@ -22,6 +22,7 @@ def _listening_socket(host: str, port: int | None) -> socket.socket:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, candidate))
+            sock.listen(128)  # connections wait from now on, while the server starts
             return sock
         except OSError as error:
             sock.close()

@@ -69,6 +69,8 @@ class Grade:
     model: object = None  # a fitted ColorTransfer, or None for a table
     table: object = None  # a ColorLUT, for a look that is a table
     refined_preview: np.ndarray | None = None  # refine: the preview at full strength (a slider then blends)
+    full_strength_preview: np.ndarray | None = None  # regrain: the same, filled on the first preview
+    tables: object = None  # a _StrengthTables, filled on the first preview
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -240,46 +242,19 @@ class Workspace:
             if grade.table is not None:
                 graded = api.apply_lut(grade.table, pixels)
                 return _blend(pixels, graded, strength, mask)
-            if grade.options["refine"] and not full:
+            if full:
+                return grade.model.transform(pixels, strength=strength, source_mask=mask)
+            if grade.options["refine"]:
                 return _blend(pixels, grade.refined_preview, strength, None)
-            model = grade.model
-            if grade.options["regrain"] and not full:  # the filter's radius in the preview's pixels
-                model = _with_regrain(model, grade, pixels)
-            return model.transform(pixels, strength=strength, source_mask=mask)
-
-    def grade_batch(self, photo_ids: list, look: list, options: dict, strength: float, shared: bool,
-                    job=None) -> dict:
-        """Grade and export several opened photos: one map each, or one ``shared`` map fitted over all of
-        them (one consistent look). A photo that fails is reported and the others go on."""
-        from .. import api
-
-        written, failed = [], []
-        shared_grade = None
-        tables = any(self.get(file_id).kind != "image" for file_id, _ in look)
-        if shared and len(photo_ids) > 1 and not tables and not int(options.get("refine") or 0):
-            if job is not None:
-                job.step(f"fitting one map over {len(photo_ids)} photos", 0)
-            first = self.get(photo_ids[0], "image")
-            checked = _checked_options(options)
-            styles = [read_style_pixels(self.get(file_id).path, first.image.icc_profile, max_side=STYLE_SIDE,
-                                        max_pixels=self.max_pixels) for file_id, _ in look]
-            photos = [self.get(photo_id, "image").image.pixels for photo_id in photo_ids]
-            model = api.ColorTransfer(**_engine_options(checked)).fit(styles, photos,
-                                                                       weights=[float(w) for _, w in look])
-            shared_grade = Grade(self._new_id("g"), first, [(self.get(i), float(w)) for i, w in look], checked,
-                                 None, model)
-        for done, photo_id in enumerate(photo_ids):
-            photo = self.get(photo_id, "image")
-            if job is not None:
-                job.step(f"{photo.name} ({done + 1} of {len(photo_ids)})", done)
-            try:
-                grade = self.grade(photo_id, look, options) if shared_grade is None else \
-                    Grade(self._new_id("g"), photo, shared_grade.look, shared_grade.options, None,
-                          shared_grade.model, shared_grade.table)
-                written.append(str(self.export_photo(grade, strength)))
-            except ColorotError as error:
-                failed.append({"name": photo.name, "error": str(error)})
-        return {"written": written, "failed": failed}
+            if grade.options["regrain"]:
+                # The guided filter is linear in the shift it filters: the preview blends the full-strength one
+                # (the filter's radius scaled to the preview's pixels).
+                if grade.full_strength_preview is None:
+                    grade.full_strength_preview = _with_regrain(grade.model, grade, pixels).transform(pixels)
+                return _blend(pixels, grade.full_strength_preview, strength, mask)
+            if grade.tables is None:
+                grade.tables = _StrengthTables(grade.model)
+            return _blend(pixels, api.apply_lut(grade.tables.at(strength), pixels), 1.0, mask)
 
     # -- writing ---------------------------------------------------------------------------------------------
     def output_path(self, name: str) -> Path:
@@ -348,6 +323,28 @@ class Workspace:
         import torch
 
         return ColorLUT(torch.from_numpy(np.ascontiguousarray(moved.reshape(-1, 3).T.reshape(3, size, size, size))))
+
+
+class _StrengthTables:
+    """A fitted map's tables at any strength, from one evaluation of the map at the grid's nodes: the table at
+    ``s`` is ``x + s (T(x) - x)`` in the working space, as :func:`colorot.maps.lut.bake_lut` makes it (a slider
+    re-bakes nothing)."""
+
+    def __init__(self, model):
+        from ..maps.lut import identity_grid
+        from ..measures.colorspaces import to_space
+
+        self.space, self.size = model.fit_space, model.lut_size
+        self.start = to_space(identity_grid(self.size), self.space)
+        self.moved = model.steps_(self.start.expand(*model.steps_.batch_shape, -1, -1))
+
+    def at(self, strength: float):
+        from ..maps.lut import ColorLUT
+        from ..measures.colorspaces import from_space
+
+        colors = from_space(self.start + strength * (self.moved - self.start), self.space)
+        table = colors.reshape(-1, self.size, self.size, self.size, 3).permute(0, 4, 1, 2, 3)
+        return ColorLUT(table.clamp(0, 1).contiguous())
 
 
 def _free_name(path: Path) -> Path:
