@@ -157,7 +157,7 @@ def test_a_mask_keeps_its_pixels_and_the_batch_grades_every_photo(files):
         for shared in (False, True):
             job = _finish(client, client.post("/api/batches", json={
                 "photos": [photo["id"], cat["id"]], "look": [[look["id"], 1]], "shared": shared}).json())
-            assert job["state"] == "done" and job["done"] == job["total"] == 2 and job["result"]["failed"] == []
+            assert job["state"] == "done" and job["done"] == job["total"] == 2 and job["result"]["failed"] == [], job
             assert len(job["result"]["written"]) == 2
         figures = client.get(f"/api/grades/{grade}/figures?strength=1").json()
         assert set(figures) >= {"sliced_w2_to_style", "structure_to_source"}

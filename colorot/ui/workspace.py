@@ -256,6 +256,40 @@ class Workspace:
                 grade.tables = _StrengthTables(grade.model)
             return _blend(pixels, api.apply_lut(grade.tables.at(strength), pixels), 1.0, mask)
 
+    def grade_batch(self, photo_ids: list, look: list, options: dict, strength: float, shared: bool,
+                    job=None) -> dict:
+        """Grade and export several opened photos: one map each, or one ``shared`` map fitted over all of
+        them (one consistent look). A photo that fails is reported and the others go on."""
+        from .. import api
+
+        written, failed = [], []
+        shared_grade = None
+        tables = any(self.get(file_id).kind != "image" for file_id, _ in look)
+        if shared and len(photo_ids) > 1 and not tables and not int(options.get("refine") or 0):
+            if job is not None:
+                job.step(f"fitting one map over {len(photo_ids)} photos", 0)
+            first = self.get(photo_ids[0], "image")
+            checked = _checked_options(options)
+            styles = [read_style_pixels(self.get(file_id).path, first.image.icc_profile, max_side=STYLE_SIDE,
+                                        max_pixels=self.max_pixels) for file_id, _ in look]
+            photos = [self.get(photo_id, "image").image.pixels for photo_id in photo_ids]
+            model = api.ColorTransfer(**_engine_options(checked)).fit(styles, photos,
+                                                                       weights=[float(w) for _, w in look])
+            shared_grade = Grade(self._new_id("g"), first, [(self.get(i), float(w)) for i, w in look], checked,
+                                 None, model)
+        for done, photo_id in enumerate(photo_ids):
+            photo = self.get(photo_id, "image")
+            if job is not None:
+                job.step(f"{photo.name} ({done + 1} of {len(photo_ids)})", done)
+            try:
+                grade = self.grade(photo_id, look, options) if shared_grade is None else \
+                    Grade(self._new_id("g"), photo, shared_grade.look, shared_grade.options, None,
+                          shared_grade.model, shared_grade.table)
+                written.append(str(self.export_photo(grade, strength)))
+            except ColorotError as error:
+                failed.append({"name": photo.name, "error": str(error)})
+        return {"written": written, "failed": failed}
+
     # -- writing ---------------------------------------------------------------------------------------------
     def output_path(self, name: str) -> Path:
         """``name`` inside the output folder: a plain file name, or refused (no folders, no ``..``)."""
