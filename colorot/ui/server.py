@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import io as bytes_io
 from importlib import resources
 from pathlib import Path
 
@@ -19,7 +19,8 @@ import numpy as np
 from ..errors import ColorotError
 from .figures import chroma_histograms, evaluate_figures
 from .jobs import JobRunner
-from .workspace import Workspace, encode_preview, resize_mask
+from .pictures import encode_preview, resize_mask
+from .workspace import Workspace
 
 __all__ = ["create_app", "DEFAULT_MAX_UPLOAD"]
 
@@ -66,6 +67,183 @@ class _Guard:
         return None, 200
 
 
+class _Api:
+    """The endpoints, over one workspace and its job runner; each returns JSON, or a picture."""
+
+    def __init__(self, workspace: Workspace, max_upload: int, preload: dict):
+        self.workspace, self.max_upload, self.preload = workspace, max_upload, preload
+        self.jobs = JobRunner()
+
+    @staticmethod
+    async def _run(function, *args):
+        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
+
+    async def index(self, request):
+        from starlette.responses import HTMLResponse
+
+        return HTMLResponse((_STATIC / "index.html").read_text(encoding="utf-8"))
+
+    async def config(self, request):
+        from ..options import METHOD_NAMES, SPACES
+
+        opened = [self.workspace.get(i).describe() for i in self.preload["photos"] + self.preload["look"]]
+        return _json({"output_dir": str(self.workspace.output_dir), "methods": list(METHOD_NAMES),
+                      "spaces": list(SPACES), "max_upload": self.max_upload, "opened": opened,
+                      "preload": self.preload})
+
+    async def upload(self, request):
+        """A file's bytes (the body), named by ``?name=``: read as a photo, a look or a LUT."""
+        name = request.query_params.get("name", "file")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > self.max_upload:
+                return _error(f"{name}: larger than the upload limit ({self.max_upload // 2**20} MB)", 413)
+        opened = await self._run(self.workspace.open_bytes, name, bytes(body))
+        return _json(opened.describe())
+
+    async def file_preview(self, request):
+        opened = self.workspace.get(request.path_params["file_id"], "image")
+        return _picture(await self._run(encode_preview, opened.preview, opened.image.icc_profile), opened.preview)
+
+    async def mask(self, request):
+        """A mask for ``?photo=``: an image (the page's painting, or a mask file), resized to its preview."""
+        photo = self.workspace.get(request.query_params["photo"], "image")
+        data = await request.body()
+
+        def read() -> np.ndarray:
+            from PIL import Image
+
+            try:
+                image = Image.open(bytes_io.BytesIO(data))
+                image.load()
+            except Exception:  # noqa: BLE001
+                raise ColorotError("the mask is not an image colorot can read") from None
+            values = np.asarray(image.convert("L"), dtype=np.float32) / 255
+            return resize_mask(values, *photo.preview.shape[:2])
+
+        values = await self._run(read)
+        mask_id = self.workspace._new_id("m")
+        self.workspace.masks[mask_id] = values
+        return _json({"id": mask_id})
+
+    async def grade(self, request):
+        """Fit the map of a photo to a look (a job): ``{"photo", "look": [[id, weight]], "options", "mask"}``."""
+        body = await request.json()
+        mask_id = body.get("mask")
+        mask_values = None if not mask_id else self.workspace.masks.get(mask_id)
+        if mask_id and mask_values is None:
+            raise ColorotError(f"no mask {mask_id!r}")
+
+        def work(job):
+            job.step("fitting the map")
+            fitted = self.workspace.grade(body["photo"], body["look"], body.get("options", {}), mask_values)
+            return {"grade": fitted.id}
+
+        return _json(self.jobs.submit(work).describe())
+
+    async def _rendered(self, request):
+        fitted = self.workspace.get_grade(request.path_params["grade_id"])
+        strength = float(request.query_params.get("strength", 1.0))
+        return fitted, await self._run(self.workspace.render, fitted, strength)
+
+    async def grade_preview(self, request):
+        fitted, pixels = await self._rendered(request)
+        return _picture(await self._run(encode_preview, pixels, fitted.photo.image.icc_profile), pixels)
+
+    async def grade_figures(self, request):
+        fitted, result = await self._rendered(request)
+        styles = [opened.preview for opened in fitted.style_photos]
+        figures = await self._run(evaluate_figures, result, fitted.photo.preview, styles[0] if styles else None)
+        return _json({name: float(value) for name, value in figures.items()})
+
+    async def grade_histograms(self, request):
+        from starlette.responses import Response
+
+        fitted, result = await self._rendered(request)
+        styles = [opened.preview for opened in fitted.style_photos]
+        data = await self._run(chroma_histograms, fitted.photo.preview, *styles[:1], result)
+        return Response(data, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+    async def export(self, request):
+        """Export a grade (a job): ``{"grade", "strength", "what": photo|cube|look, "size", "name", "quality"}``."""
+        body = await request.json()
+        fitted = self.workspace.get_grade(body["grade"])
+        strength, what, quality = float(body.get("strength", 1.0)), body.get("what", "photo"), body.get("quality")
+        if body.get("name"):
+            self.workspace.output_path(body["name"])  # not a plain file name: refused at once
+
+        def work(job):
+            job.step("grading at full resolution" if what == "photo" else f"baking the {what}")
+            if what == "photo":
+                path = self.workspace.export_photo(fitted, strength, body.get("name") or None,
+                                                   None if quality in (None, "") else int(quality))
+            else:
+                path = self.workspace.export_table(fitted, strength, what, int(body.get("size", 33)))
+            return {"written": [str(path)]}
+
+        return _json(self.jobs.submit(work).describe())
+
+    async def batch(self, request):
+        """Grade and export several photos (a job with a step per photo)."""
+        body = await request.json()
+        photo_ids, strength = list(body["photos"]), float(body.get("strength", 1.0))
+        look, options, shared = body["look"], body.get("options", {}), bool(body.get("shared"))
+        for photo_id in photo_ids:
+            self.workspace.get(photo_id, "image")
+        work = lambda job: self.workspace.grade_batch(photo_ids, look, options, strength, shared, job)  # noqa: E731
+        return _json(self.jobs.submit(work, total=len(photo_ids)).describe())
+
+    async def job_status(self, request):
+        return _json(self.jobs.get(request.path_params["job_id"]).describe())
+
+    async def job_cancel(self, request):
+        job = self.jobs.get(request.path_params["job_id"])
+        job.cancel_requested.set()
+        return _json(job.describe())
+
+    def routes(self) -> list:
+        from starlette.routing import Mount, Route
+        from starlette.staticfiles import StaticFiles
+
+        post = ["POST"]
+        table = [("/api/config", self.config, None), ("/api/files", self.upload, post),
+                 ("/api/files/{file_id}/preview", self.file_preview, None), ("/api/masks", self.mask, post),
+                 ("/api/grades", self.grade, post), ("/api/grades/{grade_id}/preview", self.grade_preview, None),
+                 ("/api/grades/{grade_id}/figures", self.grade_figures, None),
+                 ("/api/grades/{grade_id}/histograms", self.grade_histograms, None),
+                 ("/api/exports", self.export, post), ("/api/batches", self.batch, post),
+                 ("/api/jobs/{job_id}", self.job_status, None), ("/api/jobs/{job_id}/cancel", self.job_cancel, post)]
+        return [Route("/", self.index), *(Route(path, _guarded(handler), methods=methods)
+                                           for path, handler, methods in table),
+                Mount("/static", StaticFiles(directory=str(Path(str(_STATIC)))))]
+
+
+def _json(content):
+    from starlette.responses import JSONResponse
+
+    return JSONResponse(content)
+
+
+def _picture(data: bytes, pixels: np.ndarray):
+    from starlette.responses import Response
+
+    return Response(data, media_type="image/png" if pixels.shape[-1] == 4 else "image/jpeg",
+                    headers={"Cache-Control": "no-store"})
+
+
+def _guarded(handler):
+    """A handler whose refusals (ColorotError, a malformed request) come back as one-line JSON errors."""
+    async def endpoint(request):
+        try:
+            return await handler(request)
+        except ColorotError as error:
+            return _error(str(error))
+        except (ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
+            return _error(f"bad request: {error}")
+    return endpoint
+
+
 def create_app(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 8765,
                max_upload: int = DEFAULT_MAX_UPLOAD, preload: dict | None = None):
     """The Starlette application of ``colorot ui`` (wrapped in its guard).
@@ -80,153 +258,27 @@ def create_app(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 876
         The largest file the page may send, in bytes.
     preload : dict, optional
         ``{"photos": [ids], "look": [ids]}`` opened from the command line, which the page shows at once.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from starlette.testclient import TestClient
+    >>> app = create_app(Workspace(tempfile.mkdtemp()))
+    >>> with TestClient(app, base_url="http://127.0.0.1:8765") as client:
+    ...     client.get("/api/config").json()["methods"][0]
+    'unbalanced'
     """
     from starlette.applications import Starlette
-    from starlette.responses import HTMLResponse, JSONResponse, Response
-    from starlette.routing import Mount, Route
-    from starlette.staticfiles import StaticFiles
 
-    jobs = JobRunner()
-    preload = preload or {"photos": [], "look": []}
+    api = _Api(workspace, max_upload, preload or {"photos": [], "look": []})
 
-    def guarded(handler):
-        async def endpoint(request):
-            try:
-                return await handler(request)
-            except ColorotError as error:
-                return _error(str(error))
-            except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
-                return _error(f"bad request: {error}")
-        return endpoint
-
-    async def run(function, *args):
-        return await asyncio.get_running_loop().run_in_executor(None, function, *args)
-
-    async def index(request):
-        return HTMLResponse((_STATIC / "index.html").read_text(encoding="utf-8"))
-
-    async def config(request):
-        from ..options import METHOD_NAMES, SPACES
-
-        return JSONResponse({"output_dir": str(workspace.output_dir), "methods": list(METHOD_NAMES),
-                             "spaces": list(SPACES), "max_upload": max_upload,
-                             "opened": [workspace.get(i).describe() for i in preload["photos"] + preload["look"]],
-                             "preload": preload})
-
-    async def upload(request):
-        name = request.query_params.get("name", "file")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > max_upload:
-                return _error(f"{name}: larger than the upload limit ({max_upload // 2**20} MB)", 413)
-        opened = await run(workspace.open_bytes, name, bytes(body))
-        return JSONResponse(opened.describe())
-
-    async def file_preview(request):
-        opened = workspace.get(request.path_params["file_id"], "image")
-        data = await run(encode_preview, opened.preview, opened.image.icc_profile)
-        return Response(data, media_type="image/png" if opened.preview.shape[-1] == 4 else "image/jpeg")
-
-    async def mask(request):
-        """A mask for a photo: an image (the page's painting, or a mask file) -> its id."""
-        from PIL import Image
-        import io as bytes_io
-
-        photo = workspace.get(request.query_params["photo"], "image")
-        data = await request.body()
-
-        def read() -> np.ndarray:
-            try:
-                image = Image.open(bytes_io.BytesIO(data))
-                image.load()
-            except Exception:  # noqa: BLE001
-                raise ColorotError("the mask is not an image colorot can read") from None
-            values = np.asarray(image.convert("L"), dtype=np.float32) / 255
-            return resize_mask(values, *photo.preview.shape[:2])
-
-        values = await run(read)
-        mask_id = workspace._new_id("m")
-        workspace.masks[mask_id] = values
-        return JSONResponse({"id": mask_id})
-
-    async def grade(request):
-        body = await request.json()
-        mask_id = body.get("mask")
-        mask_values = None if not mask_id else workspace.masks.get(mask_id)
-        if mask_id and mask_values is None:
-            raise ColorotError(f"no mask {mask_id!r}")
-
-        def work(job):
-            job.step("fitting the map")
-            fitted = workspace.grade(body["photo"], body["look"], body.get("options", {}), mask_values)
-            return {"grade": fitted.id}
-
-        return JSONResponse(jobs.submit(work).describe())
-
-    async def grade_preview(request):
-        fitted = workspace.get_grade(request.path_params["grade_id"])
-        strength = float(request.query_params.get("strength", 1.0))
-        pixels = await run(workspace.render, fitted, strength)
-        data = await run(encode_preview, pixels, fitted.photo.image.icc_profile)
-        return Response(data, media_type="image/png" if pixels.shape[-1] == 4 else "image/jpeg",
-                        headers={"Cache-Control": "no-store"})
-
-    async def grade_figures(request):
-        fitted = workspace.get_grade(request.path_params["grade_id"])
-        strength = float(request.query_params.get("strength", 1.0))
-        result = await run(workspace.render, fitted, strength)
-        styles = [opened.preview for opened in fitted.style_photos]
-        figures = await run(evaluate_figures, result, fitted.photo.preview, styles[0] if styles else None)
-        return JSONResponse({name: float(value) for name, value in figures.items()})
-
-    async def grade_histograms(request):
-        fitted = workspace.get_grade(request.path_params["grade_id"])
-        strength = float(request.query_params.get("strength", 1.0))
-        result = await run(workspace.render, fitted, strength)
-        styles = [opened.preview for opened in fitted.style_photos]
-        images = [fitted.photo.preview, *(styles[:1]), result]
-        return Response(await run(chroma_histograms, *images), media_type="image/png",
-                        headers={"Cache-Control": "no-store"})
-
-    async def export(request):
-        body = await request.json()
-        fitted = workspace.get_grade(body["grade"])
-        strength, what = float(body.get("strength", 1.0)), body.get("what", "photo")
-        quality = body.get("quality")
-        if body.get("name"):
-            workspace.output_path(body["name"])  # a name that is not a plain file name: refused at once
-
-        def work(job):
-            job.step("grading at full resolution" if what == "photo" else f"baking the {what}")
-            if what == "photo":
-                path = workspace.export_photo(fitted, strength, body.get("name") or None,
-                                              None if quality in (None, "") else int(quality))
-            else:
-                path = workspace.export_table(fitted, strength, what, int(body.get("size", 33)))
-            return {"written": [str(path)]}
-
-        return JSONResponse(jobs.submit(work).describe())
-
-    async def batch(request):
-        body = await request.json()
-        photo_ids, strength = list(body["photos"]), float(body.get("strength", 1.0))
-        look, options, shared = body["look"], body.get("options", {}), bool(body.get("shared"))
-        for photo_id in photo_ids:
-            workspace.get(photo_id, "image")
-
-        def work(job):
-            return workspace.grade_batch(photo_ids, look, options, strength, shared, job)
-
-        return JSONResponse(jobs.submit(work, total=len(photo_ids)).describe())
-
-    async def job_status(request):
-        return JSONResponse(jobs.get(request.path_params["job_id"]).describe())
-
-    async def job_cancel(request):
-        job = jobs.get(request.path_params["job_id"])
-        job.cancel_requested.set()
-        return JSONResponse(job.describe())
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        try:
+            yield
+        finally:  # Ctrl-C or the server stopping: no job left running, no temporary file left behind
+            api.jobs.shutdown()
+            workspace.close()
 
     async def not_found(request, exc):
         return _error(getattr(exc, "detail", "not found"), getattr(exc, "status_code", 404))
@@ -234,33 +286,7 @@ def create_app(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 876
     async def unexpected(request, exc):
         return _error(f"unexpected {type(exc).__name__}: {exc}", 500)
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        try:
-            yield
-        finally:  # Ctrl-C or the server stopping: no job left running, no temporary file left behind
-            jobs.shutdown()
-            workspace.close()
-
-    routes = [
-        Route("/", index),
-        Route("/api/config", guarded(config)),
-        Route("/api/files", guarded(upload), methods=["POST"]),
-        Route("/api/files/{file_id}/preview", guarded(file_preview)),
-        Route("/api/masks", guarded(mask), methods=["POST"]),
-        Route("/api/grades", guarded(grade), methods=["POST"]),
-        Route("/api/grades/{grade_id}/preview", guarded(grade_preview)),
-        Route("/api/grades/{grade_id}/figures", guarded(grade_figures)),
-        Route("/api/grades/{grade_id}/histograms", guarded(grade_histograms)),
-        Route("/api/exports", guarded(export), methods=["POST"]),
-        Route("/api/batches", guarded(batch), methods=["POST"]),
-        Route("/api/jobs/{job_id}", guarded(job_status)),
-        Route("/api/jobs/{job_id}/cancel", guarded(job_cancel), methods=["POST"]),
-        Mount("/static", StaticFiles(directory=str(Path(str(_STATIC))))),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan,
+    app = Starlette(routes=api.routes(), lifespan=lifespan,
                     exception_handlers={404: not_found, 405: not_found, Exception: unexpected})
     names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
-    hosts = {f"{name}:{port}" for name in names} | ({"127.0.0.1", "localhost"} if port == 80 else set())
-    origins = {f"http://{name}:{port}" for name in names}
-    return _Guard(app, hosts, origins, max_upload)
+    return _Guard(app, {f"{name}:{port}" for name in names}, {f"http://{name}:{port}" for name in names}, max_upload)

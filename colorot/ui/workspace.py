@@ -8,7 +8,6 @@ folder, under a plain file name (never a path from the page), atomically, never 
 
 from __future__ import annotations
 
-import io as bytes_io
 import itertools
 import re
 import shutil
@@ -21,13 +20,11 @@ import numpy as np
 
 from .. import io
 from ..errors import ColorotError
-from ..options import DEFAULTS, PIXEL_SCALES
+from ..options import DEFAULTS
 from ..io.styles import STYLE_SIDE, read_style_pixels
+from .pictures import StrengthTables, blend, preview_of, resize_mask
 
-__all__ = ["Workspace", "Opened", "Grade", "PREVIEW_SIDE", "GRADE_OPTIONS"]
-
-#: The long side of the previews the page shows (about 1 MP at 4:3).
-PREVIEW_SIDE = 1280
+__all__ = ["Workspace", "Opened", "Grade", "GRADE_OPTIONS"]
 
 #: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
 GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": (bool, False),
@@ -70,38 +67,12 @@ class Grade:
     table: object = None  # a ColorLUT, for a look that is a table
     refined_preview: np.ndarray | None = None  # refine: the preview at full strength (a slider then blends)
     full_strength_preview: np.ndarray | None = None  # regrain: the same, filled on the first preview
-    tables: object = None  # a _StrengthTables, filled on the first preview
+    tables: object = None  # a StrengthTables, filled on the first preview
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def style_photos(self) -> list:
         return [opened for opened, _ in self.look if opened.kind == "image"]
-
-
-def _preview_of(pixels: np.ndarray) -> np.ndarray:
-    """8-bit pixels at most PREVIEW_SIDE on the long side (area resampling), alpha kept."""
-    from PIL import Image
-
-    scale = PIXEL_SCALES.get(pixels.dtype.name, 1.0)
-    eight = pixels if pixels.dtype == np.uint8 else np.clip(
-        np.round(pixels.astype(np.float32) / scale * 255), 0, 255).astype(np.uint8)
-    height, width = eight.shape[:2]
-    factor = min(1.0, PREVIEW_SIDE / max(height, width))
-    if factor == 1.0:
-        return eight
-    size = (max(1, round(width * factor)), max(1, round(height * factor)))
-    mode = "RGBA" if eight.shape[-1] == 4 else "RGB"
-    return np.asarray(Image.fromarray(eight, mode).resize(size, Image.Resampling.BOX))
-
-
-def resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    """A float mask in ``[0, 1]`` resized (bilinear) to ``(height, width)``."""
-    from PIL import Image
-
-    if mask.shape == (height, width):
-        return mask
-    image = Image.fromarray(mask.astype(np.float32), "F").resize((width, height), Image.Resampling.BILINEAR)
-    return np.clip(np.asarray(image), 0, 1)
 
 
 class Workspace:
@@ -170,7 +141,7 @@ class Workspace:
         opened = Opened(opened_id, name, path, kind, original)
         if kind == "image":
             opened.image = io.read_image(path, max_pixels=self.max_pixels)
-            opened.preview = _preview_of(opened.image.pixels)
+            opened.preview = preview_of(opened.image.pixels)
         else:
             load_lut(path)  # read now: a broken table is refused when it is opened
         self.files[opened_id] = opened
@@ -241,20 +212,20 @@ class Workspace:
         with grade.lock:
             if grade.table is not None:
                 graded = api.apply_lut(grade.table, pixels)
-                return _blend(pixels, graded, strength, mask)
+                return blend(pixels, graded, strength, mask)
             if full:
                 return grade.model.transform(pixels, strength=strength, source_mask=mask)
             if grade.options["refine"]:
-                return _blend(pixels, grade.refined_preview, strength, None)
+                return blend(pixels, grade.refined_preview, strength, None)
             if grade.options["regrain"]:
                 # The guided filter is linear in the shift it filters: the preview blends the full-strength one
                 # (the filter's radius scaled to the preview's pixels).
                 if grade.full_strength_preview is None:
                     grade.full_strength_preview = _with_regrain(grade.model, grade, pixels).transform(pixels)
-                return _blend(pixels, grade.full_strength_preview, strength, mask)
+                return blend(pixels, grade.full_strength_preview, strength, mask)
             if grade.tables is None:
-                grade.tables = _StrengthTables(grade.model)
-            return _blend(pixels, api.apply_lut(grade.tables.at(strength), pixels), 1.0, mask)
+                grade.tables = StrengthTables(grade.model)
+            return blend(pixels, api.apply_lut(grade.tables.at(strength), pixels), 1.0, mask)
 
     def grade_batch(self, photo_ids: list, look: list, options: dict, strength: float, shared: bool,
                     job=None) -> dict:
@@ -359,28 +330,6 @@ class Workspace:
         return ColorLUT(torch.from_numpy(np.ascontiguousarray(moved.reshape(-1, 3).T.reshape(3, size, size, size))))
 
 
-class _StrengthTables:
-    """A fitted map's tables at any strength, from one evaluation of the map at the grid's nodes: the table at
-    ``s`` is ``x + s (T(x) - x)`` in the working space, as :func:`colorot.maps.lut.bake_lut` makes it (a slider
-    re-bakes nothing)."""
-
-    def __init__(self, model):
-        from ..maps.lut import identity_grid
-        from ..measures.colorspaces import to_space
-
-        self.space, self.size = model.fit_space, model.lut_size
-        self.start = to_space(identity_grid(self.size), self.space)
-        self.moved = model.steps_(self.start.expand(*model.steps_.batch_shape, -1, -1))
-
-    def at(self, strength: float):
-        from ..maps.lut import ColorLUT
-        from ..measures.colorspaces import from_space
-
-        colors = from_space(self.start + strength * (self.moved - self.start), self.space)
-        table = colors.reshape(-1, self.size, self.size, self.size, 3).permute(0, 4, 1, 2, 3)
-        return ColorLUT(table.clamp(0, 1).contiguous())
-
-
 def _free_name(path: Path) -> Path:
     if not path.exists():
         return path
@@ -389,18 +338,6 @@ def _free_name(path: Path) -> Path:
         if not candidate.exists():
             return candidate
     raise AssertionError("unreachable")
-
-
-def _blend(pixels: np.ndarray, graded: np.ndarray, strength: float, mask) -> np.ndarray:
-    """``x + strength * mask * (graded - x)`` on the colors (alpha kept), in the pixels' dtype."""
-    weight = strength if mask is None else strength * mask[..., None]
-    color = pixels[..., :3].astype(np.float32)
-    moved = color + weight * (graded[..., :3].astype(np.float32) - color)
-    if pixels.dtype.kind in "ui":
-        moved = np.clip(np.round(moved), 0, np.iinfo(pixels.dtype).max)
-    out = pixels.copy()
-    out[..., :3] = moved.astype(pixels.dtype)
-    return out
 
 
 def _with_regrain(model, grade: Grade, preview: np.ndarray):
@@ -436,17 +373,3 @@ def _engine_options(options: dict) -> dict:
     engine = {name: options[name] for name in ("method", "space", "keep_luma", "reach", "seed", "refine")}
     engine["regrain_radius"] = options["regrain"]
     return engine
-
-
-def encode_preview(pixels: np.ndarray, icc_profile: bytes | None = None, quality: int = 92) -> bytes:
-    """A preview as JPEG bytes (PNG when it has alpha), with the photo's ICC profile so the browser shows
-    the colors the file means."""
-    from PIL import Image
-
-    buffer = bytes_io.BytesIO()
-    extra = {"icc_profile": icc_profile} if icc_profile else {}
-    if pixels.shape[-1] == 4:
-        Image.fromarray(pixels, "RGBA").save(buffer, "PNG", compress_level=1, **extra)
-    else:
-        Image.fromarray(pixels, "RGB").save(buffer, "JPEG", quality=quality, **extra)
-    return buffer.getvalue()

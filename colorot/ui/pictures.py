@@ -1,0 +1,89 @@
+"""Pixels for the page: screen-size previews, blends by strength and mask, masks resized, a fitted map's tables
+at any strength, previews encoded for the browser."""
+
+from __future__ import annotations
+
+import io as bytes_io
+
+import numpy as np
+
+from ..options import PIXEL_SCALES
+
+__all__ = ["PREVIEW_SIDE", "preview_of", "resize_mask", "blend", "StrengthTables", "encode_preview"]
+
+#: The long side of the previews the page shows (about 1 MP at 4:3).
+PREVIEW_SIDE = 1280
+
+
+def preview_of(pixels: np.ndarray) -> np.ndarray:
+    """8-bit pixels at most PREVIEW_SIDE on the long side (area resampling), alpha kept."""
+    from PIL import Image
+
+    scale = PIXEL_SCALES.get(pixels.dtype.name, 1.0)
+    eight = pixels if pixels.dtype == np.uint8 else np.clip(
+        np.round(pixels.astype(np.float32) / scale * 255), 0, 255).astype(np.uint8)
+    height, width = eight.shape[:2]
+    factor = min(1.0, PREVIEW_SIDE / max(height, width))
+    if factor == 1.0:
+        return eight
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    mode = "RGBA" if eight.shape[-1] == 4 else "RGB"
+    return np.asarray(Image.fromarray(eight, mode).resize(size, Image.Resampling.BOX))
+
+
+def resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A float mask in ``[0, 1]`` resized (bilinear) to ``(height, width)``."""
+    from PIL import Image
+
+    if mask.shape == (height, width):
+        return mask
+    image = Image.fromarray(mask.astype(np.float32), "F").resize((width, height), Image.Resampling.BILINEAR)
+    return np.clip(np.asarray(image), 0, 1)
+
+
+class StrengthTables:
+    """A fitted map's tables at any strength, from one evaluation of the map at the grid's nodes: the table at
+    ``s`` is ``x + s (T(x) - x)`` in the working space, as :func:`colorot.maps.lut.bake_lut` makes it (a slider
+    re-bakes nothing)."""
+
+    def __init__(self, model):
+        from ..maps.lut import identity_grid
+        from ..measures.colorspaces import to_space
+
+        self.space, self.size = model.fit_space, model.lut_size
+        self.start = to_space(identity_grid(self.size), self.space)
+        self.moved = model.steps_(self.start.expand(*model.steps_.batch_shape, -1, -1))
+
+    def at(self, strength: float):
+        from ..maps.lut import ColorLUT
+        from ..measures.colorspaces import from_space
+
+        colors = from_space(self.start + strength * (self.moved - self.start), self.space)
+        table = colors.reshape(-1, self.size, self.size, self.size, 3).permute(0, 4, 1, 2, 3)
+        return ColorLUT(table.clamp(0, 1).contiguous())
+
+
+def blend(pixels: np.ndarray, graded: np.ndarray, strength: float, mask) -> np.ndarray:
+    """``x + strength * mask * (graded - x)`` on the colors (alpha kept), in the pixels' dtype."""
+    weight = strength if mask is None else strength * mask[..., None]
+    color = pixels[..., :3].astype(np.float32)
+    moved = color + weight * (graded[..., :3].astype(np.float32) - color)
+    if pixels.dtype.kind in "ui":
+        moved = np.clip(np.round(moved), 0, np.iinfo(pixels.dtype).max)
+    out = pixels.copy()
+    out[..., :3] = moved.astype(pixels.dtype)
+    return out
+
+
+def encode_preview(pixels: np.ndarray, icc_profile: bytes | None = None, quality: int = 92) -> bytes:
+    """A preview as JPEG bytes (PNG when it has alpha), with the photo's ICC profile so the browser shows
+    the colors the file means."""
+    from PIL import Image
+
+    buffer = bytes_io.BytesIO()
+    extra = {"icc_profile": icc_profile} if icc_profile else {}
+    if pixels.shape[-1] == 4:
+        Image.fromarray(pixels, "RGBA").save(buffer, "PNG", compress_level=1, **extra)
+    else:
+        Image.fromarray(pixels, "RGB").save(buffer, "JPEG", quality=quality, **extra)
+    return buffer.getvalue()
