@@ -194,7 +194,7 @@ function showCommand() {
     if (o.regrain) command += ` --regrain ${o.regrain}`;
     if (o.refine) command += ` --refine ${o.refine}`;
     if (state.look.length > 1) command += ` --weights ${state.look.map((entry) => entry.weight).join(",")}`;
-    if ($("mask-on").checked) command += " --source-mask MASK.png";
+    if ($("mask-on").checked) command += ` --source-mask ${photo.name.replace(/\.[^.]*$/, "")}_colorot_mask.png`;
   }
   $("command").textContent = command;
 }
