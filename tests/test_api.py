@@ -287,17 +287,16 @@ def test_the_module_survives_state_dict_casts_copies_pickling_and_workers(coffee
     assert torch.equal(torch.cat(list(loader)), torch.stack([module(image) for image in images]))
 
 
-class Image(torch.Tensor):
-    """Stands for ``torchvision.tv_tensors.Image`` (a tensor subclass of that name): the registry's torchvision
-    is a CUDA build that does not import beside the CPU torch here, so v2's conventions are tested on a sample
-    structure of our own."""
-
-
-class BoundingBoxes(torch.Tensor):
-    """Stands for ``tv_tensors.BoundingBoxes``: not an image, passed through."""
-
 
 def test_the_module_follows_transforms_v2_sample_conventions(astronaut, coffee):
+    class Image(torch.Tensor):
+        """Stands for ``torchvision.tv_tensors.Image`` (a tensor subclass of that name): the registry's
+        torchvision is a CUDA build that does not import beside the CPU torch here, so v2's conventions are
+        tested on a sample structure of our own."""
+
+    class BoundingBoxes(torch.Tensor):
+        """Stands for ``tv_tensors.BoundingBoxes``: not an image, passed through."""
+
     module = ColorTransferModule(coffee, seed=0, **FAST)
     image = torch.from_numpy(astronaut).permute(2, 0, 1).float() / 255
     graded = module(image)
