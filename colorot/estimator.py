@@ -53,7 +53,7 @@ class ColorTransfer:
     n_iter : int
         Maximum number of sliced steps (random orthonormal bases).
     n_samples : int, optional
-        Colors drawn from each image to fit the map (default 2^18 for
+        Colors drawn from each image to fit the map (default 2^17 for
         ``"unbalanced"``, 2^16 for the others).
     smoothing : float
         Regularization: the standard deviation, in working-space units, of the

@@ -41,9 +41,10 @@ DEFAULTS = dict(
 
 
 #: Colors drawn from each image by a method that needs more than ``DEFAULTS["n_samples"]``: the unbalanced fit
-#: costs the same whatever the count (it bins the colors), and four times the colors make two runs with different
-#: seeds 4-5x closer.
-METHOD_SAMPLES = {"unbalanced": 1 << 18}
+#: bins the colors, so its cost grows only with the binning, and more colors bring two runs with different seeds
+#: closer. 2^17 (benchmarks/stability.py, 20 pairs at 512 px): seeds 0.66 codes apart (median), 2^18: 0.40, at
+#: 1.27x and 1.56x the time of v0.1's sliced default at 12 MP (1.0x).
+METHOD_SAMPLES = {"unbalanced": 1 << 17}
 
 
 def default_samples(method: str) -> int:
