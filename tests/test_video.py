@@ -239,3 +239,42 @@ def test_webm_from_mp4_with_aac_reencodes_the_audio_and_counts_frames(tmp_path, 
         assert container.streams.video[0].frames == 0
         decoded = sum(1 for _ in container.decode(video=0))
     assert abs(probe_clip(out).frames - decoded) <= 1 and decoded == N_FRAMES
+
+
+@needs_ffmpeg
+def test_timestamps_rotation_and_a_clip_of_unknown_length_are_kept(tmp_path):
+    cube = tmp_path / "identity.cube"
+    _identity_cube(cube)
+    # Variable frame rate: every frame keeps its own timestamp (not re-spaced at the average rate).
+    vfr = tmp_path / "vfr.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=30", "-t", "1", "-vf",
+            r"select='not(mod(n\,3))+not(mod(n\,5))'", "-vsync", "vfr", "-c:v", "libx264", vfr)
+    out = tmp_path / "vfr_out.mp4"
+    assert CliRunner().invoke(main, ["video", str(vfr), str(cube), "-o", str(out)]).exit_code == 0
+
+    def times(path):
+        with av.open(str(path)) as container:
+            return sorted(float(frame.time) for frame in container.decode(video=0))
+
+    assert times(out) == pytest.approx(times(vfr), abs=1e-3)
+    # A phone's portrait clip: its display rotation stays a tag, so a player turns it as it did the input.
+    rotated = tmp_path / "rotated.mp4"
+    with av.open(str(rotated), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height = 64, 48
+        stream.set_display_rotation(90)
+        for _ in range(3):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode(None))
+    out = tmp_path / "rotated_out.mp4"
+    assert CliRunner().invoke(main, ["video", str(rotated), str(cube), "-o", str(out)]).exit_code == 0
+    with av.open(str(out)) as container:
+        assert next(container.decode(video=0)).rotation == 90
+    # A raw H.264 stream declares neither a frame count nor a duration: graded without a bar, every frame.
+    raw = tmp_path / "clip.h264"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=10", "-t", "1", "-c:v", "libx264", "-pix_fmt", "yuv420p", raw)
+    out = tmp_path / "raw_out.mp4"
+    result = CliRunner().invoke(main, ["video", str(raw), str(cube), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 10

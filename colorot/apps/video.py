@@ -71,7 +71,8 @@ class ClipInfo:
     ``matrix``/``primaries``/``transfer``/``color_range`` are H.273 code points (``matrix`` and ``color_range``
     as used for decoding: the declared ones, or the assumed BT.709/BT.601 and limited range); ``bits`` the
     luma bit depth; ``frames`` the declared frame count, or one estimated from duration and frame rate (0 when
-    neither is known); ``audio`` the audio streams' codec names.
+    neither is known); ``audio`` the audio streams' codec names; ``rotation`` the display rotation (degrees
+    counter-clockwise, as phones tag portrait clips), kept as a tag on the output.
     """
 
     width: int
@@ -86,6 +87,7 @@ class ClipInfo:
     frames: int
     audio: tuple[str, ...]
     hdr: str | None
+    rotation: int = 0
 
     @property
     def rgb_format(self) -> str:
@@ -153,7 +155,17 @@ def probe_clip(path) -> ClipInfo:
         return ClipInfo(context.width, context.height, pixel_format, context.name, bits, matrix,
                         context.color_primaries, context.color_trc, color_range,
                         _estimated_frames(container, stream),
-                        tuple(audio.codec_context.name for audio in container.streams.audio), hdr)
+                        tuple(audio.codec_context.name for audio in container.streams.audio), hdr,
+                        _rotation(container, stream))
+
+
+def _rotation(container, stream) -> int:
+    """The display rotation of the first frame (0 when none, or when no frame decodes: that fails later)."""
+    try:
+        frame = next(container.decode(stream))
+    except Exception:  # noqa: BLE001 - a corrupt clip is reported by the decoding that follows
+        return 0
+    return int(round(getattr(frame, "rotation", 0) or 0)) % 360
 
 
 def frame_count(path) -> int:
@@ -247,6 +259,9 @@ def _add_video_stream(target, plan: _Plan, info: ClipInfo, video_in, crf: int):
     stream.width, stream.height, stream.pix_fmt = info.width, info.height, plan.pixel_format
     stream.time_base = video_in.time_base
     context = stream.codec_context
+    context.time_base = video_in.time_base  # each frame's own timestamp (variable frame rate kept)
+    if info.rotation:
+        stream.set_display_rotation(info.rotation)
     context.colorspace = info.matrix
     context.color_range = info.color_range
     context.color_primaries = info.primaries if info.primaries != _UNSPECIFIED else (

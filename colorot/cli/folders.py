@@ -53,7 +53,10 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
         else:
             click.echo(f"colorot: fitting the map on {frames} frames sampled across {source.name}", err=True)
             table = _fit_lut_from_arrays(look, clips.sample_frames(source, frames), options)
-        with click.progressbar(length=clip.frames or None, label="grading", file=sys.stderr) as bar:
+        if not clip.frames:  # no frame count and no duration (a raw stream): no bar, the frames counted
+            click.echo("colorot: grading (the clip declares no length)", err=True)
+            return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr)
+        with click.progressbar(length=clip.frames, label="grading", file=sys.stderr) as bar:
             return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr,
                                      progress=bar.update)
 
