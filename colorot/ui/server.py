@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import ColorotError
 from .figures import chroma_histograms, evaluate_figures
+from ..io import DEFAULT_MAX_PIXELS
 from .jobs import JobRunner
 from .pictures import encode_preview, resize_mask
 from .workspace import Workspace
@@ -40,7 +41,7 @@ class _Guard:
     """ASGI middleware: the request's Host must be the one served; a request from a page of another origin is
     refused; a body over the upload cap is refused before it is read."""
 
-    def __init__(self, app, hosts: set[str], origins: set[str], max_upload: int):
+    def __init__(self, app, hosts: set[str] | None, origins: set[str] | None, max_upload: int):
         self.app, self.hosts, self.origins, self.max_upload = app, hosts, origins, max_upload
 
     async def __call__(self, scope, receive, send):
@@ -53,11 +54,13 @@ class _Guard:
         return await _error(reason, status)(scope, receive, send)
 
     def _refusal(self, scope, headers: dict) -> tuple[str | None, int]:
-        if headers.get("host", "") not in self.hosts:
+        host = headers.get("host", "")
+        if self.hosts is not None and host not in self.hosts:
             return "unknown host: colorot ui answers only on the address it printed", 403
         origin = headers.get("origin")
         fetch_site = headers.get("sec-fetch-site")
-        if origin is not None and origin not in self.origins:
+        origins = self.origins if self.origins is not None else {f"http://{host}"}
+        if origin is not None and origin not in origins:
             return f"requests from {origin} are refused", 403
         if scope["method"] not in ("GET", "HEAD") and fetch_site not in (None, "same-origin", "none"):
             return "requests from other sites are refused", 403
@@ -94,12 +97,11 @@ class _Api:
     async def upload(self, request):
         """A file's bytes (the body), named by ``?name=``: read as a photo, a look or a LUT."""
         name = request.query_params.get("name", "file")
-        body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > self.max_upload:
-                return _error(f"{name}: larger than the upload limit ({self.max_upload // 2**20} MB)", 413)
-        opened = await self._run(self.workspace.open_bytes, name, bytes(body))
+        try:
+            body = await _read_body(request, self.max_upload, name)
+        except ColorotError as error:
+            return _error(str(error), 413)
+        opened = await self._run(self.workspace.open_bytes, name, body)
         return _json(opened.describe())
 
     async def file_preview(self, request):
@@ -109,14 +111,19 @@ class _Api:
     async def mask(self, request):
         """A mask for ``?photo=``: an image (the page's painting, or a mask file), resized to its preview."""
         photo = self.workspace.get(request.query_params["photo"], "image")
-        data = await request.body()
+        data = await _read_body(request, self.max_upload, "the mask")
+        limit = self.workspace.max_pixels or DEFAULT_MAX_PIXELS
 
         def read() -> np.ndarray:
             from PIL import Image
 
             try:
                 image = Image.open(bytes_io.BytesIO(data))
+                if image.width * image.height > limit:
+                    raise ColorotError(f"the mask has {image.width * image.height} pixels, more than {limit}")
                 image.load()
+            except ColorotError:
+                raise
             except Exception:  # noqa: BLE001
                 raise ColorotError("the mask is not an image colorot can read") from None
             values = np.asarray(image.convert("L"), dtype=np.float32) / 255
@@ -124,16 +131,20 @@ class _Api:
 
         values = await self._run(read)
         mask_id = self.workspace._new_id("m")
-        self.workspace.masks[mask_id] = values
+        self.workspace.masks[mask_id] = (photo.id, values)
         return _json({"id": mask_id})
 
     async def grade(self, request):
         """Fit the map of a photo to a look (a job): ``{"photo", "look": [[id, weight]], "options", "mask"}``."""
-        body = await request.json()
-        mask_id = body.get("mask")
-        mask_values = None if not mask_id else self.workspace.masks.get(mask_id)
-        if mask_id and mask_values is None:
-            raise ColorotError(f"no mask {mask_id!r}")
+        body = await _json_object(request)
+        self.workspace.get(body.get("photo"), "image")
+        if not isinstance(body.get("look"), list):
+            raise ColorotError("look must be a list of [file id, weight]")
+        mask_id, mask_values = body.get("mask"), None
+        if mask_id:
+            photo_id, mask_values = self.workspace.masks.get(mask_id, (None, None))
+            if photo_id != body.get("photo"):
+                raise ColorotError(f"no mask {mask_id!r} for this photo")
 
         def work(job):
             job.step("fitting the map")
@@ -144,7 +155,7 @@ class _Api:
 
     async def _rendered(self, request):
         fitted = self.workspace.get_grade(request.path_params["grade_id"])
-        strength = float(request.query_params.get("strength", 1.0))
+        strength = _strength(request.query_params.get("strength", 1.0))
         return fitted, await self._run(self.workspace.render, fitted, strength)
 
     async def grade_preview(self, request):
@@ -167,27 +178,34 @@ class _Api:
 
     async def export(self, request):
         """Export a grade (a job): ``{"grade", "strength", "what": photo|cube|look, "size", "name", "quality"}``."""
-        body = await request.json()
+        body = await _json_object(request)
         fitted = self.workspace.get_grade(body["grade"])
-        strength, what, quality = float(body.get("strength", 1.0)), body.get("what", "photo"), body.get("quality")
+        strength, what = _strength(body.get("strength", 1.0)), body.get("what", "photo")
+        quality, size = body.get("quality"), int(body.get("size", 33))
+        quality = None if quality in (None, "") else int(quality)
+        if what not in ("photo", "cube", "look"):
+            raise ColorotError(f"unknown export {what!r}: photo, cube or look")
+        if quality is not None and not 1 <= quality <= 100:
+            raise ColorotError(f"quality must be between 1 and 100, not {quality}")
+        if what == "cube" and size not in (17, 33, 65):
+            raise ColorotError(f".cube size must be 17, 33 or 65, not {size}")
         if body.get("name"):
             self.workspace.output_path(body["name"])  # not a plain file name: refused at once
 
         def work(job):
             job.step("grading at full resolution" if what == "photo" else f"baking the {what}")
             if what == "photo":
-                path = self.workspace.export_photo(fitted, strength, body.get("name") or None,
-                                                   None if quality in (None, "") else int(quality))
+                path = self.workspace.export_photo(fitted, strength, body.get("name") or None, quality)
             else:
-                path = self.workspace.export_table(fitted, strength, what, int(body.get("size", 33)))
+                path = self.workspace.export_table(fitted, strength, what, size)
             return {"written": [str(path)]}
 
         return _json(self.jobs.submit(work).describe())
 
     async def batch(self, request):
         """Grade and export several photos (a job with a step per photo)."""
-        body = await request.json()
-        photo_ids, strength = list(body["photos"]), float(body.get("strength", 1.0))
+        body = await _json_object(request)
+        photo_ids, strength = list(body["photos"]), _strength(body.get("strength", 1.0))
         look, options, shared = body["look"], body.get("options", {}), bool(body.get("shared"))
         for photo_id in photo_ids:
             self.workspace.get(photo_id, "image")
@@ -219,6 +237,38 @@ class _Api:
                 Mount("/static", StaticFiles(directory=str(Path(str(_STATIC)))))]
 
 
+#: The largest JSON request body, in bytes.
+MAX_JSON = 1 << 20
+
+
+async def _read_body(request, limit: int, name: str = "the request") -> bytes:
+    """The body, counted as it streams (a chunked body has no Content-Length for the guard to check)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ColorotError(f"{name} is larger than the upload limit ({limit // 2**20} MB)")
+    return bytes(body)
+
+
+async def _json_object(request) -> dict:
+    import json
+
+    body = json.loads(await _read_body(request, MAX_JSON) or b"{}")
+    if not isinstance(body, dict):
+        raise ColorotError("the request must be a JSON object")
+    return body
+
+
+def _strength(value) -> float:
+    from ..options import check_strength
+
+    try:
+        return check_strength(float(value))
+    except (TypeError, ValueError):
+        raise ColorotError(f"strength must be a number in [0, 1], not {value!r}") from None
+
+
 def _json(content):
     from starlette.responses import JSONResponse
 
@@ -240,7 +290,11 @@ def _guarded(handler):
         except ColorotError as error:
             return _error(str(error))
         except (ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
-            return _error(f"bad request: {error}")
+            return _error(f"bad request: {type(error).__name__}: {error}")
+        except MemoryError:
+            return _error("out of memory; try a smaller photo", 500)
+        except Exception as error:  # noqa: BLE001 - one line in the page, no traceback in the terminal
+            return _error(f"unexpected {type(error).__name__}: {error}", 500)
     return endpoint
 
 
@@ -288,5 +342,7 @@ def create_app(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 876
 
     app = Starlette(routes=api.routes(), lifespan=lifespan,
                     exception_handlers={404: not_found, 405: not_found, Exception: unexpected})
+    if host in ("0.0.0.0", "::", "[::]"):  # every interface: any address of this machine, same-origin pages only
+        return _Guard(app, None, None, max_upload)
     names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
     return _Guard(app, {f"{name}:{port}" for name in names}, {f"http://{name}:{port}" for name in names}, max_upload)

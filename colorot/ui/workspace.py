@@ -92,7 +92,7 @@ class Workspace:
         self.folder = Path(tempfile.mkdtemp(prefix="colorot-ui-"))
         self.files: dict[str, Opened] = {}
         self.grades: dict[str, Grade] = {}
-        self.masks: dict[str, np.ndarray] = {}  # id -> (h, w) float32 at a photo's preview size
+        self.masks: dict[str, tuple[str, np.ndarray]] = {}  # id -> (photo id, (h, w) float32 at its preview size)
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -113,20 +113,21 @@ class Workspace:
         ColorotError
             A file that is not an image, a look or a LUT colorot can read, or one over the pixel limit.
         """
-        name = Path(name or "file").name or "file"
+        name = Path(str(name or "file")).name
+        name = name if name.strip(". ") else "file"  # "", ".", "..": a name of ours
         opened_id = self._new_id("f")
         folder = self.folder / opened_id
-        folder.mkdir()
-        path = folder / (re.sub(r"[^\w.\- ]", "_", name) or "file")
-        path.write_bytes(data)
+        path = folder / (re.sub(r"[^\w.\- ]", "_", name).lstrip(".") or "file")
         try:
+            folder.mkdir()
+            path.write_bytes(data)
             return self._register(opened_id, name, path, None)
         except ColorotError as error:
             shutil.rmtree(folder, ignore_errors=True)
             raise ColorotError(str(error).replace(str(path), name)) from None
         except Exception as error:  # noqa: BLE001 - a file from the page never shows a traceback
             shutil.rmtree(folder, ignore_errors=True)
-            raise ColorotError(f"{name}: cannot be read ({type(error).__name__}: {error})") from None
+            raise ColorotError(f"{name}: cannot be read ({type(error).__name__})") from None
 
     def open_path(self, path) -> Opened:
         """Open a file named on the command line (read in place; never written over)."""
@@ -271,7 +272,7 @@ class Workspace:
         path = (self.output_dir / name).resolve()
         if path.parent != self.output_dir:
             raise ColorotError(f"{name!r} is outside the output folder {self.output_dir}")
-        originals = [opened.original for opened in self.files.values() if opened.original is not None]
+        originals = [opened.original for opened in list(self.files.values()) if opened.original is not None]
         if path in originals:
             raise ColorotError(f"{name}: that is an opened photo; colorot never writes over its inputs")
         return path

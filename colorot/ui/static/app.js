@@ -117,18 +117,23 @@ function options() {
 function strength() { return Number($("strength").value); }
 
 async function regrade() {
-  if (!state.current || !state.look.length) return;
+  const photoId = state.current;  // read once: the photo may change while this grade is on its way
+  if (!photoId || !state.look.length) return;
   const serial = ++state.gradeSerial;
+  if (state.gradeJob) postJSON(`/api/jobs/${state.gradeJob}/cancel`, {}).catch(() => {});  // superseded
   try {
     let mask = null;
-    if ($("mask-on").checked) mask = (await api(`/api/masks?photo=${state.current}`,
+    if ($("mask-on").checked) mask = (await api(`/api/masks?photo=${photoId}`,
                                                 { method: "POST", body: await maskBlob() })).id;
+    if (serial !== state.gradeSerial) return;
     const look = state.look.map((entry) => [entry.id, entry.weight]);
     say("fitting the map…");
-    const result = await runJob(await postJSON("/api/grades", { photo: state.current, look, options: options(), mask }));
-    if (serial !== state.gradeSerial) return;  // a newer grade was asked for meanwhile
+    const job = await postJSON("/api/grades", { photo: photoId, look, options: options(), mask });
+    state.gradeJob = job.id;
+    const result = await runJob(job);
+    if (serial !== state.gradeSerial || photoId !== state.current) return;  // a newer grade was asked for
     state.grade = result.grade;
-    const photo = state.photos.find((p) => p.id === state.current);
+    const photo = state.photos.find((p) => p.id === photoId);
     $("status").textContent = `${photo.name} ← ${state.look.map((entry) => entry.name).join(" + ")}`;
     say("");
     showCommand();
@@ -187,14 +192,15 @@ function showCommand() {
   const o = options();
   const look = state.look.map((entry) => entry.name).join(" ");
   let command = state.look.some((entry) => entry.kind !== "image")
-    ? `colorot apply ${look} ${photo.name}` : `colorot transfer ${photo.name} ${look} --strength ${strength()} --method ${o.method} --space ${o.space}`;
+    ? `colorot apply ${look} ${photo.name} (at strength 1, without a mask)`
+    : `colorot transfer ${photo.name} ${look} --strength ${strength()} --method ${o.method} --space ${o.space}`;
   if (!command.startsWith("colorot apply")) {
     if (o.method === "unbalanced") command += ` --reach ${o.reach}`;
     if (o.keep_luma) command += " --keep-luma";
     if (o.regrain) command += ` --regrain ${o.regrain}`;
     if (o.refine) command += ` --refine ${o.refine}`;
     if (state.look.length > 1) command += ` --weights ${state.look.map((entry) => entry.weight).join(",")}`;
-    if ($("mask-on").checked) command += ` --source-mask ${photo.name.replace(/\.[^.]*$/, "")}_colorot_mask.png`;
+    if ($("mask-on").checked) command += " --source-mask MASK (the _mask.png written beside the export)";
   }
   $("command").textContent = command;
 }
