@@ -217,3 +217,31 @@ def test_malformed_requests_get_one_line_errors_not_tracebacks(files):
         mask_id = client.post(f"/api/masks?photo={cat['id']}", content=buffer.getvalue()).json()["id"]
         response = client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]], "mask": mask_id})
         assert response.status_code == 400 and "for this photo" in response.json()["error"]
+
+
+def test_a_lut_file_is_the_whole_look_previewed_by_strength_and_exported(files):
+    cube = files / "look.cube"
+    subprocess.run([sys.executable, "-m", "colorot", "lut", str(files / "look.png"), "--size", "17", "-o", str(cube)],
+                   check=True, capture_output=True)
+    workspace = Workspace(files / "out")
+    with _client(workspace) as client:
+        photo, table = _open(client, files / "photo.jpg"), _open(client, cube)
+        assert table["kind"] == "cube"
+        grade = _grade(client, photo, table)
+        import io
+
+        previews = [np.asarray(Image.open(io.BytesIO(client.get(f"/api/grades/{grade}/preview?strength={s}").content)))
+                    .astype(float) for s in (0, 1)]
+        original = workspace.get(photo["id"]).preview.astype(float)
+        assert np.abs(previews[0] - original).mean() < 1.5 < np.abs(previews[1] - original).mean()
+        job = _finish(client, client.post("/api/exports", json={"grade": grade, "strength": 1}).json())
+        subprocess.run([sys.executable, "-m", "colorot", "apply", str(cube), str(files / "photo.jpg"), "--output-dir",
+                        str(files / "applied")], check=True, capture_output=True)
+        ours = np.asarray(Image.open(job["result"]["written"][0])).astype(int)
+        theirs = np.asarray(Image.open(files / "applied" / "photo_colorot.jpg")).astype(int)
+        assert np.abs(ours - theirs).mean() < 0.5  # the same table; JPEG encoding of the same pixels
+        # A table cannot be mixed with a style photo.
+        look = _open(client, files / "look.png")
+        job = _finish(client, client.post("/api/grades", json={"photo": photo["id"],
+                                                                 "look": [[table["id"], 1], [look["id"], 1]]}).json())
+        assert job["state"] == "failed" and "whole look" in job["error"]
