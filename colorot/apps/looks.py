@@ -50,8 +50,9 @@ LOOK_FORMAT = "colorot-look"
 LOOK_VERSION = 1
 
 
-def save_look(path, lut: ColorLUT, parameters: dict | None = None) -> Path:
-    """Save a look: the table of ``lut`` (one image's) and its parameters, atomically.
+def save_look(path, lut: ColorLUT, parameters: dict | None = None, *, on_exists: str = "replace") -> Path:
+    """Save a look: the table of ``lut`` (one image's) and its parameters, atomically (``on_exists`` as for
+    :func:`colorot.io.atomic_write`).
 
     Examples
     --------
@@ -72,7 +73,7 @@ def save_look(path, lut: ColorLUT, parameters: dict | None = None) -> Path:
     def save(handle) -> None:
         np.savez_compressed(handle, table=table, metadata=encoded)
 
-    return atomic_write(path, save)
+    return atomic_write(path, save, on_exists=on_exists)
 
 
 def load_look(path, device=None) -> tuple[ColorLUT, dict]:

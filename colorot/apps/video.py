@@ -180,13 +180,15 @@ def _to_rgb(frame, info: ClipInfo, **size) -> np.ndarray:
     return rgb.to_ndarray()
 
 
-def sample_frames(path, count: int = 24, max_side: int = STYLE_SIDE) -> list[np.ndarray]:
+def sample_frames(path, count: int = 24, max_side: int = STYLE_SIDE, *, clip: ClipInfo | None = None
+                  ) -> list[np.ndarray]:
     """``count`` RGB frames spread evenly over the clip (decoded once, downscaled to ``max_side``).
 
-    Frames are uint8, or uint16 for clips of more than 8 bits, converted with the clip's matrix and range.
+    Frames are uint8, or uint16 for clips of more than 8 bits, converted with the clip's matrix and range
+    (``clip``: :func:`probe_clip`'s reading of ``path``, read here when not given).
     """
     path = Path(path)
-    info = probe_clip(path)
+    info = clip or probe_clip(path)
     container = _open(path)
     with container:
         stream = container.streams.video[0]
@@ -309,6 +311,7 @@ def grade_video(
     crf: int = 18,
     hdr: str = "refuse",
     progress: Callable[[int], None] | None = None,
+    clip: ClipInfo | None = None,
 ) -> Path:
     """Apply ``apply`` (an RGB frame ``(H, W, 3)`` -> the same shape and dtype) to every frame of ``path``.
 
@@ -317,6 +320,7 @@ def grade_video(
     the primaries and transfer. Video is re-encoded (H.264 for .mp4/.mkv/.mov at ``crf``, VP9 for .webm;
     deep clips: 10-bit H.264, ProRes for .mov, AV1 for .webm), at the input's size, frame rate and
     timestamps; audio is copied, or re-encoded where the container needs it. ``output`` is written atomically.
+    ``clip`` is :func:`probe_clip`'s reading of ``path`` when the caller has it.
 
     Raises
     ------
@@ -341,7 +345,7 @@ def grade_video(
     5
     """
     path, output = Path(path), Path(output)
-    info = probe_clip(path)
+    info = clip or probe_clip(path)
     plan = plan_output(info, output, hdr)
     if not output.parent.exists():
         raise ColorotError(f"{output.parent}: output folder does not exist")

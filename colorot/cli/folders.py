@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -52,13 +53,15 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
             table = looks.load_lut(look, device)
         else:
             click.echo(f"colorot: fitting the map on {frames} frames sampled across {source.name}", err=True)
-            table = _fit_lut_from_arrays(look, clips.sample_frames(source, frames), options)
-        if not clip.frames:  # no frame count and no duration (a raw stream): no bar, the frames counted
+            table = _fit_lut_from_arrays(look, clips.sample_frames(source, frames, clip=clip), options)
+        if clip.frames:
+            bar = click.progressbar(length=clip.frames, label="grading", file=sys.stderr)
+        else:  # no frame count and no duration (a raw stream): no bar
             click.echo("colorot: grading (the clip declares no length)", err=True)
-            return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr)
-        with click.progressbar(length=clip.frames, label="grading", file=sys.stderr) as bar:
+            bar = contextlib.nullcontext()
+        with bar as shown:
             return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr,
-                                     progress=bar.update)
+                                     progress=shown.update if clip.frames else None, clip=clip)
 
     click.echo(str(_run(action)))
 

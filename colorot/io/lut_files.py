@@ -47,8 +47,9 @@ def _as_lut(table: np.ndarray, shaper: Shaper | None = None, *, device=None, cla
     return ColorLUT(torch.from_numpy(table).to(device), shaper, clamps_inputs=clamps_inputs)
 
 
-def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
-    """Write a ``.cube`` file (Adobe/Resolve 3D LUT, red index fastest, domain ``[0, 1]``).
+def write_cube(path, lut: ColorLUT, title: str = "colorot look", *, on_exists: str = "replace") -> Path:
+    """Write a ``.cube`` file (Adobe/Resolve 3D LUT, red index fastest, domain ``[0, 1]``), atomically;
+    ``on_exists`` as for :func:`colorot.io.atomic_write`.
 
     Examples
     --------
@@ -67,7 +68,7 @@ def write_cube(path, lut: ColorLUT, title: str = "colorot look") -> Path:
     def save(handle) -> None:
         handle.write((header + body + "\n").encode())
 
-    return atomic_write(Path(path), save)
+    return atomic_write(Path(path), save, on_exists=on_exists)
 
 
 def read_cube(path, device=None) -> ColorLUT:

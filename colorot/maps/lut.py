@@ -33,7 +33,7 @@ from ..options import LUT_SIZE
 from .shaper import Shaper
 from .protocol import ColorMap
 
-__all__ = ["ColorLUT", "bake_lut", "identity_grid", "used_nodes"]
+__all__ = ["ColorLUT", "bake_lut", "MapAtNodes", "identity_grid", "used_nodes"]
 
 #: Pixels looked up at a time: small on the CPU (cache), large on accelerators (fewer launches).
 CHUNK_PIXELS = {"cpu": 1 << 18, "accelerator": 1 << 23}
@@ -325,20 +325,46 @@ def bake_lut(
     ColorLUT
         Output colors clipped to the sRGB cube.
     """
-    grid = identity_grid(size, device=steps.device, dtype=torch.float32)
-    nodes = nodes.to(grid.device) if nodes is not None and blur == 0 else None
-    start = to_space(grid if nodes is None else grid[nodes], space).expand(*steps.batch_shape, -1, -1)
-    moved = steps(start)
-    colors = from_space(start + strength * (moved - start), space)
-    if nodes is not None:
-        baked = colors
-        colors = grid.expand(*baked.shape[:-2], -1, -1).clone()
-        colors[..., nodes, :] = baked
-    table = colors.reshape(-1, size, size, size, 3).permute(0, 4, 1, 2, 3)
-    if blur > 0:
-        identity = grid.T.reshape(1, 3, size, size, size)
-        table = identity + _gaussian_blur_3d(table - identity, blur * (size - 1))
-    return ColorLUT(table.clamp(0, 1).contiguous())
+    return MapAtNodes(steps, space, size=size, blur=blur, nodes=nodes).table(strength)
+
+
+class MapAtNodes:
+    """A fitted map evaluated once at the sRGB grid's nodes, tabled at any strength: what :func:`bake_lut`
+    does, split so that a strength slider re-evaluates nothing (``table(s)`` is ``bake_lut(..., strength=s)``).
+
+    Parameters are those of :func:`bake_lut`.
+
+    Examples
+    --------
+    >>> from colorot.ot.linear import LinearMap
+    >>> darker = LinearMap(0.5 * torch.eye(3)[None], torch.zeros(1, 1, 3), torch.zeros(1, 1, 3))
+    >>> at_nodes = MapAtNodes(darker, "rgb", size=5)
+    >>> float(at_nodes.table(0.5).table.max())
+    0.75
+    """
+
+    def __init__(self, steps: ColorMap, space: str, *, size: int = LUT_SIZE, blur: float = 0.0,
+                 nodes: torch.Tensor | None = None):
+        self.space, self.size, self.blur = space, size, blur
+        self.grid = identity_grid(size, device=steps.device, dtype=torch.float32)
+        self.nodes = nodes.to(self.grid.device) if nodes is not None and blur == 0 else None
+        grid = self.grid if self.nodes is None else self.grid[self.nodes]
+        self.start = to_space(grid, space).expand(*steps.batch_shape, -1, -1)
+        self.moved = steps(self.start)
+
+    def table(self, strength: float = 1.0) -> "ColorLUT":
+        """The table of ``x + strength * (T(x) - x)`` (in the working space), clipped to the sRGB cube."""
+        size, grid = self.size, self.grid
+        colors = from_space(self.start + strength * (self.moved - self.start), self.space)
+        if self.nodes is not None:
+            baked = colors
+            colors = grid.expand(*baked.shape[:-2], -1, -1).clone()
+            colors[..., self.nodes, :] = baked
+        table = colors.reshape(-1, size, size, size, 3).permute(0, 4, 1, 2, 3)
+        if self.blur > 0:
+            identity = grid.T.reshape(1, 3, size, size, size)
+            table = identity + _gaussian_blur_3d(table - identity, self.blur * (size - 1))
+        return ColorLUT(table.clamp(0, 1).contiguous())
 
 
 def used_nodes(image: np.ndarray, size: int) -> torch.Tensor:

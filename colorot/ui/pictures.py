@@ -1,5 +1,5 @@
-"""Pixels for the page: screen-size previews, blends by strength and mask, masks resized, a fitted map's tables
-at any strength, previews encoded for the browser."""
+"""Pixels for the page: screen-size previews, blends by strength and mask, masks resized, previews encoded for
+the browser."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 
 from ..options import PIXEL_SCALES
 
-__all__ = ["PREVIEW_SIDE", "preview_of", "resize_mask", "blend", "StrengthTables", "encode_preview"]
+__all__ = ["PREVIEW_SIDE", "preview_of", "resize_mask", "blend", "encode_preview"]
 
 #: The long side of the previews the page shows (about 1 MP at 4:3).
 PREVIEW_SIDE = 1280
@@ -39,28 +39,6 @@ def resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
         return mask
     image = Image.fromarray(mask.astype(np.float32), "F").resize((width, height), Image.Resampling.BILINEAR)
     return np.clip(np.asarray(image), 0, 1)
-
-
-class StrengthTables:
-    """A fitted map's tables at any strength, from one evaluation of the map at the grid's nodes: the table at
-    ``s`` is ``x + s (T(x) - x)`` in the working space, as :func:`colorot.maps.lut.bake_lut` makes it (a slider
-    re-bakes nothing)."""
-
-    def __init__(self, model):
-        from ..maps.lut import identity_grid
-        from ..measures.colorspaces import to_space
-
-        self.space, self.size = model.fit_space, model.lut_size
-        self.start = to_space(identity_grid(self.size), self.space)
-        self.moved = model.steps_(self.start.expand(*model.steps_.batch_shape, -1, -1))
-
-    def at(self, strength: float):
-        from ..maps.lut import ColorLUT
-        from ..measures.colorspaces import from_space
-
-        colors = from_space(self.start + strength * (self.moved - self.start), self.space)
-        table = colors.reshape(-1, self.size, self.size, self.size, 3).permute(0, 4, 1, 2, 3)
-        return ColorLUT(table.clamp(0, 1).contiguous())
 
 
 def blend(pixels: np.ndarray, graded: np.ndarray, strength: float, mask) -> np.ndarray:

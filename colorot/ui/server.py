@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io as bytes_io
 from importlib import resources
 from pathlib import Path
 
@@ -18,9 +17,8 @@ import numpy as np
 
 from ..errors import ColorotError
 from .figures import chroma_histograms, evaluate_figures
-from ..io import DEFAULT_MAX_PIXELS
 from .jobs import JobRunner
-from .pictures import encode_preview, resize_mask
+from .pictures import encode_preview
 from .workspace import Workspace
 
 __all__ = ["create_app", "DEFAULT_MAX_UPLOAD"]
@@ -110,29 +108,10 @@ class _Api:
 
     async def mask(self, request):
         """A mask for ``?photo=``: an image (the page's painting, or a mask file), resized to its preview."""
-        photo = self.workspace.get(request.query_params["photo"], "image")
+        photo_id = request.query_params["photo"]
+        self.workspace.get(photo_id, "image")
         data = await _read_body(request, self.max_upload, "the mask")
-        limit = self.workspace.max_pixels or DEFAULT_MAX_PIXELS
-
-        def read() -> np.ndarray:
-            from PIL import Image
-
-            try:
-                image = Image.open(bytes_io.BytesIO(data))
-                if image.width * image.height > limit:
-                    raise ColorotError(f"the mask has {image.width * image.height} pixels, more than {limit}")
-                image.load()
-            except ColorotError:
-                raise
-            except Exception:  # noqa: BLE001
-                raise ColorotError("the mask is not an image colorot can read") from None
-            values = np.asarray(image.convert("L"), dtype=np.float32) / 255
-            return resize_mask(values, *photo.preview.shape[:2])
-
-        values = await self._run(read)
-        mask_id = self.workspace._new_id("m")
-        self.workspace.masks[mask_id] = (photo.id, values)
-        return _json({"id": mask_id})
+        return _json({"id": await self._run(self.workspace.open_mask, photo_id, data)})
 
     async def grade(self, request):
         """Fit the map of a photo to a look (a job): ``{"photo", "look": [[id, weight]], "options", "mask"}``."""

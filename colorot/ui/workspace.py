@@ -22,7 +22,7 @@ from .. import io
 from ..errors import ColorotError
 from ..options import DEFAULTS
 from ..io.styles import STYLE_SIDE, read_style_pixels
-from .pictures import StrengthTables, blend, preview_of, resize_mask
+from .pictures import blend, preview_of, resize_mask
 
 __all__ = ["Workspace", "Opened", "Grade", "GRADE_OPTIONS"]
 
@@ -67,7 +67,7 @@ class Grade:
     table: object = None  # a ColorLUT, for a look that is a table
     refined_preview: np.ndarray | None = None  # refine: the preview at full strength (a slider then blends)
     full_strength_preview: np.ndarray | None = None  # regrain: the same, filled on the first preview
-    tables: object = None  # a StrengthTables, filled on the first preview
+    at_nodes: object = None  # the map at the LUT's nodes (maps.lut.MapAtNodes), filled on the first preview
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -148,6 +148,24 @@ class Workspace:
         self.files[opened_id] = opened
         return opened
 
+    def open_mask(self, photo_id: str, data: bytes) -> str:
+        """Keep a mask the page sent for a photo (its painting, or a mask file), read as ``--source-mask`` is
+        (its first channel in ``[0, 1]``, under the pixel limit) and resized to the photo's preview; its id."""
+        from ..cli._shell import _read_mask
+
+        photo = self.get(photo_id, "image")
+        mask_id = self._new_id("m")
+        path = self.folder / f"{mask_id}.mask"
+        try:
+            path.write_bytes(data)
+            values = _read_mask(path, self.max_pixels)
+        except ColorotError as error:
+            raise ColorotError(str(error).replace(str(path), "the mask")) from None
+        finally:
+            path.unlink(missing_ok=True)
+        self.masks[mask_id] = (photo.id, resize_mask(values, *photo.preview.shape[:2]))
+        return mask_id
+
     def get(self, opened_id: str, kind: str | None = None) -> Opened:
         opened = self.files.get(str(opened_id))
         if opened is None:
@@ -180,8 +198,7 @@ class Workspace:
             grade.table = load_lut(tables[0].path)
         else:
             model = api.ColorTransfer(**_engine_options(options))
-            styles = [read_style_pixels(opened.path, photo.image.icc_profile, max_side=STYLE_SIDE,
-                                        max_pixels=self.max_pixels) for opened, _ in chosen]
+            styles = self._styles(chosen, photo)
             weights = [weight for _, weight in chosen]
             full_mask = None if mask is None else resize_mask(mask, *photo.image.pixels.shape[:2])
             if options["refine"]:
@@ -192,6 +209,11 @@ class Workspace:
             grade.model = model
         self.grades[grade.id] = grade
         return grade
+
+    def _styles(self, chosen: list, photo: Opened) -> list:
+        """The style photos' pixels, read as ``colorot transfer`` reads them: in the photo's ICC profile."""
+        return [read_style_pixels(opened.path, photo.image.icc_profile, max_side=STYLE_SIDE,
+                                  max_pixels=self.max_pixels) for opened, _ in chosen]
 
     def get_grade(self, grade_id: str) -> Grade:
         grade = self.grades.get(str(grade_id))
@@ -224,9 +246,9 @@ class Workspace:
                 if grade.full_strength_preview is None:
                     grade.full_strength_preview = _with_regrain(grade.model, grade, pixels).transform(pixels)
                 return blend(pixels, grade.full_strength_preview, strength, mask)
-            if grade.tables is None:
-                grade.tables = StrengthTables(grade.model)
-            return blend(pixels, api.apply_lut(grade.tables.at(strength), pixels), 1.0, mask)
+            if grade.at_nodes is None:  # a strength change then re-tables the map, evaluating nothing again
+                grade.at_nodes = _at_nodes(grade.model, grade.model.lut_size)
+            return blend(pixels, api.apply_lut(grade.at_nodes.table(strength), pixels), 1.0, mask)
 
     def grade_batch(self, photo_ids: list, look: list, options: dict, strength: float, shared: bool,
                     job=None) -> dict:
@@ -242,13 +264,11 @@ class Workspace:
                 job.step(f"fitting one map over {len(photo_ids)} photos", 0)
             first = self.get(photo_ids[0], "image")
             checked = _checked_options(options)
-            styles = [read_style_pixels(self.get(file_id).path, first.image.icc_profile, max_side=STYLE_SIDE,
-                                        max_pixels=self.max_pixels) for file_id, _ in look]
+            chosen = [(self.get(file_id), float(weight)) for file_id, weight in look]
             photos = [self.get(photo_id, "image").image.pixels for photo_id in photo_ids]
-            model = api.ColorTransfer(**_engine_options(checked)).fit(styles, photos,
-                                                                       weights=[float(w) for _, w in look])
-            shared_grade = Grade(self._new_id("g"), first, [(self.get(i), float(w)) for i, w in look], checked,
-                                 None, model)
+            model = api.ColorTransfer(**_engine_options(checked)).fit(
+                self._styles(chosen, first), photos, weights=[weight for _, weight in chosen])
+            shared_grade = Grade(self._new_id("g"), first, chosen, checked, None, model)
         for done, photo_id in enumerate(photo_ids):
             photo = self.get(photo_id, "image")
             if job is not None:
@@ -307,38 +327,29 @@ class Workspace:
         stem = Path(grade.photo.name).stem
         path = self.output_path(f"{stem}_colorot.cube" if kind == "cube" else f"{stem}_colorot.npz")
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        path = _free_name(path)
         if kind == "cube":
-            return looks.write_cube(path, table)
-        return looks.save_look(path, table, {"strength": strength, **grade.options})
+            return looks.write_cube(path, table, on_exists="rename")
+        return looks.save_look(path, table, {"strength": strength, **grade.options}, on_exists="rename")
 
     def _table_of(self, grade: Grade, strength: float, size: int):
-        """The grade's map at the nodes of a ``size``^3 grid (a map baked at that size, read at its nodes)."""
-        import copy
-
+        """The grade's table on a ``size``^3 grid, as ``colorot lut`` bakes it."""
         from .. import api
         from ..maps.lut import ColorLUT, identity_grid
 
+        if grade.table is None:
+            return _at_nodes(grade.model, size).table(strength)
         grid = identity_grid(size).reshape(1, -1, 3).numpy()
-        if grade.table is not None:
-            moved = grid + strength * (api.apply_lut(grade.table, grid) - grid)
-        else:
-            model = copy.copy(grade.model)
-            model.lut_size, model.regrain_radius, model.lut_ = size, 0, None
-            moved = model.transform(grid, strength=strength)
+        moved = grid + strength * (api.apply_lut(grade.table, grid) - grid)
         import torch
 
         return ColorLUT(torch.from_numpy(np.ascontiguousarray(moved.reshape(-1, 3).T.reshape(3, size, size, size))))
 
 
-def _free_name(path: Path) -> Path:
-    if not path.exists():
-        return path
-    for number in itertools.count(1):
-        candidate = path.with_name(f"{path.stem}_{number}{path.suffix}")
-        if not candidate.exists():
-            return candidate
-    raise AssertionError("unreachable")
+def _at_nodes(model, size: int):
+    """A fitted model's map at the nodes of a ``size``^3 grid (its table at any strength)."""
+    from ..maps.lut import MapAtNodes
+
+    return MapAtNodes(model.steps_, model.fit_space, size=size, blur=model.lut_blur)
 
 
 def _with_regrain(model, grade: Grade, preview: np.ndarray):
@@ -351,8 +362,9 @@ def _with_regrain(model, grade: Grade, preview: np.ndarray):
 
 
 def _checked_options(options: dict) -> dict:
-    from ..options import METHOD_NAMES
-    from ..measures.colorspaces import SPACES
+    """The page's options as the types a grade takes; their values are checked where the CLI's are, by
+    :class:`colorot.ColorTransfer` (even for a table look, which does not use them)."""
+    from .. import api
 
     checked = {}
     for name, (kind, default) in GRADE_OPTIONS.items():
@@ -361,12 +373,7 @@ def _checked_options(options: dict) -> dict:
             checked[name] = None if value is None or value == "" and default is None else kind(value)
         except (TypeError, ValueError):
             raise ColorotError(f"{name}: {value!r} is not a {kind.__name__}") from None
-    if checked["method"] not in METHOD_NAMES:
-        raise ColorotError(f"unknown method {checked['method']!r}")
-    if checked["space"] not in SPACES:
-        raise ColorotError(f"unknown color space {checked['space']!r}")
-    if checked["regrain"] < 0 or checked["refine"] < 0 or not checked["reach"] > 0:
-        raise ColorotError("regrain and refine must be >= 0 and reach > 0")
+    api.ColorTransfer(**_engine_options(checked))
     return checked
 
 
