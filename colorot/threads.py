@@ -113,25 +113,60 @@ def others_running() -> int:
     The kernel's count of runnable threads (``/proc/loadavg``) less this
     process's own (``/proc/self/task/*/stat``), the least of three reads a
     fraction of a millisecond apart, so that a passing blip is not taken for
-    a busy machine. About 0.1 ms.
+    a busy machine: about 0.1 ms. Where ``/proc/loadavg`` holds no real count
+    (a sandbox such as gVisor writes ``0/0``, though the reading thread itself
+    runs), the threads in state ``R`` of the other processes in
+    ``/proc/*/task`` are counted instead (a few milliseconds; only the
+    processes this one can see). 0 where neither is readable.
     """
     counts = []
     for _ in range(3):
-        try:
-            with open("/proc/loadavg") as handle:
-                total = int(handle.read().split()[3].split("/")[0])
-            mine = 0
-            for task in os.scandir("/proc/self/task"):
-                try:
-                    with open(f"{task.path}/stat") as handle:
-                        status = handle.read()
-                except OSError:  # the thread ended meanwhile
-                    continue
-                mine += status[status.rindex(")") + 2] == "R"
-        except (OSError, ValueError, IndexError):
-            return 0
-        counts.append(max(0, total - mine))
+        total = _runnable_in_loadavg()
+        if total is None:
+            return _runnable_elsewhere()
+        counts.append(max(0, total - _runnable_threads("/proc/self")))
     return min(counts)
+
+
+def _runnable_in_loadavg(path: str = "/proc/loadavg") -> int | None:
+    """The kernel's count of runnable threads, or None where /proc/loadavg is missing or not a real count."""
+    try:
+        with open(path) as handle:
+            running, threads_total = handle.read().split()[3].split("/")
+        running, threads_total = int(running), int(threads_total)
+    except (OSError, ValueError, IndexError):
+        return None
+    return running if running >= 1 and threads_total >= 1 else None
+
+
+def _runnable_threads(process: str) -> int:
+    """How many threads of ``process`` (a /proc directory) are in state R; 0 if it is gone."""
+    running = 0
+    try:
+        tasks = list(os.scandir(f"{process}/task"))
+    except OSError:  # the process ended meanwhile
+        return 0
+    for task in tasks:
+        try:
+            with open(f"{task.path}/stat") as handle:
+                status = handle.read()
+            running += status[status.rindex(")") + 2] == "R"
+        except (OSError, ValueError, IndexError):  # the thread ended meanwhile
+            continue
+    return running
+
+
+def _runnable_elsewhere() -> int:
+    """The threads in state R of the other processes visible in /proc (0 if they cannot be read or if the
+    states are not real: this process's reading thread is running, so it must show R)."""
+    if _runnable_threads("/proc/self") < 1:
+        return 0
+    mine = str(os.getpid())
+    try:
+        processes = [entry.path for entry in os.scandir("/proc") if entry.name.isdigit() and entry.name != mine]
+    except OSError:
+        return 0
+    return sum(_runnable_threads(process) for process in processes)
 
 
 #: Seconds for which a count of :func:`others_running` is reused (a transfer's fit and apply ask in turn).
