@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..options import DEFAULTS, METHOD_NAMES, PIXEL_SCALES, SPACES
+from ..options import DEFAULTS, METHOD_NAMES, SPACES
 
 SPACE_CHOICES = SPACES
 
@@ -65,12 +65,10 @@ def _parse_weights(text: str | None, n_styles: int) -> list | None:
     return weights
 
 def _read_mask(path: Path, max_pixels: int | None):
-    """A mask file as an (H, W) float array in [0, 1]: its first channel (gray images are replicated to RGB)."""
-    from .. import io
+    """:func:`colorot.io.read_mask`, imported when a command reads a mask (``colorot -h`` stays quick)."""
+    from ..io.images import read_mask
 
-    pixels = io.read_image(path, max_pixels=max_pixels).pixels[..., 0]
-    scale = PIXEL_SCALES.get(pixels.dtype.name, 1.0)
-    return (pixels.astype("float32") / scale).clip(0, 1)
+    return read_mask(path, max_pixels)
 
 #: A table exported smaller than its look is noted when it is farther than this (8-bit codes, 99th percentile).
 LUT_ERROR_NOTE = 2.0
@@ -94,11 +92,10 @@ def _show_notes(image_file) -> None:
         click.echo(f"colorot: note: {image_file.path}: {note}", err=True)
 
 def default_output(source: Path) -> Path:
-    """``photo.jpg`` -> ``photo_colorot.jpg`` next to the source (PNG for formats colorot cannot write)."""
-    from ..io import _FORMATS
+    """:func:`colorot.io.default_output`: ``photo.jpg`` -> ``photo_colorot.jpg`` beside it."""
+    from ..io.writing import default_output
 
-    suffix = source.suffix if source.suffix.lower() in _FORMATS else ".png"
-    return source.with_name(f"{source.stem}_colorot{suffix}")
+    return default_output(source)
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(package_name="colorot", prog_name="colorot")

@@ -13,9 +13,9 @@ The names below are importable from ``colorot.io`` as before; nothing here impor
 
 from ..errors import ColorotError
 from .files import OutputExists, atomic_output, atomic_write, check_input_file, refuse_overwriting_inputs, same_file
-from .images import _FORMATS, DEFAULT_MAX_PIXELS, ImageFile, read_icc_profile, read_image  # noqa: F401 - _FORMATS
-from .writing import check_output_path, write_image
+from .images import _FORMATS, DEFAULT_MAX_PIXELS, ImageFile, read_icc_profile, read_image, read_mask  # noqa: F401
+from .writing import check_output_path, default_output, write_image
 
-__all__ = ["ImageFile", "read_image", "write_image", "read_icc_profile", "same_file", "atomic_write", "atomic_output",
+__all__ = ["ImageFile", "read_image", "read_mask", "write_image", "default_output", "read_icc_profile", "same_file", "atomic_write", "atomic_output",
            "check_output_path", "check_input_file", "refuse_overwriting_inputs", "OutputExists", "DEFAULT_MAX_PIXELS",
            "ColorotError"]

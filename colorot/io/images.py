@@ -44,7 +44,7 @@ from ..errors import ColorotError
 from .files import _check_file
 from .icc import is_gray_profile, profile_for_rgb
 
-__all__ = ["ImageFile", "read_image", "read_icc_profile", "DEFAULT_MAX_PIXELS"]
+__all__ = ["ImageFile", "read_image", "read_mask", "read_icc_profile", "DEFAULT_MAX_PIXELS"]
 
 #: Largest image read by default (width x height), against decompression bombs; a 150 MP
 #: medium-format frame fits. Set ``COLOROT_MAX_PIXELS`` or pass ``max_pixels`` to change it.
@@ -354,6 +354,30 @@ def read_image(path, *, max_side: int | None = None, max_pixels: int | None = No
         raise ColorotError(f"{path}: permission denied") from None
     except Exception as error:  # noqa: BLE001 - decoders raise anything on damaged input
         raise _corrupt(path, error) from None
+
+
+def read_mask(path, max_pixels: int | None = None) -> np.ndarray:
+    """A mask image as weights: ``(H, W)`` float32 in ``[0, 1]``, its first channel divided by the depth's largest
+    code (a gray image is read as RGB, so any mask a painter saves works; white = 1).
+
+    Raises
+    ------
+    ColorotError
+        As :func:`read_image`: a missing, corrupt or too large file.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from PIL import Image
+    >>> path = os.path.join(tempfile.mkdtemp(), "mask.png")
+    >>> Image.new("L", (4, 2), 255).save(path)
+    >>> read_mask(path).shape, float(read_mask(path).max())
+    ((2, 4), 1.0)
+    """
+    from ..options import PIXEL_SCALES
+
+    pixels = read_image(path, max_pixels=max_pixels).pixels[..., 0]
+    return (pixels.astype("float32") / PIXEL_SCALES.get(pixels.dtype.name, 1.0)).clip(0, 1)
 
 
 def read_icc_profile(path) -> bytes | None:

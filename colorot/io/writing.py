@@ -12,7 +12,7 @@ from . import _codecs
 from .files import atomic_write
 from .images import _FORMATS, _METADATA_FORMATS, ImageFile, _register_heif
 
-__all__ = ["write_image", "check_output_path"]
+__all__ = ["write_image", "check_output_path", "default_output"]
 
 
 def _to_depth(pixels: np.ndarray, image_format: str) -> np.ndarray:
@@ -146,3 +146,17 @@ def write_image(
         if image_format == "HEIF":
             raise ColorotError(f"{path}: writing HEIC/HEIF needs the heic extra: pip install 'colorot[heic]'") from None
         raise
+
+
+def default_output(source) -> Path:
+    """Where a graded ``source`` goes by default: ``photo.jpg`` -> ``photo_colorot.jpg`` beside it (``.png`` for
+    a format colorot cannot write).
+
+    Examples
+    --------
+    >>> default_output("shots/photo.jpg").as_posix(), default_output("scan.psd").name
+    ('shots/photo_colorot.jpg', 'scan_colorot.png')
+    """
+    source = Path(source)
+    suffix = source.suffix if source.suffix.lower() in _FORMATS else ".png"
+    return source.with_name(f"{source.stem}_colorot{suffix}")

@@ -151,14 +151,12 @@ class Workspace:
     def open_mask(self, photo_id: str, data: bytes) -> str:
         """Keep a mask the page sent for a photo (its painting, or a mask file), read as ``--source-mask`` is
         (its first channel in ``[0, 1]``, under the pixel limit) and resized to the photo's preview; its id."""
-        from ..cli._shell import _read_mask
-
         photo = self.get(photo_id, "image")
         mask_id = self._new_id("m")
         path = self.folder / f"{mask_id}.mask"
         try:
             path.write_bytes(data)
-            values = _read_mask(path, self.max_pixels)
+            values = io.read_mask(path, self.max_pixels)
         except ColorotError as error:
             raise ColorotError(str(error).replace(str(path), "the mask")) from None
         finally:
@@ -300,9 +298,7 @@ class Workspace:
     def export_photo(self, grade: Grade, strength: float, name: str | None = None,
                      quality: int | None = None) -> Path:
         """The full-resolution graded photo, through colorot's faithful writer (depth, ICC, EXIF, alpha)."""
-        from ..cli._shell import default_output
-
-        name = name or default_output(Path(grade.photo.name)).name
+        name = name or io.default_output(Path(grade.photo.name)).name
         path = self.output_path(name)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         graded = self.render(grade, strength, full=True)
