@@ -21,11 +21,14 @@ returns: a host program keeps its settings.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import os
+import queue
 import threading
 import time
 
+from . import progress
 from .errors import ColorotError
 
 __all__ = ["cpu_threads", "free_threads", "others_running", "limit", "torch_threads", "fitting", "for_work",
@@ -220,7 +223,8 @@ def in_strips(function, items, workers: int | None = None) -> list:
     colorot's one pool of Python threads: for strip-parallel work on images (Pillow's kernel, the tabulated
     lookup, the node search), where numpy and Pillow release the GIL and a waiting thread blocks rather than
     spins. Items are dealt round-robin to the workers, so more strips than workers still balance the load.
-    Functions run here must not call :func:`in_strips` themselves.
+    Functions run here must not call :func:`in_strips` themselves. The share done is told to
+    :func:`colorot.progress.report` as strips finish; a callback that raises stops the strips not yet begun.
 
     Examples
     --------
@@ -231,7 +235,11 @@ def in_strips(function, items, workers: int | None = None) -> list:
     items = list(items)
     workers = max(1, min(workers or cpu_threads(), STRIP_POOL_SIZE, len(items)))
     if workers == 1:
-        return [function(item) for item in items]
+        results = []
+        for item in items:
+            results.append(function(item))
+            progress.report(len(results) / len(items))
+        return results
     with _lock:
         if _strip_pool is None:
             from concurrent.futures import ThreadPoolExecutor
@@ -239,11 +247,30 @@ def in_strips(function, items, workers: int | None = None) -> list:
             _strip_pool = ThreadPoolExecutor(STRIP_POOL_SIZE, thread_name_prefix="colorot-strips")
     shares = [list(range(start, len(items), workers)) for start in range(workers)]
     results: list = [None] * len(items)
+    stop, finished = threading.Event(), queue.SimpleQueue()  # a None for each item done, or a worker's error
 
     def run(share: list) -> None:
         for index in share:
-            results[index] = function(items[index])
+            if stop.is_set():  # a progress callback, or another worker, stopped the call
+                return
+            try:
+                results[index] = function(items[index])
+            except BaseException as error:
+                finished.put(error)
+                raise
+            finished.put(None)
 
-    for future in [_strip_pool.submit(run, share) for share in shares]:
-        future.result()
+    futures = [_strip_pool.submit(run, share) for share in shares]
+    try:
+        for count in range(1, len(items) + 1):
+            if finished.get() is not None:
+                stop.set()
+                break
+            progress.report(count / len(items))
+        for future in futures:
+            future.result()
+    except BaseException:
+        stop.set()
+        concurrent.futures.wait(futures)
+        raise
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ with warnings.catch_warnings():  # Starlette >= 1.x nudges toward httpx2; httpx 
     warnings.simplefilter("ignore", DeprecationWarning)
     from starlette.testclient import TestClient  # noqa: E402
 
-from colorot.ui.jobs import JobRunner  # noqa: E402
+from colorot.ui.jobs import Job, JobRunner  # noqa: E402
 from colorot.ui.server import create_app  # noqa: E402
 from colorot.ui.workspace import Workspace  # noqa: E402
 
@@ -104,6 +105,30 @@ def test_a_photo_opened_from_disk_is_never_written_over(files):
         response = client.post("/api/exports", json={"grade": grade, "name": "photo.jpg"})
         assert response.status_code == 400 and "never writes over" in response.json()["error"]
     assert (files / "photo.jpg").read_bytes() == before
+
+
+def test_a_closed_page_leaves_none_of_its_files_and_the_others_keep_theirs(files):
+    workspace = Workspace(files / "out")
+    photo = workspace.open_path(files / "photo.jpg")  # named on the command line: read in place, kept
+    with _client(workspace, preload={"photos": [photo.id], "look": []}) as client:
+        opened = {}
+        for page in ("A", "B"):
+            response = client.post("/api/files?name=look.png", content=(files / "look.png").read_bytes(),
+                                   headers={"X-Colorot-Page": page})
+            opened[page] = response.json()
+        job = client.post("/api/grades", json={"photo": photo.id, "look": [[opened["A"]["id"], 1]]},
+                          headers={"X-Colorot-Page": "A"}).json()
+        grade = _finish(client, job)["result"]["grade"]
+        assert len(list(workspace.folder.iterdir())) == 2
+        assert client.post("/api/close?page=A").json() == {"removed": 1}  # as the page's beacon sends it
+        assert len(list(workspace.folder.iterdir())) == 1  # B's file only
+        response = client.get(f"/api/grades/{grade}/preview")
+        assert response.status_code == 400 and "grade the photo again" in response.json()["error"]
+        assert client.get(f"/api/files/{opened['B']['id']}/preview").status_code == 200
+        assert client.get(f"/api/files/{photo.id}/preview").status_code == 200
+        assert client.post("/api/close?page=B").json() == {"removed": 1}
+        assert client.post("/api/close").json() == {"removed": 0}  # no page named: nothing removed
+        assert list(workspace.folder.iterdir()) == [] and (files / "photo.jpg").is_file()
 
 
 def test_other_origins_hosts_big_uploads_and_bad_files_are_refused(files):
@@ -245,3 +270,48 @@ def test_a_lut_file_is_the_whole_look_previewed_by_strength_and_exported(files):
         job = _finish(client, client.post("/api/grades", json={"photo": photo["id"],
                                                                  "look": [[table["id"], 1], [look["id"], 1]]}).json())
         assert job["state"] == "failed" and "whole look" in job["error"]
+
+
+def test_an_export_reports_the_engines_progress_and_stops_inside_it_when_cancelled(tmp_path, coffee, monkeypatch):
+    """A full-resolution export shows the engine's progress as the strips of the photo are looked up, and a
+    cancel stops it there: the job ends cancelled and nothing is written."""
+    rng = np.random.default_rng(0)
+    large = np.clip(rng.normal(120, 40, (2000, 3000, 3)), 0, 255).astype(np.uint8)
+    Image.fromarray(large).save(tmp_path / "large.png")
+    Image.fromarray(coffee).save(tmp_path / "look.png")
+    workspace = Workspace(tmp_path / "out")
+    photo, look = workspace.open_path(tmp_path / "large.png"), workspace.open_path(tmp_path / "look.png")
+    fitted = workspace.grade(photo.id, [(look.id, 1.0)], {})
+    report = Job.report
+
+    def export(cancel_inside: bool, seen: list):
+        def watched(job, fraction, message=None):
+            seen.append(fraction)
+            if cancel_inside and 0 < fraction < 0.85:  # the user presses Cancel while the pixels are graded
+                job.cancel_requested.set()
+            report(job, fraction, message)
+
+        def work(job):
+            job.step("grading at full resolution")
+            return {"written": [str(workspace.export_photo(fitted, 1.0))]}
+
+        monkeypatch.setattr(Job, "report", watched)
+        runner = JobRunner()
+        job = runner.submit(work)
+        while job.state == "running":
+            time.sleep(0.02)
+        runner.shutdown()
+        return job
+
+    seen = []
+    job = export(True, seen)
+    assert job.state == "cancelled", job.describe()
+    assert seen and 0 < seen[-1] < 0.85  # stopped inside the grading, before the writing
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+    seen = []
+    job = export(False, seen)
+    assert job.state == "done" and Path(job.result["written"][0]).is_file()
+    assert any(0 < fraction < 0.85 for fraction in seen)  # the strips, as they finish
+    assert seen == sorted(seen) and seen[-1] == 0.85  # then "writing"
+    workspace.close()

@@ -1,5 +1,6 @@
 """``colorot ui`` end to end in a real headless Chromium (the distribution's, driven by Playwright's Python API;
-no browser is downloaded): open files, move the strength, paint a mask, export, drop a corrupt file.
+no browser is downloaded): open and drop files, move the strength, paint a mask, export, open a corrupt file,
+leave the page.
 
 Skipped, with the reason, where Playwright or a Chromium executable is missing. Screenshots of the main states
 go to ``$COLOROT_ARTIFACTS`` (default: the test's temporary folder), never into the repository.
@@ -66,6 +67,18 @@ def _pixels(page, selector: str) -> np.ndarray:
     return np.asarray(Image.open(bytes_io.BytesIO(base64.b64decode(url.split(",")[1]))).convert("RGB")).astype(float)
 
 
+def _drop(page, selector: str, path: Path) -> None:
+    """Drop a file on an element, as a file manager does (a DataTransfer holding it, in a drop event)."""
+    transfer = page.evaluate_handle("""([name, data]) => {
+        const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name));
+        return transfer;
+    }""", [path.name, base64.b64encode(path.read_bytes()).decode()])
+    page.dispatch_event(selector, "dragover", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
 def _wait_for_new_grade(page, old: str | None) -> str:
     page.wait_for_function("(old) => { const a = document.querySelector('#after'); "
                            "return a.dataset.grade && a.dataset.grade !== old; }", arg=old, timeout=60_000)
@@ -86,7 +99,7 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         page.goto(url)
         page.wait_for_selector("body[data-ready]")
         page.set_input_files("#photo-input", str(photo))
-        page.set_input_files("#look-input", str(style))
+        _drop(page, "#look-section", style)  # the style dragged from a file manager onto the look panel
         grade = _wait_for_new_grade(page, None)
         original, full = _pixels(page, "#before"), _pixels(page, "#after")
         assert np.abs(full - original).mean() > 8  # graded
@@ -141,6 +154,15 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         assert "broken.jpg" in page.text_content("#message")
         assert "Traceback" not in page.content()
         page.screenshot(path=str(artifacts / "ui-error.png"))
+
+        # Leaving the page (its pagehide beacon): the files it sent are removed while the server runs on.
+        workspace_folder = next((folder / "tmp").glob("colorot-ui-*"))
+        assert list(workspace_folder.iterdir())
+        page.goto("about:blank")
+        deadline = time.monotonic() + 10
+        while list(workspace_folder.iterdir()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert list(workspace_folder.iterdir()) == []
         browser.close()
     process.send_signal(signal.SIGINT)
     process.wait(timeout=30)

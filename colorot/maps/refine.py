@@ -18,6 +18,7 @@ import math
 
 import torch
 
+from .. import progress
 from ..devices import seeded_generator
 from ..io.arrays import PixelView
 from ..measures import sample_colors
@@ -67,33 +68,35 @@ def refined_transform(model, view: PixelView, strength: float, mask: torch.Tenso
     eight_bit = view.is_uint8_array and model.device_.type == "cpu" and strength == 1.0 \
         and model.lut_size <= PILLOW_LUT_MAX
     moved = source
-    for round_ in range(model.refine + 1):
-        last = round_ == model.refine
-        if last and size != full_size:
-            moved = filter_displacement(source, moved, size, radii[-1], model.regrain_eps,
-                                        fine_source=full_source, fine_size=full_size)
-            source, alpha, copy_mask, size = full_source, full_alpha, mask, full_size
-        elif round_:
-            moved = filter_displacement(source, moved, size, radii[round_ - 1], model.regrain_eps)
-        n_samples = model.n_samples if last else min(model.n_samples, REFINE_ROUND_SAMPLES)
-        lut_size = model.lut_size if last else min(model.lut_size, REFINE_ROUND_LUT)
-        colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
-                               device=model.device_, name="source", mask=copy_mask)
-        steps = model._fit_steps(to_space(colors, model.fit_space), generator,
-                                n_iter=model.n_iter if last else min(model.n_iter, REFINE_ROUND_ITER))
-        # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
-        # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
-        partial = model._bakes_partially(size)
-        codes = None
-        if partial or (last and eight_bit):
-            codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_().to(torch.uint8).numpy()
-        lut = model._bake(steps, 1.0, used_nodes(codes, lut_size) if partial else None, size=lut_size)
-        if last and eight_bit:
-            # An 8-bit photo's last map reads the filtered colors rounded to 8 bits, with Pillow's kernel
-            # (a third of the float lookup's time at 12 MP); the output is rounded to 8 bits anyway.
-            moved = torch.from_numpy(lut.apply_uint8(codes.reshape(*size, 3))).reshape(1, -1, 3).transpose(1, 2)
-            return finish(view, pixels, moved, mask)
-        moved = lut.apply_pixels(moved, device=model.device_)
+    rounds = model.refine + 1
+    for round_ in range(rounds):
+        with progress.part(round_ / rounds, (round_ + 1) / rounds, f"refine: round {round_ + 1} of {rounds}"):
+            last = round_ == model.refine
+            if last and size != full_size:
+                moved = filter_displacement(source, moved, size, radii[-1], model.regrain_eps,
+                                            fine_source=full_source, fine_size=full_size)
+                source, alpha, copy_mask, size = full_source, full_alpha, mask, full_size
+            elif round_:
+                moved = filter_displacement(source, moved, size, radii[round_ - 1], model.regrain_eps)
+            n_samples = model.n_samples if last else min(model.n_samples, REFINE_ROUND_SAMPLES)
+            lut_size = model.lut_size if last else min(model.lut_size, REFINE_ROUND_LUT)
+            colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
+                                   device=model.device_, name="source", mask=copy_mask)
+            steps = model._fit_steps(to_space(colors, model.fit_space), generator,
+                                    n_iter=model.n_iter if last else min(model.n_iter, REFINE_ROUND_ITER))
+            # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
+            # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
+            partial = model._bakes_partially(size)
+            codes = None
+            if partial or (last and eight_bit):
+                codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_().to(torch.uint8).numpy()
+            lut = model._bake(steps, 1.0, used_nodes(codes, lut_size) if partial else None, size=lut_size)
+            if last and eight_bit:
+                # An 8-bit photo's last map reads the filtered colors rounded to 8 bits, with Pillow's kernel
+                # (a third of the float lookup's time at 12 MP); the output is rounded to 8 bits anyway.
+                moved = torch.from_numpy(lut.apply_uint8(codes.reshape(*size, 3))).reshape(1, -1, 3).transpose(1, 2)
+                return finish(view, pixels, moved, mask)
+            moved = lut.apply_pixels(moved, device=model.device_)
     return finish(view, pixels, from_unit(torch.lerp(full_source, moved, strength), pixels, view.scale), mask)
 
 

@@ -99,8 +99,14 @@ class _Api:
             body = await _read_body(request, self.max_upload, name)
         except ColorotError as error:
             return _error(str(error), 413)
-        opened = await self._run(self.workspace.open_bytes, name, body)
+        opened = await self._run(self.workspace.open_bytes, name, body, _page(request))
         return _json(opened.describe())
+
+    async def close_page(self, request):
+        """The page is closing (``navigator.sendBeacon`` on ``pagehide``): its files and jobs go."""
+        page = request.query_params.get("page", "")
+        self.jobs.cancel_page(page)
+        return _json({"removed": await self._run(self.workspace.forget_page, page)})
 
     async def file_preview(self, request):
         opened = self.workspace.get(request.path_params["file_id"], "image")
@@ -130,7 +136,7 @@ class _Api:
             fitted = self.workspace.grade(body["photo"], body["look"], body.get("options", {}), mask_values)
             return {"grade": fitted.id}
 
-        return _json(self.jobs.submit(work).describe())
+        return _json(self.jobs.submit(work, page=_page(request)).describe())
 
     async def _rendered(self, request):
         fitted = self.workspace.get_grade(request.path_params["grade_id"])
@@ -179,7 +185,7 @@ class _Api:
                 path = self.workspace.export_table(fitted, strength, what, size)
             return {"written": [str(path)]}
 
-        return _json(self.jobs.submit(work).describe())
+        return _json(self.jobs.submit(work, page=_page(request)).describe())
 
     async def batch(self, request):
         """Grade and export several photos (a job with a step per photo)."""
@@ -189,7 +195,7 @@ class _Api:
         for photo_id in photo_ids:
             self.workspace.get(photo_id, "image")
         work = lambda job: self.workspace.grade_batch(photo_ids, look, options, strength, shared, job)  # noqa: E731
-        return _json(self.jobs.submit(work, total=len(photo_ids)).describe())
+        return _json(self.jobs.submit(work, total=len(photo_ids), page=_page(request)).describe())
 
     async def job_status(self, request):
         return _json(self.jobs.get(request.path_params["job_id"]).describe())
@@ -210,7 +216,8 @@ class _Api:
                  ("/api/grades/{grade_id}/figures", self.grade_figures, None),
                  ("/api/grades/{grade_id}/histograms", self.grade_histograms, None),
                  ("/api/exports", self.export, post), ("/api/batches", self.batch, post),
-                 ("/api/jobs/{job_id}", self.job_status, None), ("/api/jobs/{job_id}/cancel", self.job_cancel, post)]
+                 ("/api/jobs/{job_id}", self.job_status, None), ("/api/jobs/{job_id}/cancel", self.job_cancel, post),
+                 ("/api/close", self.close_page, post)]
         return [Route("/", self.index), *(Route(path, _guarded(handler), methods=methods)
                                            for path, handler, methods in table),
                 Mount("/static", StaticFiles(directory=str(Path(str(_STATIC)))))]
@@ -237,6 +244,11 @@ async def _json_object(request) -> dict:
     if not isinstance(body, dict):
         raise ColorotError("the request must be a JSON object")
     return body
+
+
+def _page(request) -> str | None:
+    """The page a request comes from (a random name each page load gives itself), or None."""
+    return request.headers.get("x-colorot-page") or request.query_params.get("page") or None
 
 
 def _strength(value) -> float:

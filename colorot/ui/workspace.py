@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import io
+from .. import io, progress
 from ..errors import ColorotError
 from ..options import DEFAULTS
 from ..io.styles import STYLE_SIDE, read_style_pixels
@@ -45,6 +45,7 @@ class Opened:
     path: Path
     kind: str
     original: Path | None = None
+    page: str | None = None  # the page that sent it (its files are dropped when it closes); None: the command line
     image: io.ImageFile | None = None
     preview: np.ndarray | None = None  # (h, w, 3|4) uint8, the long side at most PREVIEW_SIDE
 
@@ -105,8 +106,9 @@ class Workspace:
             return f"{prefix}{next(self._ids)}"
 
     # -- opening ---------------------------------------------------------------------------------------------
-    def open_bytes(self, name: str, data: bytes) -> Opened:
-        """Keep a file the page sent (under a name of ours, with its extension) and read it.
+    def open_bytes(self, name: str, data: bytes, page: str | None = None) -> Opened:
+        """Keep a file a page sent (under a name of ours, with its extension) and read it; ``page`` names the
+        page, whose files :meth:`forget_page` removes when it closes.
 
         Raises
         ------
@@ -121,7 +123,7 @@ class Workspace:
         try:
             folder.mkdir()
             path.write_bytes(data)
-            return self._register(opened_id, name, path, None)
+            return self._register(opened_id, name, path, None, page)
         except ColorotError as error:
             shutil.rmtree(folder, ignore_errors=True)
             raise ColorotError(str(error).replace(str(path), name)) from None
@@ -135,11 +137,12 @@ class Workspace:
         io.check_input_file(path)
         return self._register(self._new_id("f"), path.name, path, path.resolve())
 
-    def _register(self, opened_id: str, name: str, path: Path, original: Path | None) -> Opened:
+    def _register(self, opened_id: str, name: str, path: Path, original: Path | None,
+                  page: str | None = None) -> Opened:
         from ..apps.looks import load_lut, lut_kind
 
         kind = lut_kind(path) or "image"
-        opened = Opened(opened_id, name, path, kind, original)
+        opened = Opened(opened_id, name, path, kind, original, page)
         if kind == "image":
             opened.image = io.read_image(path, max_pixels=self.max_pixels)
             opened.preview = preview_of(opened.image.pixels)
@@ -163,6 +166,21 @@ class Workspace:
             path.unlink(missing_ok=True)
         self.masks[mask_id] = (photo.id, resize_mask(values, *photo.preview.shape[:2]))
         return mask_id
+
+    def forget_page(self, page: str) -> int:
+        """Drop what a closed page sent (its files, removed from disk) and the grades and masks made of them;
+        the files named on the command line stay. The number of files removed."""
+        gone = {opened_id for opened_id, opened in list(self.files.items()) if page and opened.page == page}
+        for opened_id in gone:
+            opened = self.files.pop(opened_id)
+            shutil.rmtree(opened.path.parent, ignore_errors=True)
+        for grade_id, grade in list(self.grades.items()):
+            if grade.photo.id in gone or any(opened.id in gone for opened, _ in grade.look):
+                self.grades.pop(grade_id, None)
+        for mask_id, (photo_id, _) in list(self.masks.items()):
+            if photo_id in gone:
+                self.masks.pop(mask_id, None)
+        return len(gone)
 
     def get(self, opened_id: str, kind: str | None = None) -> Opened:
         opened = self.files.get(str(opened_id))
@@ -301,7 +319,9 @@ class Workspace:
         name = name or io.default_output(Path(grade.photo.name)).name
         path = self.output_path(name)
         self.output_dir.mkdir(parents=True, exist_ok=True)
-        graded = self.render(grade, strength, full=True)
+        with progress.part(0.0, 0.85):
+            graded = self.render(grade, strength, full=True)
+        progress.report(0.85, "writing")
         written = io.write_image(path, graded, like=grade.photo.image, quality=quality, on_exists="rename")
         if grade.mask is not None:  # the mask beside it, so that the CLI can redo the same grade
             mask = resize_mask(grade.mask, *graded.shape[:2])

@@ -11,8 +11,11 @@ function say(text, isError = false) {
   box.className = isError ? "error" : "";
 }
 
+// This page's name: the server drops the files it sent when it closes (pagehide), and cancels its jobs.
+const PAGE = Math.random().toString(36).slice(2) + Date.now().toString(36);
+
 async function api(path, options = {}) {
-  const response = await fetch(path, options);
+  const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), "X-Colorot-Page": PAGE } });
   const type = response.headers.get("content-type") || "";
   if (!response.ok) {
     const body = type.includes("json") ? await response.json() : { error: response.statusText };
@@ -32,7 +35,7 @@ async function runJob(job) {
   $("job-cancel").onclick = () => postJSON(`/api/jobs/${job.id}/cancel`, {}).catch(() => {});
   try {
     while (job.state === "running") {
-      if (job.total > 1) { bar.max = job.total; bar.value = job.done; } else { bar.removeAttribute("value"); }
+      if (job.total > 1 || job.done > 0) { bar.max = job.total; bar.value = job.done; } else { bar.removeAttribute("value"); }
       $("job-message").textContent = job.message;
       await new Promise((resolve) => setTimeout(resolve, 120));
       job = await api(`/api/jobs/${job.id}`);
@@ -378,4 +381,6 @@ async function start() {
   document.body.dataset.ready = "1";
 }
 
+window.addEventListener("pagehide", () => navigator.sendBeacon(`/api/close?page=${PAGE}`));
+window.addEventListener("pageshow", (event) => { if (event.persisted) location.reload(); });  // its files are gone
 start().catch((error) => say(error.message, true));
