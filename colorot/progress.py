@@ -50,8 +50,33 @@ def reporting(callback: Callback) -> Iterator[None]:
 
 
 def report(fraction: float, message: str | None = None) -> None:
-    """Tell the callback of :func:`reporting`, if any, that the current stage is ``fraction`` done (it may raise
-    to stop the call)."""
+    """Tell the callback of :func:`reporting`, if any, that the current stage is ``fraction`` done.
+
+    Parameters
+    ----------
+    fraction : float
+        How far the current stage is, clipped to ``[0, 1]``.
+    message : str, optional
+        A short phrase naming the stage, when it changes.
+
+    Raises
+    ------
+    Exception
+        Whatever the callback raises to stop the call (a window's cancel).
+
+    Examples
+    --------
+    >>> class Cancelled(Exception):
+    ...     pass
+    >>> def cancel(fraction, message):
+    ...     raise Cancelled
+    >>> with reporting(cancel):
+    ...     try:
+    ...         report(0.25)
+    ...     except Cancelled:
+    ...         print("stopped at a quarter")
+    stopped at a quarter
+    """
     callback = _callback.get()
     if callback is not None:
         callback(min(max(float(fraction), 0.0), 1.0), message)
