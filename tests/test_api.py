@@ -290,9 +290,9 @@ def test_the_module_survives_state_dict_casts_copies_pickling_and_workers(coffee
 
 def test_the_module_follows_transforms_v2_sample_conventions(astronaut, coffee):
     class Image(torch.Tensor):
-        """Stands for ``torchvision.tv_tensors.Image`` (a tensor subclass of that name): the registry's
-        torchvision is a CUDA build that does not import beside the CPU torch here, so v2's conventions are
-        tested on a sample structure of our own."""
+        """Stands for ``torchvision.tv_tensors.Image`` (a tensor subclass of that name): CI's CPU torch has no
+        torchvision, so v2's conventions are tested here on a sample structure of our own, and against
+        torchvision's own ``Compose`` in ``tests/test_torchvision.py`` where it imports."""
 
     class BoundingBoxes(torch.Tensor):
         """Stands for ``tv_tensors.BoundingBoxes``: not an image, passed through."""
