@@ -43,7 +43,7 @@ def main() -> None:
             page.screenshot(path=str(out / "ui-graded.jpg"), type="jpeg", quality=80)
             grade = page.get_attribute("#after", "data-grade")
             page.check("#mask-on")
-            page.wait_for_function(f"document.querySelector('#after').dataset.grade !== '{grade}'")
+            page.wait_for_function(f"() => document.querySelector('#after').dataset.grade !== '{grade}'")
             grade = page.get_attribute("#after", "data-grade")
             page.fill("#brush-size", "220")
             box = page.locator("#mask-canvas").bounding_box()
@@ -52,7 +52,7 @@ def main() -> None:
             for step in range(31):
                 page.mouse.move(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * (0.1 + 0.8 * step / 30))
             page.mouse.up()
-            page.wait_for_function(f"document.querySelector('#after').dataset.grade !== '{grade}'", timeout=120_000)
+            page.wait_for_function(f"() => document.querySelector('#after').dataset.grade !== '{grade}'", timeout=120_000)
             page.wait_for_timeout(1500)
             page.screenshot(path=str(out / "ui-mask.jpg"), type="jpeg", quality=80)
             browser.close()

@@ -130,6 +130,26 @@ def test_a_closed_page_leaves_none_of_its_files_and_the_others_keep_theirs(files
         assert list(workspace.folder.iterdir()) == [] and (files / "photo.jpg").is_file()
 
 
+def test_no_other_site_may_frame_or_embed_the_window_and_every_interface_refuses_rebound_names(files):
+    with _client(Workspace(files / "out")) as client:
+        page = client.get("/")
+        assert page.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in \
+            page.headers["content-security-policy"]
+        framed = client.get("/", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "iframe"})
+        assert framed.status_code == 403 and framed.headers["x-frame-options"] == "DENY"
+        assert client.get("/api/config", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "image"}
+                          ).status_code == 403
+        assert client.get("/", headers={"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Dest": "document"}
+                          ).status_code == 200  # a link from elsewhere opens the window
+    app = create_app(Workspace(files / "out"), host="0.0.0.0", port=8765)
+    with TestClient(app, base_url="http://192.168.1.20:8765") as client:
+        assert client.get("/api/config").status_code == 200  # an address of this machine
+        for host in ("rebound.example:8765", "192.168.1.20:9999", "192.168.1.20"):
+            assert client.get("/api/config", headers={"Host": host}).status_code == 403, host
+        assert client.get("/api/config", headers={"Host": "localhost:8765"}).status_code == 200
+        assert client.get("/api/config", headers={"Host": "[::1]:8765"}).status_code == 200
+
+
 def test_other_origins_hosts_big_uploads_and_bad_files_are_refused(files):
     workspace = Workspace(files / "out")
     with _client(workspace, max_upload=4096) as client:
@@ -194,6 +214,65 @@ def test_a_mask_keeps_its_pixels_and_the_batch_grades_every_photo(files):
         assert Image.open(io.BytesIO(histograms.content)).size[0] > 3 * 150  # photo, style, result
 
 
+def test_a_mask_on_a_photo_larger_than_the_preview_exports_what_the_cli_makes_of_the_mask_file(files):
+    """The export's mask is the *_mask.png written beside it, to the code: the command line with
+    --source-mask gives the same bytes."""
+    big = Image.open(files / "photo.jpg").resize((1800, 1800), Image.Resampling.BICUBIC)
+    big.save(files / "big.jpg", quality=92)
+    workspace = Workspace(files / "out")
+    with _client(workspace) as client:
+        photo, look = _open(client, files / "big.jpg"), _open(client, files / "look.png")
+        ramp = np.tile(np.linspace(0, 255, 1280), (1280, 1)).astype(np.uint8)  # a soft mask at the preview's size
+        import io
+
+        buffer = io.BytesIO()
+        Image.fromarray(ramp).save(buffer, "PNG")
+        mask_id = client.post(f"/api/masks?photo={photo['id']}", content=buffer.getvalue()).json()["id"]
+        job = _finish(client, client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]],
+                                                                 "mask": mask_id}).json())
+        job = _finish(client, client.post("/api/exports", json={"grade": job["result"]["grade"], "strength": 0.8}
+                                          ).json())
+    exported = files / "out" / "big_colorot.jpg"
+    assert job["result"]["written"] == [str(exported)]
+    subprocess.run([sys.executable, "-m", "colorot", "transfer", str(files / "big.jpg"), str(files / "look.png"),
+                    "--strength", "0.8", "--source-mask", str(files / "out" / "big_colorot_mask.png"),
+                    "-o", str(files / "cli.jpg")], check=True, capture_output=True)
+    assert exported.read_bytes() == (files / "cli.jpg").read_bytes()
+
+
+def test_refits_keep_a_few_grades_and_masks_and_a_cancelled_batch_keeps_what_it_wrote(files):
+    workspace = Workspace(files / "out")
+    with _client(workspace) as client:
+        photo, cat, look = (_open(client, files / name) for name in ("photo.jpg", "cat.png", "look.png"))
+        grades = [_grade(client, photo, look, reach=reach) for reach in (0.2, 0.3, 0.4, 0.5, 0.6)]
+        assert sorted(workspace.grades) == sorted(grades[-3:])  # the newest three of this page
+        assert client.get(f"/api/grades/{grades[0]}/preview").status_code == 400
+        as_text = _grade(client, photo, look, keep_luma="false", refine="0")
+        as_json = _grade(client, photo, look, keep_luma=False, refine=0)
+        assert client.get(f"/api/grades/{as_text}/preview").content == \
+            client.get(f"/api/grades/{as_json}/preview").content
+        for _ in range(4):
+            client.post(f"/api/masks?photo={photo['id']}", content=(files / "look.png").read_bytes())
+        assert len(workspace.masks) == 2
+        runner, photos = JobRunner(), [photo["id"], cat["id"], photo["id"], cat["id"]]
+
+        def batch(job):
+            def stop_after_the_first(done):
+                if done >= 1:
+                    job.cancel_requested.set()
+
+            original = job.step
+            job.step = lambda message, done=None: (stop_after_the_first(done or 0), original(message, done))
+            return workspace.grade_batch(photos, [[look["id"], 1]], {}, 1.0, False, job)
+
+        job = runner.submit(batch, total=4)
+        while job.state == "running":
+            time.sleep(0.02)
+        runner.shutdown()
+        assert job.state == "cancelled" and len(job.result["written"]) == 1, (job.describe(), job.result)
+        assert Path(job.result["written"][0]).is_file()
+
+
 def test_a_long_job_reports_progress_and_can_be_cancelled():
     runner = JobRunner()
     steps = []
@@ -227,9 +306,19 @@ def test_malformed_requests_get_one_line_errors_not_tracebacks(files):
         assert response.status_code == 400 and "no opened file" in response.json()["error"]
         assert client.get(f"/api/grades/{grade}/preview?strength=nan").status_code == 400
         assert client.get(f"/api/grades/{grade}/preview?strength=2").status_code == 400
-        for export in ({"quality": 500}, {"what": "cube", "size": "abc"}, {"what": "svg"}):
-            response = client.post("/api/exports", json={"grade": grade, **export})
-            assert response.status_code == 400 and response.json()["error"], export
+        for export in ({"quality": 500}, {"quality": 50.7}, {"what": "cube", "size": "abc"}, {"what": "svg"},
+                       {"name": "notes.txt"}, {"name": "noextension"}, {"name": "x" * 300 + ".jpg"}):
+            response = client.post("/api/exports", json={"grade": grade, **export})  # refused before any work
+            assert response.status_code == 400 and "unexpected" not in response.json()["error"], export
+        for body in ({"look": [[look["id"]]]}, {"look": [[look["id"], "heavy"]]}, {"options": {"refine": 2.5}},
+                     {"options": {"keep_luma": "maybe"}}, {"options": []}):
+            response = client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]], **body})
+            assert response.status_code in (200, 400), body
+            job = response.json() if response.status_code == 400 else _finish(client, response.json())
+            message = job.get("error") or ""
+            assert message and "unexpected" not in message and "\n" not in message, (body, job)
+        response = client.post("/api/batches", json={"photos": 5, "look": [[look["id"], 1]]})
+        assert response.status_code == 400 and "unexpected" not in response.json()["error"]
         # A file named "..": kept under a name of ours, read (here refused as not an image), never a crash.
         response = client.post("/api/files?name=..", content=b"not an image")
         assert response.status_code == 400 and "unexpected" not in response.json()["error"]

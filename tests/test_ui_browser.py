@@ -139,7 +139,7 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         page.fill("#strength", "0.6")
         page.wait_for_selector("#after[data-strength='0.6']")
         page.click("#export-photo")
-        page.wait_for_function("document.querySelector('#message').textContent.startsWith('written:')",
+        page.wait_for_function("() => document.querySelector('#message').textContent.startsWith('written:')",
                                timeout=60_000)
         exported = folder / "out" / "photo_colorot.jpg"
         assert exported.is_file()

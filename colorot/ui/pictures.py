@@ -9,7 +9,7 @@ import numpy as np
 
 from ..options import PIXEL_SCALES
 
-__all__ = ["PREVIEW_SIDE", "preview_of", "resize_mask", "blend", "encode_preview"]
+__all__ = ["PREVIEW_SIDE", "preview_of", "resize_mask", "mask_codes", "full_mask", "blend", "encode_preview"]
 
 #: The long side of the previews the page shows (about 1 MP at 4:3).
 PREVIEW_SIDE = 1280
@@ -39,6 +39,18 @@ def resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
         return mask
     image = Image.fromarray(mask.astype(np.float32), "F").resize((width, height), Image.Resampling.BILINEAR)
     return np.clip(np.asarray(image), 0, 1)
+
+
+def mask_codes(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A float mask resized to a photo's ``(height, width)`` and rounded to 8-bit codes: the ``*_mask.png``
+    written beside an export. The grade uses ``codes / 255``, as ``--source-mask`` reads that file, so that the
+    command line gives the same bytes."""
+    return np.round(resize_mask(mask, height, width) * 255).astype(np.uint8)
+
+
+def full_mask(mask: np.ndarray | None, height: int, width: int) -> np.ndarray | None:
+    """:func:`mask_codes` as weights in ``[0, 1]`` (float32, as :func:`colorot.io.read_mask` reads them)."""
+    return None if mask is None else mask_codes(mask, height, width).astype(np.float32) / 255.0
 
 
 def blend(pixels: np.ndarray, graded: np.ndarray, strength: float, mask) -> np.ndarray:

@@ -35,33 +35,51 @@ def _error(message: str, status: int = 400):
     return JSONResponse({"error": message}, status_code=status)
 
 
-class _Guard:
-    """ASGI middleware: the request's Host must be the one served; a request from a page of another origin is
-    refused; a body over the upload cap is refused before it is read."""
+#: Sent with every answer: no page of another site may frame this one (clickjacking), and the page loads only
+#: what this server serves.
+SECURITY_HEADERS = [(b"x-frame-options", b"DENY"), (b"x-content-type-options", b"nosniff"),
+                    (b"content-security-policy", b"default-src 'self'; img-src 'self' blob: data:; "
+                                                 b"style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+                    (b"referrer-policy", b"no-referrer")]
 
-    def __init__(self, app, hosts: set[str] | None, origins: set[str] | None, max_upload: int):
-        self.app, self.hosts, self.origins, self.max_upload = app, hosts, origins, max_upload
+
+class _Guard:
+    """ASGI middleware: the request's Host must be the one served (on every interface: an address or this
+    machine's name, never a name a DNS-rebinding page controls); a request from a page of another origin is
+    refused, and so is another site's embedding of anything but a top-level visit; a body over the upload cap
+    is refused before it is read; every answer carries :data:`SECURITY_HEADERS`."""
+
+    def __init__(self, app, hosts: set[str] | None, origins: set[str] | None, max_upload: int, port: int = 0):
+        self.app, self.hosts, self.origins, self.max_upload, self.port = app, hosts, origins, max_upload, port
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+            await send(message)
+
         headers = {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
         reason, status = self._refusal(scope, headers)
         if reason is None:
-            return await self.app(scope, receive, send)
-        return await _error(reason, status)(scope, receive, send)
+            return await self.app(scope, receive, send_with_headers)
+        return await _error(reason, status)(scope, receive, send_with_headers)
 
     def _refusal(self, scope, headers: dict) -> tuple[str | None, int]:
         host = headers.get("host", "")
-        if self.hosts is not None and host not in self.hosts:
+        if not (host in self.hosts if self.hosts is not None else _names_this_machine(host, self.port)):
             return "unknown host: colorot ui answers only on the address it printed", 403
         origin = headers.get("origin")
-        fetch_site = headers.get("sec-fetch-site")
+        fetch_site, fetch_dest = headers.get("sec-fetch-site"), headers.get("sec-fetch-dest")
         origins = self.origins if self.origins is not None else {f"http://{host}"}
         if origin is not None and origin not in origins:
             return f"requests from {origin} are refused", 403
         if scope["method"] not in ("GET", "HEAD") and fetch_site not in (None, "same-origin", "none"):
             return "requests from other sites are refused", 403
+        if fetch_site in ("cross-site", "same-site") and fetch_dest not in (None, "document"):
+            return "other sites may only link to this page", 403
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_upload):
             return f"the file is larger than the upload limit ({self.max_upload // 2**20} MB)", 413
@@ -102,6 +120,10 @@ class _Api:
         opened = await self._run(self.workspace.open_bytes, name, body, _page(request))
         return _json(opened.describe())
 
+    async def close_file(self, request):
+        """The page closed one file (removed from a list, or opened in the wrong place)."""
+        return _json({"removed": await self._run(self.workspace.forget, {request.path_params["file_id"]})})
+
     async def close_page(self, request):
         """The page is closing (``navigator.sendBeacon`` on ``pagehide``): its files and jobs go."""
         page = request.query_params.get("page", "")
@@ -131,9 +153,11 @@ class _Api:
             if photo_id != body.get("photo"):
                 raise ColorotError(f"no mask {mask_id!r} for this photo")
 
+        page = _page(request)
+
         def work(job):
             job.step("fitting the map")
-            fitted = self.workspace.grade(body["photo"], body["look"], body.get("options", {}), mask_values)
+            fitted = self.workspace.grade(body["photo"], body["look"], body.get("options", {}), mask_values, page)
             return {"grade": fitted.id}
 
         return _json(self.jobs.submit(work, page=_page(request)).describe())
@@ -167,15 +191,15 @@ class _Api:
         fitted = self.workspace.get_grade(body["grade"])
         strength, what = _strength(body.get("strength", 1.0)), body.get("what", "photo")
         quality, size = body.get("quality"), int(body.get("size", 33))
-        quality = None if quality in (None, "") else int(quality)
         if what not in ("photo", "cube", "look"):
             raise ColorotError(f"unknown export {what!r}: photo, cube or look")
-        if quality is not None and not 1 <= quality <= 100:
-            raise ColorotError(f"quality must be between 1 and 100, not {quality}")
+        if quality not in (None, "") and (not str(quality).isdigit() or not 1 <= int(quality) <= 100):
+            raise ColorotError(f"quality must be a whole number from 1 to 100, not {quality!r}")
+        quality = None if quality in (None, "") else int(quality)
         if what == "cube" and size not in (17, 33, 65):
             raise ColorotError(f".cube size must be 17, 33 or 65, not {size}")
-        if body.get("name"):
-            self.workspace.output_path(body["name"])  # not a plain file name: refused at once
+        if what == "photo":
+            self.workspace.photo_name(fitted, body.get("name") or None)  # refused now, not after the grading
 
         def work(job):
             job.step("grading at full resolution" if what == "photo" else f"baking the {what}")
@@ -190,7 +214,9 @@ class _Api:
     async def batch(self, request):
         """Grade and export several photos (a job with a step per photo)."""
         body = await _json_object(request)
-        photo_ids, strength = list(body["photos"]), _strength(body.get("strength", 1.0))
+        if not isinstance(body.get("photos"), list) or not body["photos"]:
+            raise ColorotError("photos must be a list of opened photos' ids")
+        photo_ids, strength = [str(photo_id) for photo_id in body["photos"]], _strength(body.get("strength", 1.0))
         look, options, shared = body["look"], body.get("options", {}), bool(body.get("shared"))
         for photo_id in photo_ids:
             self.workspace.get(photo_id, "image")
@@ -217,7 +243,7 @@ class _Api:
                  ("/api/grades/{grade_id}/histograms", self.grade_histograms, None),
                  ("/api/exports", self.export, post), ("/api/batches", self.batch, post),
                  ("/api/jobs/{job_id}", self.job_status, None), ("/api/jobs/{job_id}/cancel", self.job_cancel, post),
-                 ("/api/close", self.close_page, post)]
+                 ("/api/files/{file_id}/close", self.close_file, post), ("/api/close", self.close_page, post)]
         return [Route("/", self.index), *(Route(path, _guarded(handler), methods=methods)
                                            for path, handler, methods in table),
                 Mount("/static", StaticFiles(directory=str(Path(str(_STATIC)))))]
@@ -244,6 +270,23 @@ async def _json_object(request) -> dict:
     if not isinstance(body, dict):
         raise ColorotError("the request must be a JSON object")
     return body
+
+
+def _names_this_machine(host_header: str, port: int) -> bool:
+    """Whether a Host header names this server by an IP address, ``localhost`` or this machine's own name (a
+    DNS-rebinding page can only send a domain name it controls), with the port served."""
+    import ipaddress
+    import socket
+
+    name, _, served_port = host_header.rpartition(":")
+    if not name or not served_port.isdigit() or int(served_port) != port:
+        return False
+    name = name.strip("[]").lower()
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return name in {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}
 
 
 def _page(request) -> str | None:
@@ -333,7 +376,7 @@ def create_app(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 876
 
     app = Starlette(routes=api.routes(), lifespan=lifespan,
                     exception_handlers={404: not_found, 405: not_found, Exception: unexpected})
-    if host in ("0.0.0.0", "::", "[::]"):  # every interface: any address of this machine, same-origin pages only
-        return _Guard(app, None, None, max_upload)
+    if host in ("0.0.0.0", "::", "[::]"):  # every interface: an address or this machine's name, same-origin pages
+        return _Guard(app, None, None, max_upload, port)
     names = {host, "127.0.0.1", "localhost"} if host in ("127.0.0.1", "localhost") else {host}
     return _Guard(app, {f"{name}:{port}" for name in names}, {f"http://{name}:{port}" for name in names}, max_upload)

@@ -22,16 +22,20 @@ from .. import io, progress
 from ..errors import ColorotError
 from ..options import DEFAULTS
 from ..io.styles import STYLE_SIDE, read_style_pixels
-from .pictures import blend, preview_of, resize_mask
+from .pictures import blend, full_mask, mask_codes, preview_of, resize_mask
 
 __all__ = ["Workspace", "Opened", "Grade", "GRADE_OPTIONS"]
 
 #: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
-GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": (bool, False),
+GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": ("boolean", False),
                  "reach": (float, DEFAULTS["reach"]), "regrain": (int, 0), "refine": (int, 0),
                  "seed": (int, None)}
 
 _SAFE_NAME = re.compile(r"^[^/\\:\x00-\x1f]+$")
+
+#: Grades a page keeps (its newest; older ones, superseded by a refit, are dropped: each holds a fitted map and
+#: previews), and masks a photo keeps (a grade on its way may still name the one before).
+GRADES_KEPT, MASKS_KEPT = 3, 2
 
 
 @dataclass
@@ -69,6 +73,7 @@ class Grade:
     refined_preview: np.ndarray | None = None  # refine: the preview at full strength (a slider then blends)
     full_strength_preview: np.ndarray | None = None  # regrain: the same, filled on the first preview
     at_nodes: object = None  # the map at the LUT's nodes (maps.lut.MapAtNodes), filled on the first preview
+    page: str | None = None  # the page that asked for it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -164,16 +169,26 @@ class Workspace:
             raise ColorotError(str(error).replace(str(path), "the mask")) from None
         finally:
             path.unlink(missing_ok=True)
-        self.masks[mask_id] = (photo.id, resize_mask(values, *photo.preview.shape[:2]))
+        with self._lock:
+            self.masks[mask_id] = (photo.id, resize_mask(values, *photo.preview.shape[:2]))
+            older = [key for key, (photo_id, _) in self.masks.items() if photo_id == photo.id][:-MASKS_KEPT]
+            for key in older:
+                del self.masks[key]
         return mask_id
 
     def forget_page(self, page: str) -> int:
         """Drop what a closed page sent (its files, removed from disk) and the grades and masks made of them;
         the files named on the command line stay. The number of files removed."""
-        gone = {opened_id for opened_id, opened in list(self.files.items()) if page and opened.page == page}
+        return self.forget({key for key, opened in list(self.files.items()) if page and opened.page == page})
+
+    def forget(self, gone: set) -> int:
+        """Drop opened files (a page's copies are removed from disk; a file named on the command line is only
+        closed, never touched) and the grades and masks made of them; the number dropped."""
+        gone = {opened_id for opened_id in gone if opened_id in self.files}
         for opened_id in gone:
             opened = self.files.pop(opened_id)
-            shutil.rmtree(opened.path.parent, ignore_errors=True)
+            if opened.original is None and self.folder in opened.path.parents:
+                shutil.rmtree(opened.path.parent, ignore_errors=True)
         for grade_id, grade in list(self.grades.items()):
             if grade.photo.id in gone or any(opened.id in gone for opened, _ in grade.look):
                 self.grades.pop(grade_id, None)
@@ -191,20 +206,22 @@ class Workspace:
         return opened
 
     # -- grading ---------------------------------------------------------------------------------------------
-    def grade(self, photo_id: str, look: list, options: dict, mask: np.ndarray | None = None) -> Grade:
+    def grade(self, photo_id: str, look: list, options: dict, mask: np.ndarray | None = None,
+              page: str | None = None, *, keep: bool = True) -> Grade:
         """Fit the map of ``photo`` to ``look`` (``[(file id, weight)]``: style photos, or one table) once.
 
         The map is fitted on the photo at full resolution (with ``mask`` as its statistics), as
-        ``colorot transfer`` fits it: previews and the export apply that same map.
+        ``colorot transfer`` fits it: previews and the export apply that same map. ``keep``: the grade is kept
+        for previews (the newest :data:`GRADES_KEPT` of ``page``), else only returned (a batch's).
         """
         from .. import api
 
         photo = self.get(photo_id, "image")
-        chosen = [(self.get(file_id), float(weight)) for file_id, weight in look]
+        chosen = [(self.get(file_id), weight) for file_id, weight in _checked_look(look)]
         if not chosen:
             raise ColorotError("open a look first: a style photo, a look file, a .cube or a Hald CLUT")
         options = _checked_options(options)
-        grade = Grade(self._new_id("g"), photo, chosen, options, mask)
+        grade = Grade(self._new_id("g"), photo, chosen, options, mask, page=page)
         tables = [opened for opened, _ in chosen if opened.kind != "image"]
         if tables:
             if len(chosen) > 1:
@@ -216,14 +233,19 @@ class Workspace:
             model = api.ColorTransfer(**_engine_options(options))
             styles = self._styles(chosen, photo)
             weights = [weight for _, weight in chosen]
-            full_mask = None if mask is None else resize_mask(mask, *photo.image.pixels.shape[:2])
             if options["refine"]:
                 model.fit(styles, weights=weights)
                 grade.refined_preview = model.transform(photo.preview, source_mask=mask)
             else:
-                model.fit(styles, [photo.image.pixels], weights=weights, source_mask=full_mask)
+                model.fit(styles, [photo.image.pixels], weights=weights,
+                          source_mask=full_mask(mask, *photo.image.pixels.shape[:2]))
             grade.model = model
-        self.grades[grade.id] = grade
+        if keep:
+            with self._lock:
+                self.grades[grade.id] = grade
+                older = [key for key, kept in self.grades.items() if kept.page == page][:-GRADES_KEPT]
+                for key in older:
+                    del self.grades[key]
         return grade
 
     def _styles(self, chosen: list, photo: Opened) -> list:
@@ -247,7 +269,7 @@ class Workspace:
 
         strength = float(np.clip(strength, 0.0, 1.0))
         pixels = grade.photo.image.pixels if full else grade.photo.preview
-        mask = grade.mask if grade.mask is None or not full else resize_mask(grade.mask, *pixels.shape[:2])
+        mask = full_mask(grade.mask, *pixels.shape[:2]) if full else grade.mask
         with grade.lock:
             if grade.table is not None:
                 graded = api.apply_lut(grade.table, pixels)
@@ -280,7 +302,7 @@ class Workspace:
                 job.step(f"fitting one map over {len(photo_ids)} photos", 0)
             first = self.get(photo_ids[0], "image")
             checked = _checked_options(options)
-            chosen = [(self.get(file_id), float(weight)) for file_id, weight in look]
+            chosen = [(self.get(file_id), weight) for file_id, weight in _checked_look(look)]
             photos = [self.get(photo_id, "image").image.pixels for photo_id in photo_ids]
             model = api.ColorTransfer(**_engine_options(checked)).fit(
                 self._styles(chosen, first), photos, weights=[weight for _, weight in chosen])
@@ -290,12 +312,14 @@ class Workspace:
             if job is not None:
                 job.step(f"{photo.name} ({done + 1} of {len(photo_ids)})", done)
             try:
-                grade = self.grade(photo_id, look, options) if shared_grade is None else \
+                grade = self.grade(photo_id, look, options, keep=False) if shared_grade is None else \
                     Grade(self._new_id("g"), photo, shared_grade.look, shared_grade.options, None,
                           shared_grade.model, shared_grade.table)
                 written.append(str(self.export_photo(grade, strength)))
             except ColorotError as error:
                 failed.append({"name": photo.name, "error": str(error)})
+            if job is not None:  # what is written so far stays in the job's result, even if it is cancelled
+                job.result = {"written": list(written), "failed": list(failed)}
         return {"written": written, "failed": failed}
 
     # -- writing ---------------------------------------------------------------------------------------------
@@ -305,6 +329,8 @@ class Workspace:
         if not name or name in (".", "..") or name.startswith(".") or not _SAFE_NAME.match(name) \
                 or Path(name).name != name:
             raise ColorotError(f"{name!r} is not a plain file name; exports go into {self.output_dir}")
+        if len(name.encode("utf-8")) > 200:  # room for a _1 suffix and a temporary name within 255 bytes
+            raise ColorotError(f"{name[:40]}...: the file name is too long (200 bytes at most)")
         path = (self.output_dir / name).resolve()
         if path.parent != self.output_dir:
             raise ColorotError(f"{name!r} is outside the output folder {self.output_dir}")
@@ -313,20 +339,26 @@ class Workspace:
             raise ColorotError(f"{name}: that is an opened photo; colorot never writes over its inputs")
         return path
 
+    def photo_name(self, grade: Grade, name: str | None = None) -> Path:
+        """Where :meth:`export_photo` writes: ``name`` (checked: a plain name, a format colorot writes), or the
+        photo's name with ``_colorot``."""
+        path = self.output_path(name or io.default_output(Path(grade.photo.name)).name)
+        io.check_output_path(path, folder_must_exist=False)
+        return path
+
     def export_photo(self, grade: Grade, strength: float, name: str | None = None,
                      quality: int | None = None) -> Path:
         """The full-resolution graded photo, through colorot's faithful writer (depth, ICC, EXIF, alpha)."""
-        name = name or io.default_output(Path(grade.photo.name)).name
-        path = self.output_path(name)
+        path = self.photo_name(grade, name)
         self.output_dir.mkdir(parents=True, exist_ok=True)
         with progress.part(0.0, 0.85):
             graded = self.render(grade, strength, full=True)
         progress.report(0.85, "writing")
         written = io.write_image(path, graded, like=grade.photo.image, quality=quality, on_exists="rename")
         if grade.mask is not None:  # the mask beside it, so that the CLI can redo the same grade
-            mask = resize_mask(grade.mask, *graded.shape[:2])
-            io.write_image(written.with_name(f"{written.stem}_mask.png"),
-                           np.round(mask * 255).astype(np.uint8)[..., None].repeat(3, -1), on_exists="rename")
+            codes = mask_codes(grade.mask, *graded.shape[:2])
+            io.write_image(written.with_name(f"{written.stem}_mask.png"), codes[..., None].repeat(3, -1),
+                           on_exists="rename")
         return written
 
     def export_table(self, grade: Grade, strength: float, kind: str, size: int = 33) -> Path:
@@ -377,18 +409,51 @@ def _with_regrain(model, grade: Grade, preview: np.ndarray):
     return scaled
 
 
+def _checked_look(look) -> list:
+    """The page's look as ``[(file id, weight)]``, or a one-line refusal."""
+    if not isinstance(look, list):
+        raise ColorotError("look must be a list of [file id, weight]")
+    checked = []
+    for entry in look:
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or isinstance(entry[1], bool) \
+                or not isinstance(entry[1], (int, float)) or not np.isfinite(entry[1]) or entry[1] < 0:
+            raise ColorotError(f"each look entry must be [file id, weight >= 0], not {entry!r}")
+        checked.append((str(entry[0]), float(entry[1])))
+    return checked
+
+
+def _boolean(value) -> bool:
+    """A checkbox's value: a JSON boolean, or one of true/false, yes/no, on/off, 1/0."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    if str(value).strip().lower() in words:
+        return words[str(value).strip().lower()]
+    raise ValueError(value)
+
+
 def _checked_options(options: dict) -> dict:
     """The page's options as the types a grade takes; their values are checked where the CLI's are, by
     :class:`colorot.ColorTransfer` (even for a table look, which does not use them)."""
     from .. import api
 
+    if not isinstance(options, dict):
+        raise ColorotError("options must be a JSON object")
     checked = {}
     for name, (kind, default) in GRADE_OPTIONS.items():
         value = options.get(name, default)
+        if value is None or value == "" and default is None:
+            checked[name] = None
+            continue
         try:
-            checked[name] = None if value is None or value == "" and default is None else kind(value)
+            if kind is int and (isinstance(value, bool) or not float(value).is_integer()):
+                raise ValueError(value)  # 2.5 rounds of refine: refused, not truncated
+            if kind is int and not isinstance(value, int):
+                value = float(value)
+            checked[name] = _boolean(value) if kind == "boolean" else kind(value)
         except (TypeError, ValueError):
-            raise ColorotError(f"{name}: {value!r} is not a {kind.__name__}") from None
+            wanted = {int: "a whole number", float: "a number", str: "text", "boolean": "true or false"}[kind]
+            raise ColorotError(f"{name} must be {wanted}, not {value!r}") from None
     api.ColorTransfer(**_engine_options(checked))
     return checked
 

@@ -32,19 +32,25 @@ function postJSON(path, body) {
 async function runJob(job) {
   const box = $("job"), bar = $("job-progress");
   box.hidden = false;
+  state.shownJob = job.id;  // the box shows the newest job; an older one finishing leaves it alone
   $("job-cancel").onclick = () => postJSON(`/api/jobs/${job.id}/cancel`, {}).catch(() => {});
   try {
     while (job.state === "running") {
-      if (job.total > 1 || job.done > 0) { bar.max = job.total; bar.value = job.done; } else { bar.removeAttribute("value"); }
-      $("job-message").textContent = job.message;
+      if (state.shownJob === job.id) {
+        if (job.total > 1 || job.done > 0) { bar.max = job.total; bar.value = job.done; } else { bar.removeAttribute("value"); }
+        $("job-message").textContent = job.message;
+      }
       await new Promise((resolve) => setTimeout(resolve, 120));
       job = await api(`/api/jobs/${job.id}`);
     }
   } finally {
-    box.hidden = true;
+    if (state.shownJob === job.id) box.hidden = true;
   }
   if (job.state === "failed") throw new Error(job.error);
-  if (job.state === "cancelled") throw new Error("cancelled");
+  if (job.state === "cancelled") {
+    const written = (job.result && job.result.written) || [];
+    throw new Error(written.length ? `cancelled; written before: ${written.join(", ")}` : "cancelled");
+  }
   return job.result;
 }
 
@@ -54,7 +60,12 @@ async function openFiles(files, role) {
     say(`opening ${file.name}…`);
     try {
       const opened = await api(`/api/files?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
-      addOpened(opened, role);
+      try {
+        addOpened(opened, role);
+      } catch (error) {
+        closeFile(opened.id);
+        throw error;
+      }
       say(`${file.name}: opened`);
     } catch (error) {
       say(error.message, true);
@@ -62,6 +73,23 @@ async function openFiles(files, role) {
     }
   }
   await regrade();
+}
+
+function closeFile(id) {
+  postJSON(`/api/files/${id}/close`, {}).catch(() => {});
+}
+
+function removePhoto(id) {
+  state.photos = state.photos.filter((photo) => photo.id !== id);
+  closeFile(id);
+  if (state.current === id) {
+    state.current = null;
+    state.grade = null;
+    $("before").removeAttribute("src");
+    $("after").removeAttribute("src");
+    if (state.photos.length) selectPhoto(state.photos[0].id);
+  }
+  renderLists();
 }
 
 function addOpened(opened, role) {
@@ -91,10 +119,12 @@ function renderLists() {
   photos.replaceChildren(...state.photos.map((photo) => {
     const item = document.createElement("li");
     item.className = photo.id === state.current ? "current" : "";
-    item.innerHTML = `<input type="checkbox" class="batch" checked title="in the batch"><span class="name"></span>`;
+    item.innerHTML = `<input type="checkbox" class="batch" checked title="in the batch"><span class="name"></span>` +
+      `<button type="button" title="close this photo">×</button>`;
     item.querySelector(".name").textContent = `${photo.name} (${photo.width}×${photo.height})`;
     item.querySelector(".batch").dataset.id = photo.id;
     item.querySelector(".name").onclick = () => selectPhoto(photo.id);
+    item.querySelector("button").onclick = () => removePhoto(photo.id);
     return item;
   }));
   const look = $("look-list");
@@ -106,7 +136,12 @@ function renderLists() {
     weight.value = entry.weight;
     weight.hidden = entry.kind !== "image";
     weight.onchange = () => { entry.weight = Number(weight.value); regrade(); };
-    item.querySelector("button").onclick = () => { state.look.splice(index, 1); renderLists(); regrade(); };
+    item.querySelector("button").onclick = () => {
+      state.look.splice(index, 1);
+      if (!state.look.some((other) => other.id === entry.id)) closeFile(entry.id);
+      renderLists();
+      regrade();
+    };
     return item;
   }));
 }
@@ -114,7 +149,12 @@ function renderLists() {
 // --- grading and the preview -------------------------------------------------------------------------------
 function options() {
   return { method: $("method").value, space: $("space").value, keep_luma: $("keep-luma").checked,
-           reach: Number($("reach").value), regrain: Number($("regrain").value), refine: Number($("refine").value) };
+           reach: $("reach").value.trim(), regrain: $("regrain").value, refine: $("refine").value };
+}
+
+function setOptions(o) {
+  $("method").value = o.method; $("space").value = o.space; $("keep-luma").checked = o.keep_luma;
+  $("reach").value = o.reach; $("regrain").value = o.regrain; $("refine").value = o.refine;
 }
 
 function strength() { return Number($("strength").value); }
@@ -131,18 +171,27 @@ async function regrade() {
     if (serial !== state.gradeSerial) return;
     const look = state.look.map((entry) => [entry.id, entry.weight]);
     say("fitting the map…");
-    const job = await postJSON("/api/grades", { photo: photoId, look, options: options(), mask });
+    const asked = options();
+    const job = await postJSON("/api/grades", { photo: photoId, look, options: asked, mask });
     state.gradeJob = job.id;
     const result = await runJob(job);
     if (serial !== state.gradeSerial || photoId !== state.current) return;  // a newer grade was asked for
     state.grade = result.grade;
+    state.gradeOptions = asked;
     const photo = state.photos.find((p) => p.id === photoId);
     $("status").textContent = `${photo.name} ← ${state.look.map((entry) => entry.name).join(" + ")}`;
     say("");
     showCommand();
     await refreshPreview();
   } catch (error) {
-    if (serial === state.gradeSerial) say(error.message, true);
+    if (serial !== state.gradeSerial) return;
+    if (state.grade && state.gradeOptions && photoId === state.current) {
+      setOptions(state.gradeOptions);  // the controls say what the preview, the export and the command are
+      showCommand();
+      say(`${error.message}; the controls are back to the grade shown`, true);
+    } else {
+      say(error.message, true);
+    }
   }
 }
 
@@ -184,7 +233,9 @@ async function refreshFigures() {
       return row;
     }));
     const blob = await api(`/api/grades/${grade}/histograms?strength=${value}`);
-    $("histograms").src = URL.createObjectURL(blob);
+    const histograms = $("histograms"), old = histograms.src;
+    histograms.onload = () => { histograms.hidden = false; if (old.startsWith("blob:")) URL.revokeObjectURL(old); };
+    histograms.src = URL.createObjectURL(blob);
   } catch (error) {
     say(error.message, true);
   }
@@ -200,8 +251,8 @@ function showCommand() {
   if (!command.startsWith("colorot apply")) {
     if (o.method === "unbalanced") command += ` --reach ${o.reach}`;
     if (o.keep_luma) command += " --keep-luma";
-    if (o.regrain) command += ` --regrain ${o.regrain}`;
-    if (o.refine) command += ` --refine ${o.refine}`;
+    if (Number(o.regrain)) command += ` --regrain ${o.regrain}`;
+    if (Number(o.refine)) command += ` --refine ${o.refine}`;
     if (state.look.length > 1) command += ` --weights ${state.look.map((entry) => entry.weight).join(",")}`;
     if ($("mask-on").checked) command += " --source-mask MASK (the _mask.png written beside the export)";
   }
