@@ -13,6 +13,7 @@ import re
 import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -96,6 +97,8 @@ class Workspace:
         self.output_dir = Path(output_dir).resolve()
         self.max_pixels = max_pixels
         self.folder = Path(tempfile.mkdtemp(prefix="colorot-ui-"))
+        # Removed by close(), or else when the workspace is collected or the interpreter exits.
+        self._remove_folder = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
         self.files: dict[str, Opened] = {}
         self.grades: dict[str, Grade] = {}
         self.masks: dict[str, tuple[str, np.ndarray]] = {}  # id -> (photo id, (h, w) float32 at its preview size)
@@ -104,7 +107,7 @@ class Workspace:
 
     def close(self) -> None:
         """Remove every file the page sent (the temporary folder)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        self._remove_folder()
 
     def _new_id(self, prefix: str) -> str:
         with self._lock:
