@@ -271,6 +271,10 @@ def test_refits_keep_a_few_grades_and_masks_and_a_cancelled_batch_keeps_what_it_
         runner.shutdown()
         assert job.state == "cancelled" and len(job.result["written"]) == 1, (job.describe(), job.result)
         assert Path(job.result["written"][0]).is_file()
+        # A failure names the page's files as the page knows them, not by their temporary paths.
+        workspace.get(look["id"]).path.unlink()
+        result = workspace.grade_batch([photo["id"]], [[look["id"], 1]], {}, 1.0, False)
+        assert result["failed"][0]["error"] == "look.png: no such file", result
 
 
 def test_a_long_job_reports_progress_and_can_be_cancelled():

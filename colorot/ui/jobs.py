@@ -62,7 +62,8 @@ class Job:
 class JobRunner:
     """Runs jobs one after another in a worker thread (the CPU is shared: two fits at once are each slower)."""
 
-    def __init__(self):
+    def __init__(self, shown: Callable[[str], str] = str):
+        self._shown = shown  # how an error is put to the page (the workspace names its files as the page does)
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="colorot-ui")
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
@@ -82,11 +83,11 @@ class JobRunner:
         except Cancelled:
             job.state, job.message = "cancelled", "cancelled"
         except ColorotError as error:
-            job.state, job.error = "failed", str(error)
+            job.state, job.error = "failed", self._shown(str(error))
         except MemoryError:
             job.state, job.error = "failed", "out of memory; try a smaller photo"
         except Exception as error:  # noqa: BLE001 - the page gets one line, never a traceback
-            job.state, job.error = "failed", f"unexpected {type(error).__name__}: {error}"
+            job.state, job.error = "failed", self._shown(f"unexpected {type(error).__name__}: {error}")
 
     def get(self, job_id: str) -> Job:
         job = self._jobs.get(job_id)

@@ -91,7 +91,7 @@ class _Api:
 
     def __init__(self, workspace: Workspace, max_upload: int, preload: dict):
         self.workspace, self.max_upload, self.preload = workspace, max_upload, preload
-        self.jobs = JobRunner()
+        self.jobs = JobRunner(workspace.shown)
 
     @staticmethod
     async def _run(function, *args):
@@ -244,7 +244,7 @@ class _Api:
                  ("/api/exports", self.export, post), ("/api/batches", self.batch, post),
                  ("/api/jobs/{job_id}", self.job_status, None), ("/api/jobs/{job_id}/cancel", self.job_cancel, post),
                  ("/api/files/{file_id}/close", self.close_file, post), ("/api/close", self.close_page, post)]
-        return [Route("/", self.index), *(Route(path, _guarded(handler), methods=methods)
+        return [Route("/", self.index), *(Route(path, _guarded(handler, self.workspace.shown), methods=methods)
                                            for path, handler, methods in table),
                 Mount("/static", StaticFiles(directory=str(Path(str(_STATIC)))))]
 
@@ -316,19 +316,20 @@ def _picture(data: bytes, pixels: np.ndarray):
                     headers={"Cache-Control": "no-store"})
 
 
-def _guarded(handler):
-    """A handler whose refusals (ColorotError, a malformed request) come back as one-line JSON errors."""
+def _guarded(handler, shown=str):
+    """A handler whose refusals (ColorotError, a malformed request) come back as one-line JSON errors, with the
+    page's files named as the page knows them (``shown``)."""
     async def endpoint(request):
         try:
             return await handler(request)
         except ColorotError as error:
-            return _error(str(error))
+            return _error(shown(str(error)))
         except (ValueError, KeyError, TypeError) as error:  # json.JSONDecodeError is a ValueError
-            return _error(f"bad request: {type(error).__name__}: {error}")
+            return _error(shown(f"bad request: {type(error).__name__}: {error}"))
         except MemoryError:
             return _error("out of memory; try a smaller photo", 500)
         except Exception as error:  # noqa: BLE001 - one line in the page, no traceback in the terminal
-            return _error(f"unexpected {type(error).__name__}: {error}", 500)
+            return _error(shown(f"unexpected {type(error).__name__}: {error}"), 500)
     return endpoint
 
 

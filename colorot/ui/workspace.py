@@ -200,6 +200,13 @@ class Workspace:
                 self.masks.pop(mask_id, None)
         return len(gone)
 
+    def shown(self, message: str) -> str:
+        """A message with the paths of the page's files replaced by the names the page knows them by."""
+        for opened in list(self.files.values()):
+            if opened.original is None:
+                message = message.replace(str(opened.path), opened.name)
+        return message.replace(str(self.folder), "the upload folder")
+
     def get(self, opened_id: str, kind: str | None = None) -> Opened:
         opened = self.files.get(str(opened_id))
         if opened is None:
@@ -320,7 +327,7 @@ class Workspace:
                           shared_grade.model, shared_grade.table)
                 written.append(str(self.export_photo(grade, strength)))
             except ColorotError as error:
-                failed.append({"name": photo.name, "error": str(error)})
+                failed.append({"name": photo.name, "error": self.shown(str(error))})
             if job is not None:  # what is written so far stays in the job's result, even if it is cancelled
                 job.result = {"written": list(written), "failed": list(failed)}
         return {"written": written, "failed": failed}
