@@ -278,3 +278,55 @@ def test_timestamps_rotation_and_a_clip_of_unknown_length_are_kept(tmp_path):
     assert result.exit_code == 0, result.output
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 10
+
+
+@needs_ffmpeg
+def test_audio_offsets_tags_and_a_repeated_timestamp_survive(tmp_path):
+    cube = tmp_path / "identity.cube"
+    _identity_cube(cube)
+    # Sound that starts 1 s after the picture, in PCM that MP4 and WebM must re-encode: it still starts at 1 s
+    # (within the encoder's priming, as ffmpeg's own re-encoding gives), and the clip's tags come along.
+    clip = tmp_path / "offset.mov"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=2", "-itsoffset", "1.0", "-f", "lavfi",
+            "-i", "sine=duration=1", "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-pix_fmt", "yuv420p",
+            "-c:a", "pcm_s16le", "-metadata", "title=Harbour", "-metadata", "creation_time=2024-05-01T10:00:00Z",
+            "-metadata:s:a:0", "language=fra", clip)
+    for suffix in (".mp4", ".webm", ".mkv"):
+        out = tmp_path / f"offset_out{suffix}"
+        result = CliRunner().invoke(main, ["video", str(clip), str(cube), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        with av.open(str(out)) as container:
+            audio = container.streams.audio[0]
+            start = float(audio.start_time * audio.time_base)
+            assert 0.95 <= start <= 1.01, (suffix, start)  # v0.1 of the re-encoding: 0.0, a second early
+            assert container.metadata.get("title") == "Harbour" and audio.metadata.get("language") == "fra"
+    # A clip that repeats a timestamp (ffmpeg writes one): every frame graded, none refused by the encoder.
+    repeated = tmp_path / "repeated.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=30:duration=3", "-vf",
+            "setpts='if(lt(N,30),N/30,if(lt(N,60),1+(N-30)/10,4+(N-60)/30))/TB'", "-fps_mode", "passthrough",
+            "-c:v", "libx264", repeated)
+    out = tmp_path / "repeated_out.mp4"
+    result = CliRunner().invoke(main, ["video", str(repeated), str(cube), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with av.open(str(repeated)) as original, av.open(str(out)) as graded:
+        assert sum(1 for _ in graded.decode(video=0)) == sum(1 for _ in original.decode(video=0)) == 90
+
+
+@needs_ffmpeg
+def test_ten_bit_bars_come_back_within_a_few_codes_at_their_edges(tmp_path):
+    """Lossless 10-bit 4:2:0 HD bars through an identity look: the chroma is repeated on the way up and averaged
+    on the way down (area resampling both ways smeared the bars' edges by about 50 8-bit codes)."""
+    cube = tmp_path / "identity.cube"
+    _identity_cube(cube)
+    bars = tmp_path / "bars10.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "smptehdbars=size=1280x720:rate=5", "-t", "0.2", "-c:v", "libx264", "-qp", "0",
+            "-pix_fmt", "yuv420p10le", bars)
+    out = tmp_path / "bars10_out.mkv"
+    result = CliRunner().invoke(main, ["video", str(bars), str(cube), "-o", str(out), "--crf", "0"])
+    assert result.exit_code == 0, result.output
+    with av.open(str(bars)) as original, av.open(str(out)) as graded:
+        before = next(original.decode(video=0)).to_ndarray().astype(float)
+        after = next(graded.decode(video=0)).to_ndarray().astype(float)
+    luma = (before[:720] >= 64) & (before[:720] <= 940)  # sub-black and super-white are clipped in RGB
+    assert np.abs(after[:720] - before[:720])[luma].max() / 4 <= 2.0
+    assert np.abs(after[720:] - before[720:]).max() / 4 <= 4.0

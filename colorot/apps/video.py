@@ -19,6 +19,7 @@ refused before any frame is decoded.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -59,9 +60,14 @@ _UNSPECIFIED, _BT709, _BT601, _BT2020 = 2, 1, 5, 9
 _SWSCALE_MATRIX = {1: 1, 4: 4, 5: 5, 6: 5, 7: 7, 9: 9, 10: 9}  # H.273 matrix -> swscale's coefficients
 _HDR_TRANSFERS = {16: "PQ (SMPTE ST 2084)", 18: "HLG (ARIB STD-B67)"}
 _LIMITED, _FULL = 1, 2
-#: swscale's area resampling for the chroma planes both ways: an identity grade of 4:2:0 color bars comes back
-#: within 2 codes everywhere (bilinear, swscale's default: 38 codes at the bars' edges).
-_CHROMA_RESAMPLING = "AREA"
+#: How swscale resamples the chroma planes: repeated on the way up, averaged on the way down. An identity grade
+#: of lossless 4:2:0 HD bars then comes back within 2 codes of luma and 4 of chroma (8 bits; bilinear, swscale's
+#: default: 38 at the bars' edges) and 1.5 and 3.5 (10 bits; area both ways: 51 at the edges).
+_CHROMA_UP, _CHROMA_DOWN = "POINT", "AREA"
+#: Container and stream tags that describe the file's encoding, not its content: not copied.
+_ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration", "bps",
+                  "number_of_frames", "number_of_bytes", "_statistics_tags", "_statistics_writing_app",
+                  "_statistics_writing_date_utc", "vendor_id"}
 
 
 @dataclass(frozen=True)
@@ -176,7 +182,7 @@ def frame_count(path) -> int:
 def _to_rgb(frame, info: ClipInfo, **size) -> np.ndarray:
     """A decoded frame as RGB (uint8, or uint16 for deep clips) through the clip's matrix and range."""
     rgb = frame.reformat(format=info.rgb_format, src_colorspace=_SWSCALE_MATRIX[info.matrix],
-                         src_color_range=info.color_range, interpolation=_CHROMA_RESAMPLING, **size)
+                         src_color_range=info.color_range, interpolation=_CHROMA_UP, **size)
     return rgb.to_ndarray()
 
 
@@ -245,8 +251,8 @@ def plan_output(info: ClipInfo, output: Path, hdr: str = "refuse") -> _Plan:
     names = _ENCODERS[suffix][deep]
     codec = next((name for name in names if name in av.codecs_available), None)
     if codec is None:
-        what = f"a {info.bits}-bit encoder" if deep else "an encoder"
-        raise ColorotError(f"{output}: no {what} for {suffix} in this FFmpeg build"
+        what = f"{info.bits}-bit" if deep else "video"
+        raise ColorotError(f"{output}: FFmpeg has no {what} encoder for {suffix} here"
                            + ("; use .mov, .mkv or .mp4" if deep else ""))
     allowed, fallback = _AUDIO[suffix]
     audio = tuple(None if allowed is None or name in allowed else fallback for name in info.audio)
@@ -274,6 +280,9 @@ def _add_video_stream(target, plan: _Plan, info: ClipInfo, video_in, crf: int):
         stream.options = {"crf": str(crf)}
     elif plan.codec == "libsvtav1":
         stream.options = {"crf": str(min(63, crf + 12))}
+        os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own log: errors only, unless the user asked for more
+    elif plan.codec == "mpeg4":  # no CRF: a fixed quantizer of about the same quality (crf 18 -> 2)
+        stream.codec_context.qscale = max(1, min(31, round(crf / 6) - 1))
     return stream
 
 
@@ -282,24 +291,24 @@ def _add_audio_streams(target, plan: _Plan, source) -> dict:
     streams = {}
     for stream, encoder in zip(source.streams.audio, plan.audio):
         if encoder is None:
-            streams[stream.index] = (target.add_stream_from_template(stream), True)
+            streams[stream.index] = (target.add_stream_from_template(stream), True, [])
             continue
         rate = stream.codec_context.sample_rate or 48000
         if encoder == "libopus" and rate not in (48000, 24000, 16000, 12000, 8000):
             rate = 48000
         out = target.add_stream(encoder, rate=rate)
         out.layout = stream.codec_context.layout
-        streams[stream.index] = (out, False)
+        streams[stream.index] = (out, False, [])
     return streams
 
 
-def _encode_frame(rgb: np.ndarray, frame, info: ClipInfo, plan: _Plan, stream):
+def _encode_frame(rgb: np.ndarray, frame, pts: int, info: ClipInfo, plan: _Plan, stream):
     import av
 
     graded = av.VideoFrame.from_ndarray(rgb, format=info.rgb_format)
     graded = graded.reformat(format=plan.pixel_format, dst_colorspace=_SWSCALE_MATRIX[info.matrix],
-                             dst_color_range=info.color_range, interpolation=_CHROMA_RESAMPLING)
-    graded.pts, graded.time_base = frame.pts, frame.time_base
+                             dst_color_range=info.color_range, interpolation=_CHROMA_DOWN)
+    graded.pts, graded.time_base = pts, frame.time_base
     return stream.encode(graded)
 
 
@@ -349,42 +358,66 @@ def grade_video(
     plan = plan_output(info, output, hdr)
     if not output.parent.exists():
         raise ColorotError(f"{output.parent}: output folder does not exist")
-    source = _open(path)
+    source, written = _open(path), [output]
     try:
         with source, atomic_output(output, suffix=output.suffix) as (temporary, _), \
                 _import_av().open(str(temporary), mode="w") as target:
+            written.append(temporary)
             video_in = source.streams.video[0]
             video_out = _add_video_stream(target, plan, info, video_in, crf)
             audio = _add_audio_streams(target, plan, source)
+            _copy_tags(source, target)
+            last_pts = None
             for packet in source.demux(video_in, *source.streams.audio):
                 if packet.stream.index in audio:
                     _mux_audio(target, packet, *audio[packet.stream.index])
                     continue
                 for frame in packet.decode():
-                    target.mux(_encode_frame(apply(_to_rgb(frame, info)), frame, info, plan, video_out))
+                    # Timestamps strictly increase (a clip may repeat one; the encoder's would then go back).
+                    last_pts = frame.pts if frame.pts is not None and (last_pts is None or frame.pts > last_pts) \
+                        else (last_pts + 1 if last_pts is not None else 0)
+                    target.mux(_encode_frame(apply(_to_rgb(frame, info)), frame, last_pts, info, plan, video_out))
                     if progress is not None:
                         progress(1)
             target.mux(video_out.encode(None))
-            for stream, copied in audio.values():
+            for stream, copied, _ in audio.values():
                 if not copied:
                     target.mux(stream.encode(None))
     except BaseException as error:
         if isinstance(error, ColorotError):
             raise
         if isinstance(error, Exception):
-            raise ColorotError(f"{path}: video processing failed ({type(error).__name__}: {error})") from None
+            message = str(error).replace(str(written[-1]), str(output))  # not the temporary file's name
+            raise ColorotError(f"{path}: video processing failed ({type(error).__name__}: {message})") from None
         raise
     return output
 
 
-def _mux_audio(target, packet, stream, copied: bool) -> None:
+def _copy_tags(source, target) -> None:
+    """The clip's and its streams' descriptive tags (creation time, location, title, language) onto the output."""
+    def descriptive(tags) -> dict:
+        return {key: value for key, value in tags.items() if key.lower() not in _ENCODING_TAGS}
+
+    target.metadata.update(descriptive(source.metadata))
+    for stream_in, stream_out in zip((source.streams.video[0], *source.streams.audio), target.streams):
+        stream_out.metadata.update(descriptive(stream_in.metadata))
+
+
+def _mux_audio(target, packet, stream, copied: bool, samples: list) -> None:
+    """Copy an audio packet, or re-encode it with contiguous timestamps from the stream's own start (picture and
+    sound stay in sync; ``samples``: [the next frame's pts in samples], set here from the first frame)."""
+    from fractions import Fraction
+
     if copied:
         if packet.dts is not None:
             packet.stream = stream
             target.mux(packet)
         return
     for frame in packet.decode():
-        frame.pts = None  # the encoder's resampler retimes the samples
+        if not samples:  # a codec's priming (a start < 0) is not an offset
+            samples.append(max(0, round((frame.time or 0.0) * frame.sample_rate)))
+        frame.pts, frame.time_base = samples[0], Fraction(1, frame.sample_rate)
+        samples[0] += frame.samples
         target.mux(stream.encode(frame))
 
 
