@@ -21,16 +21,11 @@ import numpy as np
 
 from .. import io, progress
 from ..errors import ColorotError
-from ..options import DEFAULTS
 from ..io.styles import STYLE_SIDE, read_style_pixels
+from .checks import check_look, check_options, engine_options
 from .pictures import blend, full_mask, mask_codes, preview_of, resize_mask
 
-__all__ = ["Workspace", "Opened", "Grade", "GRADE_OPTIONS"]
-
-#: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
-GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": ("boolean", False),
-                 "reach": (float, DEFAULTS["reach"]), "regrain": (int, 0), "refine": (int, 0),
-                 "seed": (int, None)}
+__all__ = ["Workspace", "Opened", "Grade"]
 
 _SAFE_NAME = re.compile(r"^[^/\\:\x00-\x1f]+$")
 
@@ -227,10 +222,10 @@ class Workspace:
         from .. import api
 
         photo = self.get(photo_id, "image")
-        chosen = [(self.get(file_id), weight) for file_id, weight in _checked_look(look)]
+        chosen = [(self.get(file_id), weight) for file_id, weight in check_look(look)]
         if not chosen:
             raise ColorotError("open a look first: a style photo, a look file, a .cube or a Hald CLUT")
-        options = _checked_options(options)
+        options = check_options(options)
         grade = Grade(self._new_id("g"), photo, chosen, options, mask, page=page)
         tables = [opened for opened, _ in chosen if opened.kind != "image"]
         if tables:
@@ -240,7 +235,7 @@ class Workspace:
 
             grade.table = load_lut(tables[0].path)
         else:
-            model = api.ColorTransfer(**_engine_options(options))
+            model = api.ColorTransfer(**engine_options(options))
             styles = self._styles(chosen, photo)
             weights = [weight for _, weight in chosen]
             if options["refine"]:
@@ -311,10 +306,10 @@ class Workspace:
             if job is not None:
                 job.step(f"fitting one map over {len(photo_ids)} photos", 0)
             first = self.get(photo_ids[0], "image")
-            checked = _checked_options(options)
-            chosen = [(self.get(file_id), weight) for file_id, weight in _checked_look(look)]
+            checked = check_options(options)
+            chosen = [(self.get(file_id), weight) for file_id, weight in check_look(look)]
             photos = [self.get(photo_id, "image").image.pixels for photo_id in photo_ids]
-            model = api.ColorTransfer(**_engine_options(checked)).fit(
+            model = api.ColorTransfer(**engine_options(checked)).fit(
                 self._styles(chosen, first), photos, weights=[weight for _, weight in chosen])
             shared_grade = Grade(self._new_id("g"), first, chosen, checked, None, model)
         for done, photo_id in enumerate(photo_ids):
@@ -417,58 +412,3 @@ def _with_regrain(model, grade: Grade, preview: np.ndarray):
     scaled = copy.copy(model)
     scaled.regrain_radius = max(1, round(grade.options["regrain"] * scale))
     return scaled
-
-
-def _checked_look(look) -> list:
-    """The page's look as ``[(file id, weight)]``, or a one-line refusal."""
-    if not isinstance(look, list):
-        raise ColorotError("look must be a list of [file id, weight]")
-    checked = []
-    for entry in look:
-        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or isinstance(entry[1], bool) \
-                or not isinstance(entry[1], (int, float)) or not np.isfinite(entry[1]) or entry[1] < 0:
-            raise ColorotError(f"each look entry must be [file id, weight >= 0], not {entry!r}")
-        checked.append((str(entry[0]), float(entry[1])))
-    return checked
-
-
-def _boolean(value) -> bool:
-    """A checkbox's value: a JSON boolean, or one of true/false, yes/no, on/off, 1/0."""
-    if isinstance(value, bool):
-        return value
-    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
-    if str(value).strip().lower() in words:
-        return words[str(value).strip().lower()]
-    raise ValueError(value)
-
-
-def _checked_options(options: dict) -> dict:
-    """The page's options as the types a grade takes; their values are checked where the CLI's are, by
-    :class:`colorot.ColorTransfer` (even for a table look, which does not use them)."""
-    from .. import api
-
-    if not isinstance(options, dict):
-        raise ColorotError("options must be a JSON object")
-    checked = {}
-    for name, (kind, default) in GRADE_OPTIONS.items():
-        value = options.get(name, default)
-        if value is None or value == "" and default is None:
-            checked[name] = None
-            continue
-        try:
-            if kind is int and (isinstance(value, bool) or not float(value).is_integer()):
-                raise ValueError(value)  # 2.5 rounds of refine: refused, not truncated
-            if kind is int and not isinstance(value, int):
-                value = float(value)
-            checked[name] = _boolean(value) if kind == "boolean" else kind(value)
-        except (TypeError, ValueError):
-            wanted = {int: "a whole number", float: "a number", str: "text", "boolean": "true or false"}[kind]
-            raise ColorotError(f"{name} must be {wanted}, not {value!r}") from None
-    api.ColorTransfer(**_engine_options(checked))
-    return checked
-
-
-def _engine_options(options: dict) -> dict:
-    engine = {name: options[name] for name in ("method", "space", "keep_luma", "reach", "seed", "refine")}
-    engine["regrain_radius"] = options["regrain"]
-    return engine

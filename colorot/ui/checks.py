@@ -1,0 +1,72 @@
+"""The page's requests checked before any work: a look (file ids with weights) and a grade's options, with the
+types and defaults of the CLI's ``transfer`` options; every refusal is one line."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ColorotError
+from ..options import DEFAULTS
+
+__all__ = ["GRADE_OPTIONS", "check_look", "check_options", "engine_options"]
+
+#: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
+GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": ("boolean", False),
+                 "reach": (float, DEFAULTS["reach"]), "regrain": (int, 0), "refine": (int, 0),
+                 "seed": (int, None)}
+
+
+def check_look(look) -> list:
+    """The page's look as ``[(file id, weight)]``, or a one-line refusal."""
+    if not isinstance(look, list):
+        raise ColorotError("look must be a list of [file id, weight]")
+    checked = []
+    for entry in look:
+        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or isinstance(entry[1], bool) \
+                or not isinstance(entry[1], (int, float)) or not np.isfinite(entry[1]) or entry[1] < 0:
+            raise ColorotError(f"each look entry must be [file id, weight >= 0], not {entry!r}")
+        checked.append((str(entry[0]), float(entry[1])))
+    return checked
+
+
+def _boolean(value) -> bool:
+    """A checkbox's value: a JSON boolean, or one of true/false, yes/no, on/off, 1/0."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "yes": True, "on": True, "1": True, "false": False, "no": False, "off": False, "0": False}
+    if str(value).strip().lower() in words:
+        return words[str(value).strip().lower()]
+    raise ValueError(value)
+
+
+def check_options(options: dict) -> dict:
+    """The page's options as the types a grade takes; their values are checked where the CLI's are, by
+    :class:`colorot.ColorTransfer` (even for a table look, which does not use them)."""
+    from .. import api
+
+    if not isinstance(options, dict):
+        raise ColorotError("options must be a JSON object")
+    checked = {}
+    for name, (kind, default) in GRADE_OPTIONS.items():
+        value = options.get(name, default)
+        if value is None or value == "" and default is None:
+            checked[name] = None
+            continue
+        try:
+            if kind is int and (isinstance(value, bool) or not float(value).is_integer()):
+                raise ValueError(value)  # 2.5 rounds of refine: refused, not truncated
+            if kind is int and not isinstance(value, int):
+                value = float(value)
+            checked[name] = _boolean(value) if kind == "boolean" else kind(value)
+        except (TypeError, ValueError):
+            wanted = {int: "a whole number", float: "a number", str: "text", "boolean": "true or false"}[kind]
+            raise ColorotError(f"{name} must be {wanted}, not {value!r}") from None
+    api.ColorTransfer(**engine_options(checked))
+    return checked
+
+
+def engine_options(options: dict) -> dict:
+    """Checked options as :class:`colorot.ColorTransfer`'s arguments."""
+    engine = {name: options[name] for name in ("method", "space", "keep_luma", "reach", "seed", "refine")}
+    engine["regrain_radius"] = options["regrain"]
+    return engine
