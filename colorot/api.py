@@ -168,10 +168,16 @@ class ColorTransferModule(torch.nn.Module):
     the rest passed through, and a ``tv_tensors.Image`` comes back as one.
     The style's sampled colors are a buffer, so ``.to(device)`` moves them and
     ``state_dict``/``load_state_dict`` carry them; a dtype cast (``.half()``,
-    ``.bfloat16()``, ``.double()``) changes the dtype of the images it takes
-    and gives back, while the style's colors stay float32 at full precision,
-    as the engine uses them. Survives ``copy.deepcopy`` and pickling
+    ``.bfloat16()``, ``.double()``) is harmless: the style's colors stay
+    float32 at full precision, as the engine uses them, and each output has
+    its own input's dtype. Survives ``copy.deepcopy`` and pickling
     (DataLoader workers). Not differentiable: the output is detached.
+
+    Each image is graded to the style by its own map, as :func:`transfer`
+    does; so is each frame of a ``tv_tensors.Video`` or a batch (frames may
+    then differ in tint). For one map over a whole clip, fit a
+    :class:`ColorTransfer` on frames sampled across it, or use
+    ``colorot video``.
 
     Parameters
     ----------

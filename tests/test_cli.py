@@ -132,3 +132,18 @@ def test_evaluate_needs_something_to_compare_with(photos):
     source, _ = photos
     result = run("evaluate", source)
     assert result.exit_code == 1 and "nothing to compare with" in result.output
+
+
+def test_ctrl_c_stops_a_command_with_the_shells_status_and_one_line(monkeypatch, photos):
+    """Ctrl-C during a command: "interrupted" and status 130 (click alone says "Aborted!" and 1)."""
+    import colorot.api
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(colorot.api, "transfer", interrupted)
+    monkeypatch.setattr(colorot.api.ColorTransfer, "fit", interrupted)
+    source, style = photos
+    result = CliRunner().invoke(main, ["transfer", str(source), str(style), "-o", str(source.with_name("o.png"))])
+    assert result.exit_code == 130 and "interrupted" in result.output and "Aborted" not in result.output
+    assert not source.with_name("o.png").exists()

@@ -220,6 +220,12 @@ def test_ten_bit_clips_stay_ten_bit_and_hdr_is_refused_before_work(tmp_path):
     video, = _probe(tmp_path / "hdr_out.mkv")
     assert (video["color_transfer"], video["color_primaries"], video["color_space"]) == \
         ("smpte2084", "bt2020", "bt2020nc") and video["pix_fmt"] == "yuv420p10le"
+    # A style photo's colors are SDR: fitting them onto PQ code values is refused, with the reason.
+    photo = tmp_path / "style.png"
+    Image.fromarray(np.full((8, 8, 3), 90, np.uint8)).save(photo)
+    result = CliRunner().invoke(main, ["video", str(hdr), str(photo), "-o", str(tmp_path / "hdr_photo.mkv"),
+                                       "--hdr", "codes"])
+    assert result.exit_code != 0 and "LUT made for them" in result.output and "Traceback" not in result.output
 
 
 @needs_ffmpeg
@@ -310,6 +316,13 @@ def test_audio_offsets_tags_and_a_repeated_timestamp_survive(tmp_path):
     assert result.exit_code == 0, result.output
     with av.open(str(repeated)) as original, av.open(str(out)) as graded:
         assert sum(1 for _ in graded.decode(video=0)) == sum(1 for _ in original.decode(video=0)) == 90
+    # Subtitles are not carried: a note says so, rather than dropping them silently.
+    subtitles, with_subtitles = tmp_path / "subs.srt", tmp_path / "subtitled.mkv"
+    subtitles.write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=1", "-i", subtitles, "-c:v", "libx264",
+            "-c:s", "srt", with_subtitles)
+    result = CliRunner().invoke(main, ["video", str(with_subtitles), str(cube), "-o", str(tmp_path / "sub_out.mkv")])
+    assert result.exit_code == 0 and "1 subtitle stream(s) not carried" in result.output, result.output
 
 
 @needs_ffmpeg

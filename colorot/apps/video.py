@@ -78,7 +78,8 @@ class ClipInfo:
     as used for decoding: the declared ones, or the assumed BT.709/BT.601 and limited range); ``bits`` the
     luma bit depth; ``frames`` the declared frame count, or one estimated from duration and frame rate (0 when
     neither is known); ``audio`` the audio streams' codec names; ``rotation`` the display rotation (degrees
-    counter-clockwise, as phones tag portrait clips), kept as a tag on the output.
+    counter-clockwise, as phones tag portrait clips), kept as a tag on the output; ``dropped`` the kinds of the
+    streams not carried into the output (subtitles, data, a second video track), one entry per stream.
     """
 
     width: int
@@ -94,6 +95,7 @@ class ClipInfo:
     audio: tuple[str, ...]
     hdr: str | None
     rotation: int = 0
+    dropped: tuple[str, ...] = ()
 
     @property
     def rgb_format(self) -> str:
@@ -162,7 +164,9 @@ def probe_clip(path) -> ClipInfo:
                         context.color_primaries, context.color_trc, color_range,
                         _estimated_frames(container, stream),
                         tuple(audio.codec_context.name for audio in container.streams.audio), hdr,
-                        _rotation(container, stream))
+                        _rotation(container, stream),
+                        tuple(other.type for other in container.streams if other.type not in ("video", "audio"))
+                        + ("video",) * (len(container.streams.video) - 1))
 
 
 def _rotation(container, stream) -> int:

@@ -97,7 +97,19 @@ def default_output(source: Path) -> Path:
 
     return default_output(source)
 
-@click.group(context_settings=CONTEXT)
+class _Commands(click.Group):
+    """colorot's commands: Ctrl-C stops one with a line and the shell's status for it (130), not click's
+    "Aborted!" and 1 (what was being written is removed by the atomic writes)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ncolorot: interrupted; nothing half-written was left", err=True)
+            raise click.exceptions.Exit(130) from None
+
+
+@click.group(cls=_Commands, context_settings=CONTEXT)
 @click.version_option(package_name="colorot", prog_name="colorot")
 def main() -> None:
     """Give photos the colors of other photos with sliced optimal transport."""

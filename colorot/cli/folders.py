@@ -45,11 +45,18 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
 
         clip = clips.probe_clip(source)
         clips.plan_output(clip, output, hdr)  # a container, depth or audio that cannot be written: refused now
+        is_table = _lut_kind(look) is not None
+        if clip.hdr is not None and not is_table:
+            raise _UsageFail(f"--hdr codes grades an HDR clip's code values with a LUT made for them (.cube, look "
+                             f"file, Hald CLUT); {look.name} is a photo, whose colors are SDR")
+        for kind in sorted(set(clip.dropped)):
+            click.echo(f"colorot: note: {source.name}: {clip.dropped.count(kind)} {kind} stream(s) not carried "
+                       "into the output (colorot writes its video and audio)", err=True)
         from .. import api
         from ..apps import looks
 
         device = api.resolve_device(options["device"])
-        if _lut_kind(look) is not None:
+        if is_table:
             table = looks.load_lut(look, device)
         else:
             click.echo(f"colorot: fitting the map on {frames} frames sampled across {source.name}", err=True)
