@@ -82,10 +82,8 @@ def test_a_sandbox_without_a_real_loadavg_counts_the_running_threads(monkeypatch
     assert threads._runnable_in_loadavg(str(tmp_path / "loadavg")) == 3
     if not threads.os.path.exists("/proc/self/task"):
         pytest.skip("no /proc/self/task on this system")
-    real_loadavg = threads._runnable_in_loadavg
     calls = []
     monkeypatch.setattr(threads, "_runnable_in_loadavg", lambda: calls.append(1))
-    assert real_loadavg() is None or real_loadavg() >= 1
     assert _sees_busy_process() >= 1
     assert calls  # the sandbox's answer was asked for and refused
 

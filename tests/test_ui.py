@@ -19,6 +19,7 @@ except ImportError:
 
 from starlette.testclient import TestClient  # noqa: E402
 
+from colorot import ColorotError  # noqa: E402
 from colorot.ui.jobs import Job, JobRunner  # noqa: E402
 from colorot.ui.server import create_app  # noqa: E402
 from colorot.ui.workspace import Workspace  # noqa: E402
@@ -51,6 +52,14 @@ def _finish(client, job: dict) -> dict:
         time.sleep(0.05)
         job = client.get(f"/api/jobs/{job['id']}").json()
     raise AssertionError("the job did not finish")
+
+
+def _wait(job, seconds: float = 300) -> None:
+    """Until a job of a JobRunner ends (a stuck one fails the test rather than hanging it)."""
+    deadline = time.monotonic() + seconds
+    while job.state == "running":
+        assert time.monotonic() < deadline, job.describe()
+        time.sleep(0.02)
 
 
 def _grade(client, photo: dict, look: dict, **options) -> str:
@@ -125,6 +134,13 @@ def test_a_closed_page_leaves_none_of_its_files_and_the_others_keep_theirs(files
         assert response.status_code == 400 and "grade the photo again" in response.json()["error"]
         assert client.get(f"/api/files/{opened['B']['id']}/preview").status_code == 200
         assert client.get(f"/api/files/{photo.id}/preview").status_code == 200
+        # A page's grades go with it, even grades of files named on the command line (which stay open).
+        job = client.post("/api/grades", json={"photo": photo.id, "look": [[opened["B"]["id"], 1]]},
+                          headers={"X-Colorot-Page": "C"}).json()
+        kept = _finish(client, job)["result"]["grade"]
+        assert kept in workspace.grades
+        client.post("/api/close?page=C")
+        assert kept not in workspace.grades and photo.id in workspace.files
         assert client.post("/api/close?page=B").json() == {"removed": 1}
         assert client.post("/api/close").json() == {"removed": 0}  # no page named: nothing removed
         assert list(workspace.folder.iterdir()) == [] and (files / "photo.jpg").is_file()
@@ -266,8 +282,7 @@ def test_refits_keep_a_few_grades_and_masks_and_a_cancelled_batch_keeps_what_it_
             return workspace.grade_batch(photos, [[look["id"], 1]], {}, 1.0, False, job)
 
         job = runner.submit(batch, total=4)
-        while job.state == "running":
-            time.sleep(0.02)
+        _wait(job)
         runner.shutdown()
         assert job.state == "cancelled" and len(job.result["written"]) == 1, (job.describe(), job.result)
         assert Path(job.result["written"][0]).is_file()
@@ -275,6 +290,32 @@ def test_refits_keep_a_few_grades_and_masks_and_a_cancelled_batch_keeps_what_it_
         workspace.get(look["id"]).path.unlink()
         result = workspace.grade_batch([photo["id"]], [[look["id"], 1]], {}, 1.0, False)
         assert result["failed"][0]["error"] == "look.png: no such file", result
+
+
+def test_a_refit_cancelled_or_left_by_its_page_stores_no_grade(files, monkeypatch):
+    from colorot import progress
+
+    workspace = Workspace(files / "out")
+    photo, look = workspace.open_path(files / "photo.jpg"), workspace.open_path(files / "look.png")
+
+    def cancelled(fraction, message):
+        raise RuntimeError("cancelled")
+
+    with progress.reporting(cancelled), pytest.raises(RuntimeError):
+        workspace.grade(photo.id, [(look.id, 1.0)], {}, page="A")
+    assert workspace.grades == {}
+    original = workspace._styles
+
+    def page_left(chosen, photo):  # the page is closed while the map is fitted
+        styles = original(chosen, photo)
+        workspace.forget({look.id})
+        return styles
+
+    monkeypatch.setattr(workspace, "_styles", page_left)
+    with pytest.raises(ColorotError, match="was closed"):
+        workspace.grade(photo.id, [(look.id, 1.0)], {}, page="A")
+    assert workspace.grades == {}
+    workspace.close()
 
 
 def test_a_long_job_reports_progress_and_can_be_cancelled():
@@ -390,8 +431,7 @@ def test_an_export_reports_the_engines_progress_and_stops_inside_it_when_cancell
         monkeypatch.setattr(Job, "report", watched)
         runner = JobRunner()
         job = runner.submit(work)
-        while job.state == "running":
-            time.sleep(0.02)
+        _wait(job)
         runner.shutdown()
         return job
 

@@ -316,6 +316,30 @@ def test_audio_offsets_tags_and_a_repeated_timestamp_survive(tmp_path):
     assert result.exit_code == 0, result.output
     with av.open(str(repeated)) as original, av.open(str(out)) as graded:
         assert sum(1 for _ in graded.decode(video=0)) == sum(1 for _ in original.decode(video=0)) == 90
+    # Sound with a gap (mono PCM in Matroska, whose layout is only "1 channels"), re-encoded for MP4 and WebM:
+    # after the gap it keeps its time (v0.1: refused by AAC; a counter alone would pull it a second early).
+    gap = tmp_path / "gap.mkv"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=3", "-f", "lavfi", "-i", "sine=duration=2",
+            "-filter_complex", r"[1:a]asetpts=PTS+if(gte(T\,1)\,1/TB\,0)[a]", "-map", "0:v", "-map", "[a]",
+            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "pcm_s16le", gap)
+    for suffix in (".mp4", ".webm"):
+        out = tmp_path / f"gap_out{suffix}"
+        result = CliRunner().invoke(main, ["video", str(gap), str(cube), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        with av.open(str(out)) as container:
+            audio = container.streams.audio[0]
+            last = max(float(packet.pts * packet.time_base) for packet in container.demux(audio)
+                       if packet.pts is not None)
+        assert 2.9 <= last <= 3.05, (suffix, last)
+    # AVI's MPEG-4 has no CRF: --crf sets its quantizer, so a lower crf is a larger file.
+    sizes = {}
+    for crf in (0, 40):
+        out = tmp_path / f"crf{crf}.avi"
+        assert CliRunner().invoke(main, ["video", str(clip), str(cube), "-o", str(out), "--crf", str(crf)]
+                                  ).exit_code == 0
+        with av.open(str(out)) as container:
+            sizes[crf] = sum(packet.size for packet in container.demux(video=0))
+    assert sizes[0] > 1.5 * sizes[40], sizes
     # Subtitles are not carried: a note says so, rather than dropping them silently.
     subtitles, with_subtitles = tmp_path / "subs.srt", tmp_path / "subtitled.mkv"
     subtitles.write_text("1\n00:00:00,000 --> 00:00:01,000\nHello\n")

@@ -29,6 +29,7 @@ import numpy as np
 from ..errors import ColorotError
 from ..io import atomic_output
 from ..options import STYLE_SIDE
+from .streams import add_audio_streams, copy_tags, mux_audio
 
 __all__ = ["sample_frames", "grade_video", "frame_count", "probe_clip", "ClipInfo", "VIDEO_SUFFIXES", "HDR_MODES"]
 
@@ -64,10 +65,6 @@ _LIMITED, _FULL = 1, 2
 #: of lossless 4:2:0 HD bars then comes back within 2 codes of luma and 4 of chroma (8 bits; bilinear, swscale's
 #: default: 38 at the bars' edges) and 1.5 and 3.5 (10 bits; area both ways: 51 at the edges).
 _CHROMA_UP, _CHROMA_DOWN = "POINT", "AREA"
-#: Container and stream tags that describe the file's encoding, not its content: not copied.
-_ENCODING_TAGS = {"encoder", "major_brand", "minor_version", "compatible_brands", "duration", "bps",
-                  "number_of_frames", "number_of_bytes", "_statistics_tags", "_statistics_writing_app",
-                  "_statistics_writing_date_utc", "vendor_id"}
 
 
 @dataclass(frozen=True)
@@ -285,25 +282,10 @@ def _add_video_stream(target, plan: _Plan, info: ClipInfo, video_in, crf: int):
     elif plan.codec == "libsvtav1":
         stream.options = {"crf": str(min(63, crf + 12))}
         os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1's own log: errors only, unless the user asked for more
-    elif plan.codec == "mpeg4":  # no CRF: a fixed quantizer of about the same quality (crf 18 -> 2)
-        stream.codec_context.qscale = max(1, min(31, round(crf / 6) - 1))
+    elif plan.codec == "mpeg4":  # no CRF: a fixed quantizer of about the same quality (crf 18 -> 2, 51 -> 8)
+        context.qmin = context.qmax = max(2, min(31, round(crf / 6) - 1))
+        context.bit_rate = 1 << 30  # the quantizer, not a bit rate, sets the quality
     return stream
-
-
-def _add_audio_streams(target, plan: _Plan, source) -> dict:
-    """Per input audio stream index: (output stream, whether its packets are copied)."""
-    streams = {}
-    for stream, encoder in zip(source.streams.audio, plan.audio):
-        if encoder is None:
-            streams[stream.index] = (target.add_stream_from_template(stream), True, [])
-            continue
-        rate = stream.codec_context.sample_rate or 48000
-        if encoder == "libopus" and rate not in (48000, 24000, 16000, 12000, 8000):
-            rate = 48000
-        out = target.add_stream(encoder, rate=rate)
-        out.layout = stream.codec_context.layout
-        streams[stream.index] = (out, False, [])
-    return streams
 
 
 def _encode_frame(rgb: np.ndarray, frame, pts: int, info: ClipInfo, plan: _Plan, stream):
@@ -369,17 +351,17 @@ def grade_video(
             written.append(temporary)
             video_in = source.streams.video[0]
             video_out = _add_video_stream(target, plan, info, video_in, crf)
-            audio = _add_audio_streams(target, plan, source)
-            _copy_tags(source, target)
-            last_pts = None
+            audio = add_audio_streams(target, plan.audio, source)
+            copy_tags(source, target)
+            last_pts, step = None, _frame_ticks(video_in)
             for packet in source.demux(video_in, *source.streams.audio):
                 if packet.stream.index in audio:
-                    _mux_audio(target, packet, *audio[packet.stream.index])
+                    mux_audio(target, packet, *audio[packet.stream.index])
                     continue
                 for frame in packet.decode():
-                    # Timestamps strictly increase (a clip may repeat one; the encoder's would then go back).
+                    # Timestamps strictly increase (a clip may repeat one, or restart): a frame later, then.
                     last_pts = frame.pts if frame.pts is not None and (last_pts is None or frame.pts > last_pts) \
-                        else (last_pts + 1 if last_pts is not None else 0)
+                        else (last_pts + step if last_pts is not None else 0)
                     target.mux(_encode_frame(apply(_to_rgb(frame, info)), frame, last_pts, info, plan, video_out))
                     if progress is not None:
                         progress(1)
@@ -397,32 +379,10 @@ def grade_video(
     return output
 
 
-def _copy_tags(source, target) -> None:
-    """The clip's and its streams' descriptive tags (creation time, location, title, language) onto the output."""
-    def descriptive(tags) -> dict:
-        return {key: value for key, value in tags.items() if key.lower() not in _ENCODING_TAGS}
-
-    target.metadata.update(descriptive(source.metadata))
-    for stream_in, stream_out in zip((source.streams.video[0], *source.streams.audio), target.streams):
-        stream_out.metadata.update(descriptive(stream_in.metadata))
-
-
-def _mux_audio(target, packet, stream, copied: bool, samples: list) -> None:
-    """Copy an audio packet, or re-encode it with contiguous timestamps from the stream's own start (picture and
-    sound stay in sync; ``samples``: [the next frame's pts in samples], set here from the first frame)."""
-    from fractions import Fraction
-
-    if copied:
-        if packet.dts is not None:
-            packet.stream = stream
-            target.mux(packet)
-        return
-    for frame in packet.decode():
-        if not samples:  # a codec's priming (a start < 0) is not an offset
-            samples.append(max(0, round((frame.time or 0.0) * frame.sample_rate)))
-        frame.pts, frame.time_base = samples[0], Fraction(1, frame.sample_rate)
-        samples[0] += frame.samples
-        target.mux(stream.encode(frame))
+def _frame_ticks(stream) -> int:
+    """One frame's duration in the stream's time base (at its average rate; 1 tick when unknown)."""
+    rate, time_base = stream.average_rate or stream.guessed_rate, stream.time_base
+    return max(1, round(1 / (rate * time_base))) if rate and time_base else 1
 
 
 def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:

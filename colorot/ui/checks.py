@@ -3,8 +3,6 @@ types and defaults of the CLI's ``transfer`` options; every refusal is one line.
 
 from __future__ import annotations
 
-import numpy as np
-
 from ..errors import ColorotError
 from ..options import DEFAULTS
 
@@ -22,10 +20,14 @@ def check_look(look) -> list:
         raise ColorotError("look must be a list of [file id, weight]")
     checked = []
     for entry in look:
-        if not isinstance(entry, (list, tuple)) or len(entry) != 2 or isinstance(entry[1], bool) \
-                or not isinstance(entry[1], (int, float)) or not np.isfinite(entry[1]) or entry[1] < 0:
-            raise ColorotError(f"each look entry must be [file id, weight >= 0], not {entry!r}")
-        checked.append((str(entry[0]), float(entry[1])))
+        weight = entry[1] if isinstance(entry, (list, tuple)) and len(entry) == 2 else None
+        try:  # NaN, infinity and a JSON integer too large for a float all fail the range
+            valid = isinstance(weight, (int, float)) and not isinstance(weight, bool) and 0 <= float(weight) <= 1e6
+        except OverflowError:
+            valid = False
+        if not valid:
+            raise ColorotError(f"each look entry must be [file id, weight in [0, 1e6]], not {entry!r:.60}")
+        checked.append((str(entry[0]), float(weight)))
     return checked
 
 
@@ -58,9 +60,9 @@ def check_options(options: dict) -> dict:
             if kind is int and not isinstance(value, int):
                 value = float(value)
             checked[name] = _boolean(value) if kind == "boolean" else kind(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             wanted = {int: "a whole number", float: "a number", str: "text", "boolean": "true or false"}[kind]
-            raise ColorotError(f"{name} must be {wanted}, not {value!r}") from None
+            raise ColorotError(f"{name} must be {wanted}, not {value!r:.40}") from None
     api.ColorTransfer(**engine_options(checked))
     return checked
 

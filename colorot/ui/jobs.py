@@ -69,7 +69,7 @@ class JobRunner:
         self._ids = itertools.count(1)
 
     def submit(self, work: Callable[[Job], dict], total: int = 1, page: str | None = None) -> Job:
-        job = Job(f"j{next(self._ids)}", total=total, page=page)
+        job = Job(f"j{next(self._ids)}", total=total, page=page, message="waiting for the job before it")
         self._jobs[job.id] = job
         self._pool.submit(self._run, job, work)
         return job

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import mimetypes
 from importlib import resources
 from pathlib import Path
 
@@ -27,6 +28,11 @@ __all__ = ["create_app", "DEFAULT_MAX_UPLOAD"]
 DEFAULT_MAX_UPLOAD = 512 * 1024 * 1024
 
 _STATIC = resources.files("colorot.ui") / "static"
+
+# The page's own types, whatever the system's registry says (with nosniff, a script served as text/plain, as
+# some Windows registries map .js, would not run).
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("text/css", ".css")
 
 
 def _error(message: str, status: int = 400):
@@ -51,6 +57,7 @@ class _Guard:
 
     def __init__(self, app, hosts: set[str] | None, origins: set[str] | None, max_upload: int, port: int = 0):
         self.app, self.hosts, self.origins, self.max_upload, self.port = app, hosts, origins, max_upload, port
+        self.names = _machine_names() if hosts is None else set()  # looked up once, not on every request
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
@@ -69,7 +76,7 @@ class _Guard:
 
     def _refusal(self, scope, headers: dict) -> tuple[str | None, int]:
         host = headers.get("host", "")
-        if not (host in self.hosts if self.hosts is not None else _names_this_machine(host, self.port)):
+        if not (host in self.hosts if self.hosts is not None else _names_this_machine(host, self.port, self.names)):
             return "unknown host: colorot ui answers only on the address it printed", 403
         origin = headers.get("origin")
         fetch_site, fetch_dest = headers.get("sec-fetch-site"), headers.get("sec-fetch-dest")
@@ -272,11 +279,17 @@ async def _json_object(request) -> dict:
     return body
 
 
-def _names_this_machine(host_header: str, port: int) -> bool:
-    """Whether a Host header names this server by an IP address, ``localhost`` or this machine's own name (a
+def _machine_names() -> set[str]:
+    """``localhost`` and this machine's own names (lower case)."""
+    import socket
+
+    return {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}
+
+
+def _names_this_machine(host_header: str, port: int, names: set[str]) -> bool:
+    """Whether a Host header names this server by an IP address or one of this machine's ``names`` (a
     DNS-rebinding page can only send a domain name it controls), with the port served."""
     import ipaddress
-    import socket
 
     name, _, served_port = host_header.rpartition(":")
     if not name or not served_port.isdigit() or int(served_port) != port:
@@ -286,7 +299,7 @@ def _names_this_machine(host_header: str, port: int) -> bool:
         ipaddress.ip_address(name)
         return True
     except ValueError:
-        return name in {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}
+        return name in names
 
 
 def _page(request) -> str | None:

@@ -151,7 +151,8 @@ class Workspace:
             opened.preview = preview_of(opened.image.pixels)
         else:
             load_lut(path)  # read now: a broken table is refused when it is opened
-        self.files[opened_id] = opened
+        with self._lock:
+            self.files[opened_id] = opened
         return opened
 
     def open_mask(self, photo_id: str, data: bytes) -> str:
@@ -175,25 +176,33 @@ class Workspace:
         return mask_id
 
     def forget_page(self, page: str) -> int:
-        """Drop what a closed page sent (its files, removed from disk) and the grades and masks made of them;
-        the files named on the command line stay. The number of files removed."""
-        return self.forget({key for key, opened in list(self.files.items()) if page and opened.page == page})
+        """Drop what a closed page sent (its files, removed from disk), its grades (even of the command line's
+        files, which stay open) and the grades and masks made of its files. The number of files removed."""
+        if not page:
+            return 0
+        with self._lock:
+            for grade_id in [key for key, grade in self.grades.items() if grade.page == page]:
+                del self.grades[grade_id]
+        return self.forget({key for key, opened in list(self.files.items()) if opened.page == page})
 
     def forget(self, gone: set) -> int:
         """Drop opened files (a page's copies are removed from disk; a file named on the command line is only
         closed, never touched) and the grades and masks made of them; the number dropped."""
-        gone = {opened_id for opened_id in gone if opened_id in self.files}
-        for opened_id in gone:
-            opened = self.files.pop(opened_id)
+        with self._lock:
+            gone = {opened_id for opened_id in gone if opened_id in self.files}
+            dropped = [self.files.pop(opened_id) for opened_id in gone]
+            for grade_id in [key for key, grade in self.grades.items() if not self._holds(grade)]:
+                del self.grades[grade_id]
+            for mask_id in [key for key, (photo_id, _) in self.masks.items() if photo_id not in self.files]:
+                del self.masks[mask_id]
+        for opened in dropped:
             if opened.original is None and self.folder in opened.path.parents:
                 shutil.rmtree(opened.path.parent, ignore_errors=True)
-        for grade_id, grade in list(self.grades.items()):
-            if grade.photo.id in gone or any(opened.id in gone for opened, _ in grade.look):
-                self.grades.pop(grade_id, None)
-        for mask_id, (photo_id, _) in list(self.masks.items()):
-            if photo_id in gone:
-                self.masks.pop(mask_id, None)
-        return len(gone)
+        return len(dropped)
+
+    def _holds(self, grade: Grade) -> bool:
+        """Whether every file a grade is made of is still open."""
+        return grade.photo.id in self.files and all(opened.id in self.files for opened, _ in grade.look)
 
     def shown(self, message: str) -> str:
         """A message with the paths of the page's files replaced by the names the page knows them by."""
@@ -245,8 +254,11 @@ class Workspace:
                 model.fit(styles, [photo.image.pixels], weights=weights,
                           source_mask=full_mask(mask, *photo.image.pixels.shape[:2]))
             grade.model = model
+        progress.report(1.0)  # a job cancelled meanwhile (a superseded refit) stores nothing
         if keep:
             with self._lock:
+                if not self._holds(grade):  # a file closed meanwhile (its page left)
+                    raise ColorotError("a file of this grade was closed; open it again")
                 self.grades[grade.id] = grade
                 older = [key for key, kept in self.grades.items() if kept.page == page][:-GRADES_KEPT]
                 for key in older:
@@ -317,10 +329,12 @@ class Workspace:
             if job is not None:
                 job.step(f"{photo.name} ({done + 1} of {len(photo_ids)})", done)
             try:
-                grade = self.grade(photo_id, look, options, keep=False) if shared_grade is None else \
-                    Grade(self._new_id("g"), photo, shared_grade.look, shared_grade.options, None,
-                          shared_grade.model, shared_grade.table)
-                written.append(str(self.export_photo(grade, strength)))
+                with progress.part(0.0, 0.3):  # each photo's share of the bar: its fit, then its export
+                    grade = self.grade(photo_id, look, options, keep=False) if shared_grade is None else \
+                        Grade(self._new_id("g"), photo, shared_grade.look, shared_grade.options, None,
+                              shared_grade.model, shared_grade.table)
+                with progress.part(0.3, 1.0):
+                    written.append(str(self.export_photo(grade, strength)))
             except ColorotError as error:
                 failed.append({"name": photo.name, "error": self.shown(str(error))})
             if job is not None:  # what is written so far stays in the job's result, even if it is cancelled

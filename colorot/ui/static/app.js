@@ -77,6 +77,10 @@ async function openFiles(files, role) {
 
 function closeFile(id) {
   postJSON(`/api/files/${id}/close`, {}).catch(() => {});
+  if ((state.gradeFiles || []).includes(id)) {  // the server drops the grades made of it
+    state.grade = null;
+    $("after").removeAttribute("src");
+  }
 }
 
 function removePhoto(id) {
@@ -178,6 +182,7 @@ async function regrade() {
     if (serial !== state.gradeSerial || photoId !== state.current) return;  // a newer grade was asked for
     state.grade = result.grade;
     state.gradeOptions = asked;
+    state.gradeFiles = [photoId, ...look.map(([id]) => id)];
     const photo = state.photos.find((p) => p.id === photoId);
     $("status").textContent = `${photo.name} ← ${state.look.map((entry) => entry.name).join(" + ")}`;
     say("");
