@@ -62,3 +62,16 @@ def test_without_a_callback_nothing_is_reported_and_nothing_changes(astronaut, c
         with_callback = colorot.transfer(astronaut, coffee, seed=0)
     assert not progress.active()
     np.testing.assert_array_equal(colorot.transfer(astronaut, coffee, seed=0), with_callback)
+
+
+def test_the_default_fit_reports_its_steps_and_stops_between_them(astronaut, coffee):
+    seen = []
+    with progress.reporting(lambda fraction, message: seen.append(fraction)):
+        colorot.ColorTransfer(seed=0).fit(coffee, [astronaut])
+    assert len(seen) >= 3 and seen == sorted(seen) and seen[-1] == 1.0
+
+    def stop(fraction, message):
+        raise Stop
+
+    with progress.reporting(stop), pytest.raises(Stop):
+        colorot.ColorTransfer(seed=0).fit(coffee, [astronaut])

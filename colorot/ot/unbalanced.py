@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import torch
 
+from .. import progress
 from ..options import DEFAULTS
 from .linear import LinearMap, moments
 
@@ -203,6 +204,7 @@ def _fit_one(source: torch.Tensor, style: torch.Tensor, reach: float | None, n_s
         self_moved = self_plan.sum(dim=1)
         projection = projection - self_plan @ mapped / self_moved[:, None].clamp_min(1e-300) + mapped
         weights = _affine_fit(points, projection, moved / moved.sum().clamp_min(1e-300), RIDGE * spread)
+        progress.report((step + 1) / n_steps)  # a window's Cancel stops the fit here
     return weights
 
 

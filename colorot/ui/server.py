@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import progress
 from ..errors import ColorotError
 from .figures import chroma_histograms, evaluate_figures
 from .jobs import JobRunner
@@ -164,7 +165,8 @@ class _Api:
 
         def work(job):
             job.step("fitting the map")
-            fitted = self.workspace.grade(body["photo"], body["look"], body.get("options", {}), mask_values, page)
+            with progress.part(0.0, 1.0):  # the bar never goes back (several fits report 0 to 1 in turn)
+                fitted = self.workspace.grade(body["photo"], body["look"], body.get("options", {}), mask_values, page)
             return {"grade": fitted.id}
 
         return _json(self.jobs.submit(work, page=_page(request)).describe())
