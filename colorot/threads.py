@@ -242,9 +242,7 @@ def in_strips(function, items, workers: int | None = None) -> list:
         return results
     with _lock:
         if _strip_pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            _strip_pool = ThreadPoolExecutor(STRIP_POOL_SIZE, thread_name_prefix="colorot-strips")
+            _strip_pool = concurrent.futures.ThreadPoolExecutor(STRIP_POOL_SIZE, thread_name_prefix="colorot-strips")
     shares = [list(range(start, len(items), workers)) for start in range(workers)]
     results: list = [None] * len(items)
     stop, finished = threading.Event(), queue.SimpleQueue()  # a None for each item done, or a worker's error

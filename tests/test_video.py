@@ -121,11 +121,15 @@ def _probe(path) -> list[dict]:
     return json.loads(text)["streams"]
 
 
-def _identity_cube(path) -> None:
+@pytest.fixture
+def cube(tmp_path):
+    """An identity .cube (17 nodes): a grade that should change nothing."""
+    path = tmp_path / "identity.cube"
     grid = np.linspace(0, 1, 17)
     blue, green, red = np.meshgrid(grid, grid, grid, indexing="ij")  # .cube: red varies fastest
     rows = np.stack([red, green, blue], -1).reshape(-1, 3)
     path.write_text("LUT_3D_SIZE 17\n" + "\n".join(" ".join(f"{v:.6f}" for v in row) for row in rows) + "\n")
+    return path
 
 
 def _rgb_frames(path, matrix: int, fmt: str = "rgb24", color_range: int = 1) -> np.ndarray:
@@ -141,9 +145,7 @@ def _code_gap(a: np.ndarray, b: np.ndarray, scale: float = 1.0) -> tuple[float, 
 
 
 @needs_ffmpeg
-def test_identity_grade_keeps_the_matrix_range_and_tags(tmp_path):
-    cube = tmp_path / "identity.cube"
-    _identity_cube(cube)
+def test_identity_grade_keeps_the_matrix_range_and_tags(tmp_path, cube):
     # Untagged HD bars with AAC audio: a player decodes them as BT.709, and so must colorot.
     hd = tmp_path / "bars.mp4"
     _ffmpeg("-f", "lavfi", "-i", "smptehdbars=size=1280x720:rate=5", "-f", "lavfi", "-i", "sine=sample_rate=44100",
@@ -189,9 +191,7 @@ def _write_deep_clip(path, codec: str, pixel_format: str, frames: int = 3, **tag
 
 
 @needs_ffmpeg
-def test_ten_bit_clips_stay_ten_bit_and_hdr_is_refused_before_work(tmp_path):
-    cube = tmp_path / "identity.cube"
-    _identity_cube(cube)
+def test_ten_bit_clips_stay_ten_bit_and_hdr_is_refused_before_work(tmp_path, cube):
     clip = tmp_path / "deep.mov"
     _write_deep_clip(clip, "prores_ks", "yuv422p10le")
     out = tmp_path / "deep_graded.mov"
@@ -229,11 +229,9 @@ def test_ten_bit_clips_stay_ten_bit_and_hdr_is_refused_before_work(tmp_path):
 
 
 @needs_ffmpeg
-def test_webm_from_mp4_with_aac_reencodes_the_audio_and_counts_frames(tmp_path, coffee):
+def test_webm_from_mp4_with_aac_reencodes_the_audio_and_counts_frames(tmp_path, cube, coffee):
     clip = tmp_path / "clip.mp4"
     _make_clip(clip, coffee)  # AAC audio, which WebM cannot hold
-    cube = tmp_path / "identity.cube"
-    _identity_cube(cube)
     out = tmp_path / "clip.webm"
     result = CliRunner().invoke(main, ["video", str(clip), str(cube), "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -248,9 +246,7 @@ def test_webm_from_mp4_with_aac_reencodes_the_audio_and_counts_frames(tmp_path, 
 
 
 @needs_ffmpeg
-def test_timestamps_rotation_and_a_clip_of_unknown_length_are_kept(tmp_path):
-    cube = tmp_path / "identity.cube"
-    _identity_cube(cube)
+def test_timestamps_rotation_and_a_clip_of_unknown_length_are_kept(tmp_path, cube):
     # Variable frame rate: every frame keeps its own timestamp (not re-spaced at the average rate).
     vfr = tmp_path / "vfr.mp4"
     _ffmpeg("-f", "lavfi", "-i", "testsrc=size=64x48:rate=30", "-t", "1", "-vf",
@@ -287,9 +283,7 @@ def test_timestamps_rotation_and_a_clip_of_unknown_length_are_kept(tmp_path):
 
 
 @needs_ffmpeg
-def test_audio_offsets_tags_and_a_repeated_timestamp_survive(tmp_path):
-    cube = tmp_path / "identity.cube"
-    _identity_cube(cube)
+def test_audio_offsets_tags_and_a_repeated_timestamp_survive(tmp_path, cube):
     # Sound that starts 1 s after the picture, in PCM that MP4 and WebM must re-encode: it still starts at 1 s
     # (within the encoder's priming, as ffmpeg's own re-encoding gives), and the clip's tags come along.
     clip = tmp_path / "offset.mov"
@@ -350,11 +344,9 @@ def test_audio_offsets_tags_and_a_repeated_timestamp_survive(tmp_path):
 
 
 @needs_ffmpeg
-def test_ten_bit_bars_come_back_within_a_few_codes_at_their_edges(tmp_path):
+def test_ten_bit_bars_come_back_within_a_few_codes_at_their_edges(tmp_path, cube):
     """Lossless 10-bit 4:2:0 HD bars through an identity look: the chroma is repeated on the way up and averaged
     on the way down (area resampling both ways smeared the bars' edges by about 50 8-bit codes)."""
-    cube = tmp_path / "identity.cube"
-    _identity_cube(cube)
     bars = tmp_path / "bars10.mkv"
     _ffmpeg("-f", "lavfi", "-i", "smptehdbars=size=1280x720:rate=5", "-t", "0.2", "-c:v", "libx264", "-qp", "0",
             "-pix_fmt", "yuv420p10le", bars)

@@ -6,12 +6,25 @@ from __future__ import annotations
 from ..errors import ColorotError
 from ..options import DEFAULTS
 
-__all__ = ["GRADE_OPTIONS", "check_look", "check_options", "engine_options"]
+__all__ = ["GRADE_OPTIONS", "CUBE_SIZES", "check_look", "check_options", "check_table", "engine_options"]
 
 #: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
 GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": ("boolean", False),
                  "reach": (float, DEFAULTS["reach"]), "regrain": (int, 0), "refine": (int, 0),
                  "seed": (int, None)}
+
+
+#: The .cube sizes the page offers (nodes per axis).
+CUBE_SIZES = (17, 33, 65)
+
+
+def check_table(kind: str, size: int) -> None:
+    """Refuse a table export the page cannot ask for: ``kind`` ``"cube"`` (of a size in :data:`CUBE_SIZES`) or
+    ``"look"``."""
+    if kind not in ("cube", "look"):
+        raise ColorotError(f"unknown table kind {kind!r}: cube or look")
+    if kind == "cube" and size not in CUBE_SIZES:
+        raise ColorotError(f".cube size must be 17, 33 or 65, not {size}")
 
 
 def check_look(look) -> list:

@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import progress
 from ..errors import ColorotError
+from .checks import check_table
 from .figures import chroma_histograms, evaluate_figures
 from .jobs import JobRunner
 from .pictures import encode_preview
@@ -205,9 +206,9 @@ class _Api:
         if quality not in (None, "") and (not str(quality).isdigit() or not 1 <= int(quality) <= 100):
             raise ColorotError(f"quality must be a whole number from 1 to 100, not {quality!r}")
         quality = None if quality in (None, "") else int(quality)
-        if what == "cube" and size not in (17, 33, 65):
-            raise ColorotError(f".cube size must be 17, 33 or 65, not {size}")
-        if what == "photo":
+        if what != "photo":
+            check_table(what, size)
+        else:
             self.workspace.photo_name(fitted, body.get("name") or None)  # refused now, not after the grading
 
         def work(job):

@@ -22,7 +22,7 @@ import numpy as np
 from .. import io, progress
 from ..errors import ColorotError
 from ..io.styles import STYLE_SIDE, read_style_pixels
-from .checks import check_look, check_options, engine_options
+from .checks import check_look, check_options, check_table, engine_options
 from .pictures import blend, full_mask, mask_codes, preview_of, resize_mask
 
 __all__ = ["Workspace", "Opened", "Grade"]
@@ -384,10 +384,7 @@ class Workspace:
         """The grade as a ``.cube`` (``size`` 17, 33 or 65) or a look file (``.npz``), named after the photo."""
         from ..apps import looks
 
-        if kind not in ("cube", "look"):
-            raise ColorotError(f"unknown table kind {kind!r}: cube or look")
-        if kind == "cube" and size not in (17, 33, 65):
-            raise ColorotError(f".cube size must be 17, 33 or 65, not {size}")
+        check_table(kind, size)
         if grade.options["refine"] and grade.table is None:
             raise ColorotError("refine is not a function of color: it has no LUT; export the photo instead")
         table = self._table_of(grade, strength, size)
