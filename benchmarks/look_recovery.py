@@ -10,7 +10,10 @@ The protocol of Deep Preset (Ho & Zhou 2021) and Neural Preset (Ke et al. 2023):
   vintage, monochrome tint, S-curve with saturation), so a run has as many grades as cases.
 * Same-scene cases: P and Q are the left and right 65% of one photo (shared content, other proportions).
   Cross-scene cases: P and Q are different photos.
-* Photos: the samples and the other color photos bundled with scikit-image (no download).
+* Photos (``--photos``): ``held-out`` (default), the photos shipped by scikit-learn (china, flower) and matplotlib
+  (grace_hopper), which colorot's look model never trains on (``training/photos.json``); or ``samples``, the
+  repository's samples and the other color photos bundled with scikit-image, some of which the look model trains
+  on (so its figures there are not a test).
 * Methods in the same run: colorot's default (``unbalanced``), with ``refine`` and balanced (``reach=inf``),
   its other methods (``sliced``, the default of v0.1), color-matcher (mkl, reinhard,
   hm-mkl-hm) and python-color-transfer IDT when installed, scikit-image's ``match_histograms``, identity, and
@@ -18,7 +21,8 @@ The protocol of Deep Preset (Ho & Zhou 2021) and Neural Preset (Ke et al. 2023):
   Printed per case class: mean error, mean recovered, wins, cases worse than identity, and beside them the
   sliced W2 to the style and the SSIM structure term to the source, so that nothing hides a loss of detail.
 
-    python benchmarks/look_recovery.py [--cases 16] [--size 200] [--seed 0] [--skip-slow]
+    python benchmarks/look_recovery.py [--cases 16] [--size 200] [--seed 0] [--photos held-out|samples]
+                                       [--skip-slow] [--methods colorot,identity,...]
 
 Tune for the principle: held-back photos and grades are run on the same protocol.
 """
@@ -112,7 +116,30 @@ def apply_grade(grade, image: np.ndarray) -> np.ndarray:
 # -- photos and cases -------------------------------------------------------------------------------------------
 
 
-def photos(size: int) -> dict:
+def held_out_photos() -> dict:
+    """The photos shipped by scikit-learn and matplotlib (never trained on); those whose package is missing are
+    left out with a note."""
+    found = {}
+    try:
+        from sklearn.datasets import load_sample_images
+
+        for name, image in zip(("china", "flower"), load_sample_images().images):
+            found[name] = image
+    except ImportError:
+        print("note: scikit-learn is not installed: its photos are left out")
+    try:
+        import matplotlib.cbook
+
+        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as file:
+            found["grace_hopper"] = np.asarray(Image.open(file).convert("RGB"))
+    except ImportError:
+        print("note: matplotlib is not installed: its photo is left out")
+    return found
+
+
+def photos(size: int, which: str = "held-out") -> dict:
+    if which == "held-out":
+        return {name: _resized(image[..., :3], size) for name, image in held_out_photos().items()}
     found = {name: load(name) for name in NAMES}
     for name in ("immunohistochemistry", "retina", "stereo_motorcycle"):
         try:
@@ -180,8 +207,10 @@ def methods(skip_slow: bool) -> dict:
     table = {
         "identity": lambda source, style: source,
         "colorot": lambda source, style: colorot.transfer(source, style, seed=0),
+        "colorot unbalanced": lambda source, style: colorot.transfer(source, style, seed=0, method="unbalanced"),
         "colorot refine 11": lambda source, style: colorot.transfer(source, style, seed=0, refine=11),
-        "colorot reach inf": lambda source, style: colorot.transfer(source, style, reach=float("inf")),
+        "colorot reach inf": lambda source, style: colorot.transfer(source, style, reach=float("inf"),
+                                                                    method="unbalanced"),
         "colorot sliced": lambda source, style: colorot.transfer(source, style, method="sliced"),
         "colorot mkl": lambda source, style: colorot.transfer(source, style, seed=0, method="mkl"),
         "colorot reinhard": lambda source, style: colorot.transfer(source, style, seed=0, method="reinhard"),
@@ -207,11 +236,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=200, help="long side of the photos, in pixels")
     parser.add_argument("--seed", type=int, default=0, help="seed of the grades and the pairs")
     parser.add_argument("--skip-slow", action="store_true", help="leave out emd and python-color-transfer IDT")
+    parser.add_argument("--photos", choices=("held-out", "samples"), default="held-out",
+                        help="held-out: scikit-learn's and matplotlib's photos; samples: the repository's and "
+                             "scikit-image's")
+    parser.add_argument("--methods", default=None, help="comma-separated methods to run (default: all)")
     args = parser.parse_args()
     table = methods(args.skip_slow)
+    if args.methods:
+        table = {name: run for name, run in table.items() if name in args.methods.split(",") or name == "identity"}
     rows = []
     start = time.perf_counter()
-    for number, (kind, name, source, style, truth, family) in enumerate(cases(photos(args.size), args.cases,
+    for number, (kind, name, source, style, truth, family) in enumerate(cases(photos(args.size, args.photos), args.cases,
                                                                                args.seed)):
         base = error(source, truth)
         results = {method: run(source, style) for method, run in table.items()}
@@ -221,7 +256,7 @@ def main() -> None:
                              error=error(output, truth),
                              recovered=1 - error(output, truth) / base,
                              sw2=color_distance(output, style), structure=structure_similarity(output, source)))
-    print(f"{len(rows) // (len(table) + 1)} cases at {args.size} px, seed {args.seed}, "
+    print(f"{len(rows) // (len(table) + 1)} cases at {args.size} px, seed {args.seed}, photos {args.photos}, "
           f"{time.perf_counter() - start:.0f} s")
     for kind in ("same-scene", "cross-scene"):
         _report([row for row in rows if row["kind"] == kind], kind)

@@ -1,7 +1,7 @@
 """Speed and memory of colorot at 12 MP on this machine, against its peers, in one run.
 
-* ``colorot.transfer`` on a 12 MP uint8 array (fit + apply), median of several runs, and the same with
-  ``refine=11`` (the spatial quality mode);
+* ``colorot.transfer`` on a 12 MP uint8 array (fit + apply), median of several runs, beside the transport
+  alone (``method="unbalanced"``, v0.2's default) and with ``refine=11`` (the spatial quality mode);
 * color-matcher's ``mkl`` and python-color-transfer's IDT on the same arrays (when installed);
 * the CLI on a 12 MP JPEG (decode, fit, apply, encode) against a bare ``python -c "import torch"``,
   each a fresh process, with the CLI's peak resident memory.
@@ -67,6 +67,8 @@ def main() -> None:
     colorot.transfer(source, style, seed=0)  # warm-up
     ours = median_time(lambda: colorot.transfer(source, style, seed=0), args.repeats)
     print(f"colorot.transfer (array, 12 MP)     median {ours:.3f} s")
+    transport = median_time(lambda: colorot.transfer(source, style, seed=0, method="unbalanced"), args.repeats)
+    print(f"  method='unbalanced' (v0.2 default) median {transport:.3f} s   (the default takes {ours / transport:.2f}x)")
     refined = median_time(lambda: colorot.transfer(source, style, seed=0, refine=11), max(3, args.repeats // 2))
     print(f"  the same with refine=11           median {refined:.3f} s   ({refined / ours:.1f}x the default)")
     available = peers()
@@ -87,6 +89,9 @@ def main() -> None:
         cli, peak = process_time(command, args.repeats)
         print(f"bare 'import torch' process         median {bare:.3f} s")
         print(f"colorot transfer CLI (12 MP JPEG)   median {cli:.3f} s   -> {cli - bare:.3f} s beyond import torch")
+        cli_transport, _ = process_time(command + ["--method", "unbalanced"], args.repeats)
+        print(f"  the same with --method unbalanced median {cli_transport:.3f} s   -> {cli_transport - bare:.3f} s beyond"
+              " import torch")
         print(f"peak resident memory of the CLI process          {peak:.0f} MB")
         cli_refined, peak_refined = process_time(command + ["--refine", "11"], max(3, args.repeats // 2))
         print(f"  the same with --refine 11         median {cli_refined:.3f} s   -> {cli_refined - bare:.3f} s beyond"

@@ -17,8 +17,8 @@ from .maps.protocol import ColorMap
 from .maps.refine import refined_transform
 from .measures import sample_colors
 from .measures.colorspaces import SPACES, luma_axis, neutral_axis, to_space
-from .options import DEFAULTS, check_strength, default_samples, mix_weights
-from .ot.methods import METHODS
+from .options import DEFAULT_METHOD, DEFAULTS, check_strength, default_samples, mix_weights
+from .ot.methods import METHODS, fit_notes
 from .ot.barycenter import sliced_barycenter
 
 __all__ = ["ColorTransfer"]
@@ -31,12 +31,9 @@ PARTIAL_BAKE_PIXELS = 1 << 22
 
 
 class ColorTransfer:
-    """Sliced optimal transport color transfer as an estimator.
-
-    ``fit(style)`` records the style's color distribution; ``transform(source)``
-    fits the transport map from the source's colors to the style's and
-    applies it to every pixel. ``fit(style, sources=[...])`` fits one map from
-    the pooled colors of several sources instead, which ``transform`` then
+    """Color transfer as an estimator: ``fit(style)`` records the style's colors; ``transform(source)`` fits the
+    map from the source's colors to the style's (``method``) and applies it to every pixel. ``fit(style,
+    sources=[...])`` fits one map from the pooled colors of several sources instead, which ``transform`` then
     applies unchanged to any image (one consistent look for a whole shoot).
 
     Parameters
@@ -54,32 +51,29 @@ class ColorTransfer:
         Maximum number of sliced steps (random orthonormal bases).
     n_samples : int, optional
         Colors drawn from each image to fit the map (default 2^17 for
-        ``"unbalanced"``, 2^16 for the others).
+        ``"look"`` and ``"unbalanced"``, 2^16 for the others).
     smoothing : float
-        Regularization: the standard deviation, in working-space units, of the
-        Gaussian that smooths the source's projected distribution at each
-        step. It bounds the slope of the map, which limits how much sensor
-        noise and JPEG blocks are amplified. 0 disables it.
-    n_knots : int
-        Quantile levels of each 1-D map.
-    lut_size : int
-        Nodes per axis of the 3D lookup table the map is applied through.
+        Regularization: the standard deviation, in working-space units, of the Gaussian that smooths the
+        source's projected distribution at each step. It bounds the slope of the map, which limits how much
+        sensor noise and JPEG blocks are amplified. 0 disables it.
+    n_knots, lut_size : int
+        Quantile levels of each 1-D map; nodes per axis of the 3D lookup table the map is applied through.
     monotone_luma : bool
         Keep the image's structure: the output's luma is an increasing
         function of the input's luma (luma is transported first, then colors
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
-    method : {"unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"}
-        ``"unbalanced"`` (default): the style's *grade*, an affine map of
-        color fitted by unbalanced transport (:mod:`colorot.ot.unbalanced`),
-        deterministic given the colors and robust to the two photos showing
-        their content in other proportions. ``"sliced"``: the sliced
-        transport described here, which matches the style's histogram in
-        full (its proportions too); the others are classic methods and
+    method : {"look", "unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"}
+        The *look* (what was done to the style photo): ``"look"`` (default)
+        weighs the grade fitted by unbalanced transport (``"unbalanced"``),
+        best when the photos share their scene, against the shipped look
+        model's (:mod:`colorot.learned.look_transfer`), in sRGB whatever
+        ``space``. The *palette* (the style's own colors): ``"sliced"``, sliced
+        transport of the full histogram (proportions too); classic methods and
         ``"conditioned"`` the shipped generator (:mod:`colorot.ot.methods`),
         all applied through the same lookup table.
     reach : float or None
-        ``"unbalanced"`` only: how far, in standard deviations of the two
+        ``"look"`` and ``"unbalanced"``: how far, in standard deviations of the two
         photos' colors, a color may travel before it is left unmatched
         (default 0.32). Larger copies more of the style's proportions;
         None is balanced transport.
@@ -117,6 +111,8 @@ class ColorTransfer:
         The map fitted from ``sources`` (None when each source gets its own).
     lut_ : ColorLUT or None
         ``steps_`` baked into a lookup table at the estimator's strength.
+    fit_notes_ : list of str
+        What the last fit said of itself (:func:`colorot.ot.methods.fit_notes`).
 
     Examples
     --------
@@ -147,7 +143,7 @@ class ColorTransfer:
         monotone_luma: bool = DEFAULTS["monotone_luma"],
         lut_blur: float = DEFAULTS["lut_blur"],
         keep_luma: bool = False,
-        method: str = "unbalanced",
+        method: str = DEFAULT_METHOD,
         reach: float | None = DEFAULTS["reach"],
         regrain_radius: int = 0,
         regrain_eps: float = 1e-3,
@@ -167,6 +163,8 @@ class ColorTransfer:
             raise ColorotError(f"smoothing must be non-negative, got {smoothing}")
         self.space = space
         self.strength = check_strength(strength)
+        if seed is not None and not 0 <= int(seed) < 1 << 63:
+            raise ColorotError(f"seed must be a whole number from 0 to 2^63 - 1, got {seed}")
         self.seed = seed
         self.device = device
         self.n_iter = int(n_iter)
@@ -178,8 +176,8 @@ class ColorTransfer:
         self.lut_blur = float(lut_blur)
         self.keep_luma = bool(keep_luma)
         self.method = method
-        if reach is not None and not float(reach) > 0:
-            raise ColorotError(f"reach must be positive (or None for balanced transport), got {reach}")
+        if reach is not None and not (0 < float(reach) <= 1e6 or float(reach) == float("inf")):
+            raise ColorotError(f"reach must be positive and at most 1e6, or inf (balanced), got {reach}")
         self.reach = None if reach is None else float(reach)
         if int(regrain_radius) < 0 or not regrain_eps > 0:
             raise ColorotError(f"regrain_radius must be >= 0 and regrain_eps > 0, got {regrain_radius}, {regrain_eps}")
@@ -189,6 +187,7 @@ class ColorTransfer:
             raise ColorotError(f"refine must be >= 0 rounds, got {refine}")
         self.refine = int(refine)
         self.style_colors_: torch.Tensor | None = None
+        self.fit_notes_: list[str] = []
         self.steps_: ColorMap | None = None
         self.lut_: ColorLUT | None = None
 
@@ -291,8 +290,10 @@ class ColorTransfer:
         method = METHODS[self.method]
         luma_first = self.monotone_luma or self.keep_luma
         if method.takes_reach:
-            return method.fit(source_colors, style_colors, reach=self.reach, keep_luma=self.keep_luma,
-                              luma_axis=luma_axis(self.fit_space) if luma_first else None)
+            fitted = method.fit(source_colors, style_colors, reach=self.reach, keep_luma=self.keep_luma,
+                                luma_axis=luma_axis(self.fit_space) if luma_first else None)
+            self.fit_notes_ = fit_notes(fitted)
+            return fitted
         if not method.takes_engine_options:
             return method.fit(source_colors, style_colors)
         return method.fit(

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from .errors import ColorotError
 
-__all__ = ["DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "default_samples", "check_strength", "mix_weights"]
+__all__ = ["DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "default_samples", "check_strength", "mix_weights"]
 
 #: Working color spaces of the engine (see :mod:`colorot.measures.colorspaces`).
 SPACES = ("rgb", "linear", "lab", "oklab")
 
-#: Methods of ``method=`` / ``--method``: the engine's sliced transport and the maps it is compared with
-#: (:data:`colorot.ot.methods.METHODS`), and the shipped conditioned generator.
-METHOD_NAMES = ("unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
+#: Methods of ``method=`` / ``--method`` (:data:`colorot.ot.methods.METHODS`), by intent. The *look* (what was
+#: done to the reference, carried to the photo): ``look`` (the default: the transport's grade where the scene is
+#: shared, the learned look where it is not) and ``unbalanced`` (the transport's grade alone). The *palette* (the
+#: reference's own colors and proportions): ``sliced``, ``histogram``, ``mkl``, ``reinhard``, ``emd`` and the
+#: shipped ``conditioned`` generator.
+METHOD_NAMES = ("look", "unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
+
+#: The method of a call that names none.
+DEFAULT_METHOD = "look"
+
+#: The intent of each method: ``"look"`` (the reference's grade) or ``"palette"`` (the reference's colors).
+METHOD_INTENTS = {"look": "look", "unbalanced": "look", "sliced": "palette", "mkl": "palette",
+                  "reinhard": "palette", "histogram": "palette", "emd": "palette", "conditioned": "palette"}
 
 #: The seed of a call without one: the same output every run; another seed selects another run.
 DEFAULT_SEED = 0
@@ -44,7 +54,7 @@ DEFAULTS = dict(
 #: bins the colors, so its cost grows only with the binning, and more colors bring two runs with different seeds
 #: closer. 2^17 (benchmarks/stability.py, 20 pairs at 512 px): seeds 0.66 codes apart (median), 2^18: 0.40, at
 #: 1.27x and 1.56x the time of v0.1's sliced default at 12 MP (1.0x).
-METHOD_SAMPLES = {"unbalanced": 1 << 17}
+METHOD_SAMPLES = {"unbalanced": 1 << 17, "look": 1 << 17}
 
 
 def default_samples(method: str) -> int:

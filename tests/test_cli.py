@@ -103,6 +103,16 @@ def test_bad_options_are_rejected(photos, tmp_path):
     assert result.exit_code == 1 and "unknown output format" in result.output
 
 
+@pytest.mark.parametrize("option, value", [("--reach", "1e155"), ("--reach", "-1"), ("--seed", "1e20"),
+                                           ("--seed", str(1 << 70)), ("--seed", "-3")])
+def test_options_out_of_range_are_one_line_errors(photos, tmp_path, option, value):
+    source, style = photos
+    result = run("transfer", source, style, "-o", tmp_path / "out.png", option, value)
+    assert result.exit_code in (1, 2) and "unexpected" not in result.output.lower(), result.output
+    assert option.strip("-") in result.output and not (tmp_path / "out.png").exists()
+    assert len([line for line in result.output.splitlines() if line.strip()]) <= 3  # click's usage lines at most
+
+
 def test_help_and_module_entry_point():
     assert "transfer" in run("-h").output
     assert "--strength" in run("transfer", "-h").output

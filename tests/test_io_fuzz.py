@@ -4,6 +4,7 @@ or cut. Only colorot's own error may escape, never a crash, another exception ty
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def _valid_files() -> dict[str, bytes]:
 
 VALID = _valid_files()
 FOLDER = Path(tempfile.mkdtemp(prefix="colorot-fuzz-"))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_the_folder():
+    """The fuzzed files' folder goes with the module's tests (it used to stay in TMPDIR after every run)."""
+    yield
+    shutil.rmtree(FOLDER, ignore_errors=True)
 SETTINGS = settings(max_examples=60, deadline=5000, suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -23,6 +23,13 @@ def table(astronaut, coffee):
     return fit_lut(coffee, [astronaut], size=33, device="cpu", **FAST)  # where look files load
 
 
+def test_a_cube_with_a_byte_order_mark_reads_as_without(tmp_path, table):
+    path = write_cube(tmp_path / "look.cube", table)
+    marked = tmp_path / "marked.cube"
+    marked.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    torch.testing.assert_close(read_cube(marked).table, read_cube(path).table, atol=0, rtol=0)
+
+
 def test_cube_round_trip_and_an_independent_reader_agree(tmp_path, table, astronaut):
     colour = pytest.importorskip("colour")
     path = write_cube(tmp_path / "look.cube", table)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from ..options import DEFAULTS, METHOD_NAMES, SPACES
+from ..options import DEFAULT_METHOD, DEFAULTS, METHOD_NAMES, SPACES
 
 SPACE_CHOICES = SPACES
 
@@ -123,11 +123,13 @@ def _fit_options(function):
                      help="0 keeps the colors, 1 is the full transfer."),
         click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run]."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-        click.option("--method", type=click.Choice(METHOD_NAMES), default="unbalanced", show_default=True,
-                     help="unbalanced: the style's grade (an affine map fitted by unbalanced transport); sliced: "
-                          "match the style's histogram in full; a classic method; or the pretrained generator."),
+        click.option("--method", type=click.Choice(METHOD_NAMES), default=DEFAULT_METHOD, show_default=True,
+                     help="The look (what was done to the style photo): look, the transport's grade where the "
+                          "two photos share their scene and the learned look where they do not; unbalanced, the "
+                          "transport's grade alone. The palette (the style's own colors): sliced (its histogram "
+                          "in full), histogram, mkl, reinhard, emd, or the pretrained generator (conditioned)."),
         click.option("--reach", type=click.FloatRange(0, min_open=True), default=DEFAULTS["reach"],
-                     show_default=True, help="unbalanced: how far (in standard deviations of the photos' colors) "
+                     show_default=True, help="look and unbalanced: how far (in standard deviations of the photos' colors) "
                                              "a color may travel before it is left unmatched; inf copies the "
                                              "style's proportions too."),
         click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma."),

@@ -36,9 +36,11 @@ from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind
               help="Grayscale image: white pixels define the statistics and change, black ones stay as they are.")
 @click.option("--style-mask", type=click.Path(path_type=Path), multiple=True,
               help="Grayscale image: which STYLE pixels define the look (once per style, in order).")
+@click.option("--verbose", is_flag=True, help="Say how the map was fitted (which way the default's scene gate "
+                                              "leaned: the transport, for a shared scene, or the learned look).")
 def transfer(source: Path, styles: tuple, output: Path | None, quality: int | None, in_place: bool,
              strip_metadata: bool, max_pixels: int | None, regrain: int, refine: int, weights: str | None,
-             source_mask: Path | None, style_mask: tuple, **options) -> None:
+             source_mask: Path | None, style_mask: tuple, verbose: bool, **options) -> None:
     """Give SOURCE the colors of STYLE (or a mix of several) and write the result.
 
     The output keeps SOURCE's bit depth (16-bit PNG and TIFF, float TIFF), alpha, ICC profile and EXIF.
@@ -86,6 +88,9 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
         _show_notes(source_file)
         weights_of_pixels = _read_mask(source_mask, max_pixels) if source_mask else None
         result = model.transform(source_file.pixels, source_mask=weights_of_pixels)
+        for line in model.fit_notes_:
+            if verbose or line.startswith("warning"):
+                click.echo(f"colorot: {line}", err=True)
         io.write_image(output, result, like=source_file, quality=quality, strip_metadata=strip_metadata)
         return output
 

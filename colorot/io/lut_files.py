@@ -156,7 +156,9 @@ def _read_cube(path: Path) -> tuple[np.ndarray, Shaper | None]:
 def _parse_cube(path: Path) -> tuple[dict, list]:
     """A ``.cube`` file's keywords (``{keyword: value}``) and its data rows (three floats each)."""
     try:
-        lines = path.read_text(errors="strict").splitlines()
+        # utf-8-sig: a byte-order mark that some editors write is not part of the text (else the first keyword
+        # would read as "\ufeffLUT_3D_SIZE", which a terminal prints as the keyword itself)
+        lines = path.read_text(encoding="utf-8-sig", errors="strict").splitlines()
     except FileNotFoundError:
         raise ColorotError(f"{path}: no such file") from None
     except (OSError, UnicodeDecodeError) as error:

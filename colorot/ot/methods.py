@@ -6,6 +6,12 @@ working space and returns a map with the interface of
 ``device`` and ``batch_shape``), so that it is baked into the same lookup
 table and applied, saved and exported like the default method.
 
+``"look"``
+    colorot's default (:mod:`colorot.learned.look_transfer`): the unbalanced transport's affine grade where the
+    two photos share their scene, the learned look model's grade (:mod:`colorot.learned.look`) where they do not,
+    weighed by a scene gate. The other methods here match the reference's *palette*; these two its *grade*.
+``"unbalanced"``
+    The affine grade fitted by unbalanced transport alone (:mod:`colorot.ot.unbalanced`).
 ``"mkl"``
     The closed-form linear Monge-Kantorovich map between the Gaussians with
     the two clouds' means and covariances (Pitié & Kokaram 2007): exact OT
@@ -32,11 +38,12 @@ import torch
 from typing import Callable, NamedTuple
 
 from ..learned.conditioned import _ContextMap, load_pretrained
+from ..learned.look_transfer import fit_look
 from .linear import LinearMap, _BatchedMap, moments
 from .sliced import SlicedStep, SlicedSteps, _fit_step, fit_sliced_steps
 from .unbalanced import fit_unbalanced_affine
 
-__all__ = ["METHODS", "Method", "fit_unbalanced_affine", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
+__all__ = ["METHODS", "Method", "fit_notes", "fit_look", "fit_unbalanced_affine", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
            "fit_conditioned"]
 
 
@@ -159,6 +166,25 @@ class Method(NamedTuple):
     takes_reach: bool = False  # whether ``fit`` takes ``reach``, ``luma_axis`` and ``keep_luma``
 
 
+#: Below this share of the photo's colors matched by the unbalanced plan, the fit says so (the map then stays
+#: near the identity: colors farther apart than the reach are left as they are).
+LOW_MATCHED_SHARE = 0.5
+
+
+def fit_notes(fitted) -> list[str]:
+    """What a fitted map says about its fit, one line each: which way the default leaned (its scene gate), and
+    whether the transport left most colors unmatched, with what to try."""
+    notes = [fitted.describe()] if hasattr(fitted, "describe") else []
+    transport = getattr(fitted, "transport", fitted)
+    share = getattr(transport, "matched_share", None)
+    leans_on_transport = float(getattr(fitted, "share", torch.ones(1)).double().mean()) >= 0.5
+    if share is not None and leans_on_transport and float(share.double().min()) < LOW_MATCHED_SHARE:
+        notes.append(f"warning: the transport matched only {float(share.double().min()):.0%} of the photo's colors "
+                     "(the rest had no counterpart within the reach), so the grade stays near the identity; "
+                     "try --reach inf or --method mkl for a stronger match")
+    return notes
+
+
 def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSteps:
     """The engine: iterative sliced transport (:func:`colorot.ot.sliced.fit_sliced_steps`), the fitted map only."""
     return fit_sliced_steps(source, style, **options)[0]
@@ -167,6 +193,7 @@ def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSt
 #: The method registry: ``method=`` / ``--method`` name -> :class:`Method` (the names are
 #: :data:`colorot.options.METHOD_NAMES`, which the command line reads without importing torch).
 METHODS = {
+    "look": Method(fit_look, "rgb", takes_reach=True),
     "unbalanced": Method(fit_unbalanced_affine, None, takes_reach=True),
     "sliced": Method(fit_sliced, None, takes_engine_options=True),
     "mkl": Method(fit_mkl, None),

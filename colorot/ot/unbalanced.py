@@ -176,8 +176,9 @@ def _affine_fit(points: torch.Tensor, targets: torch.Tensor, weights: torch.Tens
 
 
 def _fit_one(source: torch.Tensor, style: torch.Tensor, reach: float | None, n_steps: int, n_sinkhorn: int,
-             bins: int) -> torch.Tensor:
-    """``(4, 3)`` affine parameters ``W`` (``[1, x] @ W``) for one pair of ``(n, 3)`` clouds."""
+             bins: int) -> tuple[torch.Tensor, float]:
+    """``(4, 3)`` affine parameters ``W`` (``[1, x] @ W``) for one pair of ``(n, 3)`` clouds, and the share of the
+    source's mass that the last plan transports (1 for balanced transport)."""
     points, mass = binned_measure(source, bins)
     targets, target_mass = binned_measure(style, bins)
     spread = 0.5 * (_variance(points, mass) + _variance(targets, target_mass))
@@ -205,7 +206,7 @@ def _fit_one(source: torch.Tensor, style: torch.Tensor, reach: float | None, n_s
         projection = projection - self_plan @ mapped / self_moved[:, None].clamp_min(1e-300) + mapped
         weights = _affine_fit(points, projection, moved / moved.sum().clamp_min(1e-300), RIDGE * spread)
         progress.report((step + 1) / n_steps)  # a window's Cancel stops the fit here
-    return weights
+    return weights, float(moved.sum()) if rho is not None else 1.0
 
 
 def _variance(points: torch.Tensor, mass: torch.Tensor) -> float:
@@ -266,7 +267,9 @@ def fit_unbalanced_affine(source: torch.Tensor, style: torch.Tensor, *, reach: f
     Returns
     -------
     LinearMap
-        ``x -> x @ A.T + t``, batched as ``source``.
+        ``x -> x @ A.T + t``, batched as ``source``; its ``matched_share`` ``(*batch,)`` is the share of the
+        source's mass that the last unbalanced plan transports (1 for balanced transport): a share far below 1
+        says that most colors had no counterpart within the reach, so the map stayed near the identity.
 
     Raises
     ------
@@ -289,9 +292,10 @@ def fit_unbalanced_affine(source: torch.Tensor, style: torch.Tensor, *, reach: f
     batch = source.shape[:-2]
     sources = source.reshape(-1, *source.shape[-2:])
     styles = style.reshape(-1, *style.shape[-2:]).expand(sources.shape[0], -1, -1)
-    matrices, offsets = [], []
+    matrices, offsets, shares = [], [], []
     for one_source, one_style in zip(sources, styles):
-        weights = _fit_one(one_source, one_style, reach, n_steps, n_sinkhorn, bins)
+        weights, share = _fit_one(one_source, one_style, reach, n_steps, n_sinkhorn, bins)
+        shares.append(share)
         matrix, offset = _flatten_where_style_is_flat(weights[1:].T, weights[0], one_style)
         if luma_axis is not None:
             axis = luma_axis.to(matrix)
@@ -305,4 +309,6 @@ def fit_unbalanced_affine(source: torch.Tensor, style: torch.Tensor, *, reach: f
         offsets.append(offset)
     matrix = torch.stack(matrices).reshape(*batch, 3, 3).to(source.dtype)
     offset = torch.stack(offsets).reshape(*batch, 1, 3).to(source.dtype)
-    return LinearMap(matrix, torch.zeros_like(offset), offset)
+    fitted = LinearMap(matrix, torch.zeros_like(offset), offset)
+    fitted.matched_share = torch.tensor(shares, dtype=torch.float64).reshape(batch)
+    return fitted

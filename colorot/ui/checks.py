@@ -4,12 +4,12 @@ types and defaults of the CLI's ``transfer`` options; every refusal is one line.
 from __future__ import annotations
 
 from ..errors import ColorotError
-from ..options import DEFAULTS
+from ..options import DEFAULT_METHOD, DEFAULTS
 
 __all__ = ["GRADE_OPTIONS", "CUBE_SIZES", "check_look", "check_options", "check_table", "engine_options"]
 
 #: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
-GRADE_OPTIONS = {"method": (str, "unbalanced"), "space": (str, "rgb"), "keep_luma": ("boolean", False),
+GRADE_OPTIONS = {"method": (str, DEFAULT_METHOD), "space": (str, "rgb"), "keep_luma": ("boolean", False),
                  "reach": (float, DEFAULTS["reach"]), "regrain": (int, 0), "refine": (int, 0),
                  "seed": (int, None)}
 

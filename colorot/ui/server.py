@@ -112,10 +112,11 @@ class _Api:
         return HTMLResponse((_STATIC / "index.html").read_text(encoding="utf-8"))
 
     async def config(self, request):
-        from ..options import METHOD_NAMES, SPACES
+        from ..options import METHOD_INTENTS, METHOD_NAMES, SPACES
 
         opened = [self.workspace.get(i).describe() for i in self.preload["photos"] + self.preload["look"]]
         return _json({"output_dir": str(self.workspace.output_dir), "methods": list(METHOD_NAMES),
+                      "intents": METHOD_INTENTS,
                       "spaces": list(SPACES), "max_upload": self.max_upload, "opened": opened,
                       "preload": self.preload})
 

@@ -254,7 +254,7 @@ function showCommand() {
     ? `colorot apply ${look} ${photo.name} (at strength 1, without a mask)`
     : `colorot transfer ${photo.name} ${look} --strength ${strength()} --method ${o.method} --space ${o.space}`;
   if (!command.startsWith("colorot apply")) {
-    if (o.method === "unbalanced") command += ` --reach ${o.reach}`;
+    if (o.method === "unbalanced" || o.method === "look") command += ` --reach ${o.reach}`;
     if (o.keep_luma) command += " --keep-luma";
     if (Number(o.regrain)) command += ` --regrain ${o.regrain}`;
     if (Number(o.refine)) command += ` --refine ${o.refine}`;
@@ -418,7 +418,16 @@ function setupDrop(section) {
 async function start() {
   const config = await api("/api/config");
   $("output-dir").textContent = config.output_dir;
-  $("method").replaceChildren(...config.methods.map((name) => new Option(name, name)));
+  // Two intents: the look (what was done to the style photo) and the palette (the style photo's own colors).
+  const groups = [["look", "The look: what was done to the style photo"],
+                  ["palette", "The palette: the style photo's own colors"]].map(([intent, label]) => {
+    const group = document.createElement("optgroup");
+    group.label = label;
+    group.append(...config.methods.filter((name) => (config.intents || {})[name] === intent)
+                                  .map((name) => new Option(name, name)));
+    return group;
+  });
+  $("method").replaceChildren(...groups);
   $("space").replaceChildren(...config.spaces.map((name) => new Option(name, name)));
   for (const opened of config.opened) addOpened(opened, config.preload.photos.includes(opened.id) ? "photo" : "look");
   $("photo-input").onchange = (event) => openFiles([...event.target.files], "photo");

@@ -1,0 +1,287 @@
+"""colorot's default map: the transport's grade where the two photos share their scene, the learned look where
+they do not.
+
+Two estimates of "what was done to the reference" are fitted from the two photos' colors:
+
+* the transport's: the affine grade that aligns the photo's colors with the reference's under unbalanced
+  transport (:func:`colorot.ot.unbalanced.fit_unbalanced_affine`). Where the two photos show the same content,
+  its correspondences are the strongest evidence there is; where they do not, it copies the reference's
+  *content* colors (a portrait graded to a forest turns olive).
+* the learned look's (:mod:`colorot.learned.look`): the grade a prior of ungraded photos reads off the reference
+  alone, applied to the photo.
+
+A scene gate weighs them: ``T_w(x) = x + w (T(x) - x) + (1 - w) (L(x) - x)``, ``w`` a logistic function of how
+well each explains the reference (:func:`scene_features`: sliced W2 distances in CIELAB from the photo, its
+transport and its look to the reference). The gate's four weights are fitted after the look model, by least
+squares on the blended output over same- and cross-scene training pairs (:func:`fit_scene_gate`), and ship in
+the same file. The result is a function of color, baked into the same table as every method.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..measures.colorspaces import REC709_LUMA, rgb_to_lab
+from ..ot.unbalanced import DEFAULT_REACH, fit_unbalanced_affine
+from .look import LookMap, LookModel, load_look
+
+__all__ = ["fit_look", "LookTransferMap", "scene_features", "fit_scene_gate"]
+
+#: Colors of each photo the look and the gate read (the transport reads all it is given).
+LOOK_COLORS = 4096
+
+_MODELS: dict = {}
+
+
+def _shipped(device: torch.device) -> LookModel:
+    """The shipped look model on ``device``, read once per process."""
+    key = str(device)
+    if key not in _MODELS:
+        _MODELS[key] = load_look(device=device)
+    return _MODELS[key]
+
+
+def _directions(dtype, device) -> torch.Tensor:
+    """32 fixed unit directions of Lab (a deterministic spiral), ``(3, 32)``."""
+    count = 32
+    index = torch.arange(count, dtype=torch.float64) + 0.5
+    z = 1 - 2 * index / count
+    angle = math.pi * (1 + 5 ** 0.5) * index
+    radius = (1 - z ** 2).sqrt()
+    return torch.stack([z, radius * angle.cos(), radius * angle.sin()]).to(dtype=dtype, device=device)
+
+
+def _sliced_lab(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Sliced W2 ``(B,)`` between sRGB clouds ``(B, n, 3)`` and ``(B, n, 3)`` in CIELAB units."""
+    directions = _directions(first.dtype, first.device)
+    one = (rgb_to_lab(first.clamp(0, 1)) @ directions).transpose(1, 2).contiguous().sort(dim=-1).values
+    two = (rgb_to_lab(second.clamp(0, 1)) @ directions).transpose(1, 2).contiguous().sort(dim=-1).values
+    return ((one - two) ** 2).mean(dim=(1, 2)).sqrt()
+
+
+def scene_features(photo: torch.Tensor, reference: torch.Tensor, transported: torch.Tensor,
+                   looked: torch.Tensor) -> torch.Tensor:
+    """What the scene gate reads, ``(B, 4)``, from the sliced W2 distances (CIELAB) to the reference of the photo
+    (``d``), its transport (``d_T``) and its look (``d_L``): ``log d_T`` (what the transport leaves unexplained:
+    small when the two photos show the same content, whatever the grade's strength), ``log d_T / d`` (the share it
+    leaves), ``log d_T / d_L`` (transport against look) and ``log d_L / d`` (the share the look leaves). Only the
+    first is a scale: a strong grade of a shared scene reads as a shared scene.
+
+    Parameters
+    ----------
+    photo, reference, transported, looked : torch.Tensor
+        ``(B, n, 3)`` sRGB colors: the photo's, the reference's (as many), and the photo's under the transport's
+        grade and under the look's.
+    """
+    to_reference = _sliced_lab(photo, reference)
+    by_transport = _sliced_lab(transported, reference)
+    by_look = _sliced_lab(looked, reference)
+    offset = 0.5  # Lab units: distances below it are quantization and sampling noise
+    by_transport, to_reference, by_look = (by_transport + offset).log(), (to_reference + offset).log(), \
+        (by_look + offset).log()
+    return torch.stack([by_transport, by_transport - to_reference, by_transport - by_look, by_look - to_reference],
+                       dim=-1)
+
+
+def _gate(weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The gate's two logistic outputs ``(B,)``: the weight on the transport, the strength of the look."""
+    logits = torch.sigmoid(features @ weight.to(features).T + bias.to(features))
+    return logits[..., 0], logits[..., 1]
+
+
+class LookTransferMap:
+    """``x -> x + w (T(x) - x) + (1 - w) a (L(x) - x)``, batched: ``w`` ``(*batch,)`` is the scene gate's weight on
+    the transport ``T`` (1: the scene is shared), ``a`` ``(*batch,)`` its strength of the learned look ``L`` (how
+    far the look is trusted on a photo it never saw). Optionally keeps luma."""
+
+    def __init__(self, transport: Callable, look: LookMap, share: torch.Tensor, strength: torch.Tensor,
+                 luma: torch.Tensor | None = None):
+        self.transport, self.look, self.share, self.strength, self.luma = transport, look, share, strength, luma
+
+    @property
+    def device(self) -> torch.device:
+        return self.look.device
+
+    @property
+    def batch_shape(self) -> torch.Size:
+        return self.look.batch_shape
+
+    def __call__(self, colors: torch.Tensor) -> torch.Tensor:
+        share = self.share.to(colors).reshape(*self.share.shape, 1, 1)
+        strength = self.strength.to(colors).reshape(*self.strength.shape, 1, 1)
+        moved = colors + share * (self.transport(colors) - colors) \
+            + (1 - share) * strength * (self.look(colors) - colors)
+        if self.luma is not None:  # keep each color's luma: remove the change along the luma axis
+            axis = self.luma.to(colors)
+            moved = moved - ((moved - colors) @ axis)[..., None] * axis
+        return moved
+
+    def describe(self) -> str:
+        """One line on which way the fit leaned, for ``--verbose`` and ``colorot evaluate``."""
+        share = float(self.share.double().mean())
+        lean = "the transport (shared scene)" if share >= 0.5 else "the learned look (another scene)"
+        note = getattr(self.transport, "note", None)
+        strength = float(self.strength.double().mean())
+        return (f"look: scene gate {share:.2f} -> leaned on {lean} (look at strength {strength:.2f})"
+                + (f"; {note}" if note else ""))
+
+
+#: Below this share of the photo's colors matched, the transport's reach is widened (no cliff: far-apart colors,
+#: such as masked skin graded strongly, are still carried over instead of left as they are).
+LOW_MATCHED_SHARE = 0.5
+
+
+def _transport(sources: torch.Tensor, styles: torch.Tensor, reach: float | None, luma_axis: torch.Tensor | None):
+    """The unbalanced transport's affine grade; where it matched less than ``LOW_MATCHED_SHARE`` of the photo's
+    colors, refitted with the reach doubled, twice; where that is still too little, the linear Monge-Kantorovich
+    map (exact transport between the two clouds' Gaussian fits, :func:`colorot.ot.methods.fit_mkl`), which
+    carries colors over whatever their distance."""
+    from ..ot.methods import fit_mkl
+
+    transport = fit_unbalanced_affine(sources, styles, reach=reach, luma_axis=luma_axis)
+    if reach is None or reach == float("inf"):
+        return transport
+    for widened in (2 * reach, 4 * reach):
+        if float(transport.matched_share.min()) >= LOW_MATCHED_SHARE:
+            return transport
+        transport = fit_unbalanced_affine(sources, styles, reach=widened, luma_axis=luma_axis)
+    if float(transport.matched_share.min()) >= LOW_MATCHED_SHARE:
+        return transport
+    linear = fit_mkl(sources, styles)
+    linear.note = (f"the transport matched only {float(transport.matched_share.min()):.0%} of the photo's colors "
+                   "within 4x the reach: the grade is the Gaussian (mkl) map instead")
+    return linear
+
+
+def _subsample(colors: torch.Tensor, count: int) -> torch.Tensor:
+    """Every k-th color (the colors are already a random sample), ``(B, <=count, 3)``."""
+    step = max(colors.shape[-2] // count, 1)
+    return colors[..., ::step, :][..., :count, :]
+
+
+@torch.inference_mode()
+def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None = DEFAULT_REACH,
+             luma_axis: torch.Tensor | None = None, keep_luma: bool = False,
+             model: LookModel | None = None) -> LookTransferMap:
+    """Fit colorot's default map: the transport's grade, the learned look, and the scene gate between them.
+
+    Parameters
+    ----------
+    source, style : torch.Tensor
+        ``(*batch, n, 3)`` and ``(*batch or 1, m, 3)`` sRGB colors in ``[0, 1]`` (random samples of the photo's
+        and the reference's pixels).
+    reach : float or None
+        The transport's reach (:func:`colorot.ot.unbalanced.fit_unbalanced_affine`).
+    luma_axis : torch.Tensor, optional
+        ``(3,)`` luma axis: the transport keeps luma increasing along it.
+    keep_luma : bool
+        Change chroma only: every color keeps its luma along ``luma_axis`` (Rec. 709 when not given).
+    model : LookModel, optional
+        The look model (default: the shipped weights, ``colorot/learned/weights/look.safetensors``).
+
+    Returns
+    -------
+    LookTransferMap
+        Callable on ``(*batch, k, 3)`` sRGB colors; ``share`` holds the scene gate's weight on the transport.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> photo = torch.rand(1, 20000, 3, generator=g) * 0.8 + 0.1
+    >>> fitted = fit_look(photo, photo * torch.tensor([1.0, 0.95, 0.8]))   # the same scene, warmed
+    >>> bool(fitted.share > 0.5)
+    True
+    """
+    model = model if model is not None else _shipped(source.device)
+    batch = source.shape[:-2]
+    sources = source.reshape(-1, *source.shape[-2:])
+    styles = style.reshape(-1, *style.shape[-2:]).expand(sources.shape[0], -1, -1)
+    transport = _transport(sources, styles, reach, luma_axis)
+    few_sources = _subsample(sources, LOOK_COLORS).float()
+    few_styles = _subsample(styles, LOOK_COLORS).float()
+    count = min(few_sources.shape[1], few_styles.shape[1])
+    parameters = model(few_styles.to(model.feature_mean.device), few_sources.to(model.feature_mean.device))
+    look = LookMap(parameters.reshape(*batch, -1), "rgb")
+    looked = LookMap(parameters, "rgb")(few_sources)
+    features = scene_features(few_sources[:, :count], few_styles[:, :count], transport(few_sources)[:, :count],
+                              looked[:, :count])
+    share, strength = _gate(model.gate_weight, model.gate_bias, features.double())
+    luma = None
+    if keep_luma:
+        luma = luma_axis if luma_axis is not None else torch.tensor(REC709_LUMA, dtype=torch.float64)
+        luma = luma / luma.norm()
+    return LookTransferMap(transport, look, share.reshape(batch), strength.reshape(batch), luma)
+
+
+def fit_scene_gate(model: LookModel, photos: Sequence[np.ndarray], *, pairs: int = 480, seed: int = 1,
+                   n_colors: int = 4096, log: Callable = print) -> LookModel:
+    """Fit the scene gate of ``model`` on same- and cross-scene pairs of ``photos`` under random grades.
+
+    Half the pairs are two overlapping views of one photo (as two frames of one scene), half crops of two photos; for each, the transport and the look are
+    fitted as :func:`fit_look` does, and the gate's two logistic functions (the weight on the transport, the
+    strength of the look) minimize the mean CIELAB error of the blended output to the truth over all pairs
+    (L-BFGS, a little ridge). Fit it on photos the look model never trained on: it then learns how far to trust
+    the look on unseen photos. Deterministic given ``seed``.
+    """
+    photo, transported, looked, truth, features, same = (t.clone() for t in _gate_pairs(model, photos, pairs, seed,
+                                                                                          n_colors))
+    truth = rgb_to_lab(truth.double())
+    free = torch.zeros(2, features.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
+    # The weight on the transport reads only what the transport leaves unexplained (the first two features): a
+    # shared scene is one the transport explains, whatever the look makes of it.
+    mask = torch.ones(2, features.shape[1], dtype=torch.float64)
+    mask[0, 2:] = 0
+    optimizer = torch.optim.LBFGS([free, bias], max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        weight = free * mask
+        share, strength = (v[:, None, None] for v in _gate(weight, bias, features))
+        blended = photo + share * (transported - photo) + (1 - share) * strength * (looked - photo)
+        loss = ((rgb_to_lab(blended.clamp(0, 1)) - truth) ** 2).sum(dim=-1).add(0.25).sqrt().mean() \
+            + 1e-3 * (free ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        weight = free * mask
+        model.gate_weight.copy_(weight.float())
+        model.gate_bias.copy_(bias.float())
+        share, strength = _gate(weight, bias, features)
+    log(f"scene gate: weight on the transport {share[same].mean():.2f} for a shared scene, "
+        f"{share[~same].mean():.2f} for another; look strength {strength[~same].mean():.2f} for another scene")
+    return model
+
+
+@torch.inference_mode()
+def _gate_pairs(model: LookModel, photos: Sequence[np.ndarray], pairs: int, seed: int, n_colors: int) -> tuple:
+    """``(photo, transported, looked, truth)`` sRGB colors ``(pairs, n, 3)``, the gate's features ``(pairs, 4)`` and
+    whether each pair shares its scene, for ``pairs`` random pairs (even ones: two views of one photo)."""
+    from .look_training import PairSampler, random_grade
+
+    rng = np.random.default_rng(seed)
+    sampler = PairSampler(photos, n_colors=n_colors, seed=seed)
+    rows = []
+    for index in range(pairs):
+        same = index % 2 == 0
+        first = int(rng.integers(len(photos)))
+        second = first if same else (first + 1 + int(rng.integers(len(photos) - 1))) % len(photos)
+        if same:
+            reference, target = sampler.shifted_views(first, n_colors)
+        else:
+            reference = sampler._crop_colors(sampler.photos[first], n_colors)
+            target = sampler._crop_colors(sampler.photos[second], n_colors)
+        grade = random_grade(rng)
+        reference, truth, target = grade(reference)[None], grade(target)[None], target[None]
+        fitted = fit_look(target, reference, model=model)
+        transported, looked = fitted.transport(target).float(), fitted.look(target).float()
+        rows.append((target, transported, looked, truth, scene_features(target, reference, transported, looked)))
+    columns = [torch.cat(column).double() for column in zip(*rows)]
+    return (*columns, torch.arange(pairs) % 2 == 0)
