@@ -207,7 +207,7 @@ def methods(skip_slow: bool) -> dict:
     table = {
         "identity": lambda source, style: source,
         "colorot": lambda source, style: colorot.transfer(source, style, seed=0),
-        "colorot unbalanced": lambda source, style: colorot.transfer(source, style, seed=0, method="unbalanced"),
+        "colorot look": lambda source, style: colorot.transfer(source, style, seed=0, method="look"),
         "colorot refine 11": lambda source, style: colorot.transfer(source, style, seed=0, refine=11),
         "colorot reach inf": lambda source, style: colorot.transfer(source, style, reach=float("inf"),
                                                                     method="unbalanced"),

@@ -64,11 +64,11 @@ class ColorTransfer:
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
     method : {"look", "unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"}
-        The *look* (what was done to the style photo): ``"look"`` (default)
-        weighs the grade fitted by unbalanced transport (``"unbalanced"``),
-        best when the photos share their scene, against the shipped look
-        model's (:mod:`colorot.learned.look_transfer`), in sRGB whatever
-        ``space``. The *palette* (the style's own colors): ``"sliced"``, sliced
+        The *look* (what was done to the style photo): ``"unbalanced"``
+        (default), the grade fitted by unbalanced transport, best when the
+        photos share their scene; ``"look"`` weighs it against the shipped
+        look model's (:mod:`colorot.learned.look_transfer`), which leads when
+        they do not (in sRGB whatever ``space``). The *palette* (the style's own colors): ``"sliced"``, sliced
         transport of the full histogram (proportions too); classic methods and
         ``"conditioned"`` the shipped generator (:mod:`colorot.ot.methods`),
         all applied through the same lookup table.

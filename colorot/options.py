@@ -11,14 +11,15 @@ __all__ = ["DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD
 SPACES = ("rgb", "linear", "lab", "oklab")
 
 #: Methods of ``method=`` / ``--method`` (:data:`colorot.ot.methods.METHODS`), by intent. The *look* (what was
-#: done to the reference, carried to the photo): ``look`` (the default: the transport's grade where the scene is
-#: shared, the learned look where it is not) and ``unbalanced`` (the transport's grade alone). The *palette* (the
+#: done to the reference, carried to the photo): ``unbalanced`` (the default: the transport's grade) and ``look``
+#: (the transport's grade where the scene is shared, the learned look where it is not). The *palette* (the
 #: reference's own colors and proportions): ``sliced``, ``histogram``, ``mkl``, ``reinhard``, ``emd`` and the
 #: shipped ``conditioned`` generator.
-METHOD_NAMES = ("look", "unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
+METHOD_NAMES = ("unbalanced", "look", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
 
-#: The method of a call that names none.
-DEFAULT_METHOD = "look"
+#: The method of a call that names none: the transport's grade, the best there is where the two photos share their
+#: scene. ``look`` leads across scenes but does not yet tell every shared scene apart (benchmarks/look_recovery.py).
+DEFAULT_METHOD = "unbalanced"
 
 #: The intent of each method: ``"look"`` (the reference's grade) or ``"palette"`` (the reference's colors).
 METHOD_INTENTS = {"look": "look", "unbalanced": "look", "sliced": "palette", "mkl": "palette",

@@ -73,7 +73,7 @@ def look_features(colors: torch.Tensor) -> torch.Tensor:
     --------
     >>> import torch
     >>> look_features(torch.rand(2, 1000, 3)).shape
-    torch.Size([2, 162])
+    torch.Size([2, 149])
     """
     colors = colors.clamp(0, 1)
     lab = rgb_to_lab(colors) / torch.tensor([100.0, 100.0, 100.0], dtype=colors.dtype, device=colors.device)

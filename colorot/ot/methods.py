@@ -193,8 +193,8 @@ def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSt
 #: The method registry: ``method=`` / ``--method`` name -> :class:`Method` (the names are
 #: :data:`colorot.options.METHOD_NAMES`, which the command line reads without importing torch).
 METHODS = {
-    "look": Method(fit_look, "rgb", takes_reach=True),
     "unbalanced": Method(fit_unbalanced_affine, None, takes_reach=True),
+    "look": Method(fit_look, "rgb", takes_reach=True),
     "sliced": Method(fit_sliced, None, takes_engine_options=True),
     "mkl": Method(fit_mkl, None),
     "reinhard": Method(fit_reinhard, "lab"),
