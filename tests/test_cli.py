@@ -113,6 +113,24 @@ def test_options_out_of_range_are_one_line_errors(photos, tmp_path, option, valu
     assert len([line for line in result.output.splitlines() if line.strip()]) <= 3  # click's usage lines at most
 
 
+def test_exif_too_long_for_a_jpeg_is_left_out_with_a_note(tmp_path):
+    rng = np.random.default_rng(0)
+    image = Image.fromarray((rng.random((48, 64, 3)) * 255).astype(np.uint8))
+    exif = Image.Exif()
+    exif[0x010E] = "x" * 70000  # ImageDescription: 70 KB, more than a JPEG's APP1 segment holds
+    image.save(tmp_path / "photo.png", exif=exif.tobytes())
+    Image.fromarray(load_sample("coffee", 64)).save(tmp_path / "look.png")
+    result = run("transfer", tmp_path / "photo.png", tmp_path / "look.png", "-o", tmp_path / "out.jpg")
+    assert result.exit_code == 0, result.output
+    assert "EXIF" in result.output and "unexpected" not in result.output
+    with Image.open(tmp_path / "out.jpg") as written:
+        assert not written.info.get("exif")
+    # a PNG holds it: kept
+    assert run("transfer", tmp_path / "photo.png", tmp_path / "look.png", "-o", tmp_path / "out.png").exit_code == 0
+    with Image.open(tmp_path / "out.png") as written:
+        assert len(written.info.get("exif", b"")) > 65533
+
+
 def test_help_and_module_entry_point():
     assert "transfer" in run("-h").output
     assert "--strength" in run("transfer", "-h").output

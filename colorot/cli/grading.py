@@ -86,6 +86,11 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
             model.fit(style_pixels, weights=mix, style_mask=masks)
             source_file = source_job.result()
         _show_notes(source_file)
+        from ..io.writing import exif_note
+
+        note = None if strip_metadata else exif_note(output, source_file)
+        if note:
+            click.echo(f"colorot: note: {source}: {note}", err=True)
         weights_of_pixels = _read_mask(source_mask, max_pixels) if source_mask else None
         result = model.transform(source_file.pixels, source_mask=weights_of_pixels)
         for line in model.fit_notes_:

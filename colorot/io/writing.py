@@ -62,6 +62,26 @@ def check_output_path(path, *, folder_must_exist: bool = True, formats=None) -> 
     return path
 
 
+#: The most EXIF bytes a JPEG holds: one APP1 segment of 64 KB, less its length field and "Exif\0\0".
+JPEG_EXIF_BYTES = 65533
+
+
+def exif_fits(image_format: str, exif: bytes | None) -> bool:
+    """Whether ``exif`` fits a file of ``image_format`` (Pillow's name): a JPEG holds at most 64 KB of it."""
+    return not exif or image_format != "JPEG" or len(exif) <= JPEG_EXIF_BYTES
+
+
+def exif_note(path, like) -> str | None:
+    """The note to show before writing ``like``'s metadata to ``path``, when its EXIF does not fit that format
+    (it is then left out, the pixels and the ICC profile written): None when it fits."""
+    exif = getattr(like, "exif", None)
+    image_format = _FORMATS.get(Path(path).suffix.lower())
+    if image_format is None or exif_fits(image_format, exif):
+        return None
+    return (f"its EXIF ({len(exif) // 1024} KB) does not fit a JPEG (64 KB at most): the output is written "
+            "without EXIF")
+
+
 def write_image(
     path,
     pixels: np.ndarray,
@@ -110,6 +130,8 @@ def write_image(
     pixels = _to_depth(pixels, image_format)
     icc = like.icc_profile if like is not None else None
     exif = like.exif if like is not None and not strip_metadata else None
+    if exif and not exif_fits(image_format, exif):
+        exif = None  # callers say so before the work (exif_note)
 
     def save(handle) -> None:
         if pixels.dtype != np.uint8:
