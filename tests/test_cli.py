@@ -131,6 +131,24 @@ def test_exif_too_long_for_a_jpeg_is_left_out_with_a_note(tmp_path):
         assert len(written.info.get("exif", b"")) > 65533
 
 
+def test_a_damaged_embedded_profile_is_read_as_srgb_with_a_note(tmp_path):
+    from PIL import ImageCms
+
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    image = Image.fromarray(load_sample("astronaut", 64))
+    image.save(tmp_path / "damaged.jpg", icc_profile=profile[:100])  # cut short: LittleCMS cannot open it
+    image.save(tmp_path / "plain.jpg")
+    Image.fromarray(load_sample("coffee", 64)).save(tmp_path / "look.png")
+    for source, style in (("damaged.jpg", "look.png"), ("look.png", "damaged.jpg")):
+        result = run("transfer", tmp_path / source, tmp_path / style, "-o", tmp_path / "out.png")
+        assert result.exit_code == 0 and "unexpected" not in result.output, result.output
+        assert "damaged.jpg: its embedded ICC profile is damaged" in result.output
+    # its colors are read as those of the same file without a profile
+    from colorot import read_image
+
+    assert np.array_equal(read_image(tmp_path / "damaged.jpg").pixels, read_image(tmp_path / "plain.jpg").pixels)
+
+
 def test_help_and_module_entry_point():
     assert "transfer" in run("-h").output
     assert "--strength" in run("transfer", "-h").output

@@ -42,7 +42,7 @@ import numpy as np
 from . import _codecs
 from ..errors import ColorotError
 from .files import _check_file
-from .icc import is_gray_profile, profile_for_rgb
+from .icc import cms_profile, is_gray_profile, profile_for_rgb
 
 __all__ = ["ImageFile", "read_image", "read_mask", "read_icc_profile", "DEFAULT_MAX_PIXELS"]
 
@@ -263,7 +263,11 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
 
 def _rgb_profile(icc: bytes | None, notes: list) -> bytes | None:
     """The profile of the RGB pixels colorot reads: a gray profile (gray is replicated to RGB) becomes its RGB
-    twin, never a gray profile on RGB pixels."""
+    twin, never a gray profile on RGB pixels. A damaged profile (one LittleCMS cannot open) is dropped with a note:
+    the pixels are read as sRGB, as libvips does."""
+    if icc and not _opens(icc):
+        notes.append("its embedded ICC profile is damaged (LittleCMS cannot read it): its colors are read as sRGB")
+        return None
     if not is_gray_profile(icc):
         return icc
     try:
@@ -271,6 +275,17 @@ def _rgb_profile(icc: bytes | None, notes: list) -> bytes | None:
     except (ValueError, struct.error) as error:
         notes.append(f"gray ICC profile unusable ({error}); read as sRGB")
         return None
+
+
+def _opens(icc: bytes) -> bool:
+    """Whether LittleCMS opens the ICC profile ``icc``."""
+    from PIL import ImageCms
+
+    try:
+        cms_profile(icc)
+    except (OSError, ImageCms.PyCMSError, ValueError, TypeError):
+        return False
+    return True
 
 
 def _tiff_exif(path: Path, limit: int) -> bytes | None:
