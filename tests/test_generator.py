@@ -74,7 +74,8 @@ def test_save_and_load_give_identical_outputs(tmp_path, pair, trained):
     assert torch.equal(looks.load_lut(path, device, size=17).table, model.to_lut(17).table)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "nan", "wrong-shapes", "not-colorot"])
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "nan", "wrong-shapes", "huge-layers",
+                                    "not-colorot"])
 def test_bad_generator_files_fail_clearly(tmp_path, trained, damage):
     from safetensors.torch import save_file
 
@@ -97,6 +98,9 @@ def test_bad_generator_files_fail_clearly(tmp_path, trained, damage):
         ColorGenerator(hidden=8).save(bad)
         header_fixed = bad.read_bytes().replace(b'\\"hidden\\": 8', b'\\"hidden\\": 64')
         bad.write_bytes(header_fixed)
+    elif damage == "huge-layers":  # a few hundred bytes declaring layers of 10^9: refused before they are built
+        ColorGenerator(hidden=8).save(bad)
+        bad.write_bytes(bad.read_bytes().replace(b'\\"hidden\\": 8', b'\\"hidden\\": 999999999'))
     else:
         save_file({"w": torch.zeros(2)}, str(bad))
     with pytest.raises(ColorotError, match="bad.safetensors"):

@@ -175,6 +175,10 @@ def _safetensors(header: dict, body: bytes = b"") -> bytes:
     # a small file declaring a huge tensor: refused before anything is allocated
     _safetensors({"net.0.weight": {"dtype": "F32", "shape": [1 << 30, 1 << 20], "data_offsets": [0, 4]},
                   "__metadata__": {"colorot": json.dumps({"format": "colorot-look", "version": 1})}}, b"\0" * 4),
+    # a tiny file whose header declares a huge layer: refused before the layer is built
+    _safetensors({"net.0.weight": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                  "__metadata__": {"colorot": json.dumps({"format": "colorot-look", "version": 1,
+                                                          "parameters": {"hidden": 10 ** 9}})}}, b"\0" * 4),
     # the right format, weights of another shape
     _safetensors({"net.0.weight": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
                   "__metadata__": {"colorot": json.dumps({"format": "colorot-look", "version": 1})}}, b"\0" * 4),

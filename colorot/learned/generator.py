@@ -260,6 +260,7 @@ def read_generator_file(path) -> tuple[dict, dict]:
 def build_generator(kind: type, tensors: dict, header: dict, path, device=None) -> nn.Module:
     """A generator of class ``kind`` with the parameters of ``header`` and the weights ``tensors``, on ``device``,
     in evaluation mode; weights that do not fit, or are not finite, are refused."""
+    check_declared_sizes(header.get("parameters", {}), tensors, path)
     try:
         model = kind(**header.get("parameters", {}))
         model.load_state_dict(tensors, strict=True)
@@ -269,6 +270,21 @@ def build_generator(kind: type, tensors: dict, header: dict, path, device=None) 
         raise ColorotError(f"{path}: the weights hold NaN or infinite values")
     model.metadata = header
     return model.to(device or "cpu").eval()
+
+
+def check_declared_sizes(parameters: dict, tensors: dict, path) -> None:
+    """Refuse, before any layer is built, a header whose sizes the file's weights cannot hold: no width above the
+    largest dimension of its tensors, no depth above their count (a 316-byte file declaring a width of 10^9 would
+    otherwise allocate gigabytes before the weights are found not to fit)."""
+    if not isinstance(parameters, dict):
+        raise ColorotError(f"{path}: not a colorot generator file (parameters)")
+    largest = max((max(value.shape, default=1) for value in tensors.values()), default=0)
+    for name, value in parameters.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            continue
+        limit = len(tensors) if name == "depth" else largest
+        if not 0 <= value <= max(limit, 1):
+            raise ColorotError(f"{path}: declares {name}={value}, which the weights in the file cannot hold")
 
 
 def _safetensors_metadata(blob: bytes) -> dict:

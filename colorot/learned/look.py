@@ -33,6 +33,7 @@ from torch import nn
 
 from ..errors import ColorotError
 from ..measures.colorspaces import REC709_LUMA, from_space, rgb_to_lab, to_space
+from .generator import check_declared_sizes
 
 __all__ = ["LookModel", "LookMap", "look_features", "apply_grade", "load_look", "PRETRAINED_LOOK", "LOOK_FORMAT",
            "LOOK_VERSION", "N_GRADE_PARAMETERS"]
@@ -293,6 +294,10 @@ def load_look(path=None, device=None, *, partial: bool = False) -> LookModel:
     header = _check_header(blob, path)
     try:
         tensors = load(blob)
+    except (SafetensorError, ValueError) as error:
+        raise ColorotError(f"{path}: not a colorot look model file ({str(error).splitlines()[0]})") from None
+    check_declared_sizes(header.get("parameters", {}), tensors, path)
+    try:
         model = LookModel(**header.get("parameters", {}))
         if partial:
             tensors = {k: v for k, v in tensors.items() if not k.startswith("gate_")}
