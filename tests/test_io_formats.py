@@ -13,7 +13,7 @@ import tifffile
 from click.testing import CliRunner
 from PIL import Image, ImageCms
 
-from colorot import ColorotError, read_image
+from colorot import ColorotError, read_image, write_image
 from colorot.io._codecs import write_png16, write_tiff
 from colorot.cli import main
 from colorot.io.icc import convert_to_profile, same_profile, srgb_profile
@@ -148,6 +148,10 @@ def test_cmyk_is_converted_to_rgb(tmp_path):
     image = read_image(tmp_path / "c.jpg")
     assert image.pixels.shape == (H, W, 3) and any("CMYK" in note for note in image.notes)
     assert np.abs(image.pixels.astype(float) - rgb).mean() < 8
+    # the note is about reading (a style is never written), and the output is written with an sRGB profile
+    assert not any("written" in note for note in image.notes)
+    write_image(tmp_path / "out.png", image.pixels, like=image)
+    assert read_image(tmp_path / "out.png").icc_profile == srgb_profile()
 
 
 def test_sixteen_bit_transfer_keeps_sixteen_bits(tmp_path, style):

@@ -175,10 +175,13 @@ def _pillow_pixels(image, notes: list) -> tuple[np.ndarray, bytes | None]:
                 image, cms_profile(icc), cms_profile(None),
                 renderingIntent=ImageCms.Intent.PERCEPTUAL, outputMode="RGB",
             )
-            notes.append("CMYK converted to sRGB through its ICC profile; written as RGB")
+            notes.append("CMYK converted to sRGB through its ICC profile")
             return np.asarray(image), srgb_profile()
-        notes.append("CMYK without a profile converted to RGB naively; written as RGB")
-        return np.asarray(image.convert("RGB")), None
+        from .icc import srgb_profile
+
+        # the naive conversion's RGB is read as sRGB, and a written output says so with an sRGB profile (README)
+        notes.append("CMYK without a profile converted to sRGB naively (no profile to convert through)")
+        return np.asarray(image.convert("RGB")), srgb_profile()
     if mode in ("L", "1", "LA", "La", "I;16", "I;16L", "I;16B", "I", "F"):
         notes.append("grayscale read as RGB (gray replicated); the output is RGB")
         alpha = None
