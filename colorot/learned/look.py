@@ -33,7 +33,7 @@ from torch import nn
 
 from ..errors import ColorotError
 from ..measures.colorspaces import REC709_LUMA, from_space, rgb_to_lab, to_space
-from .generator import check_declared_sizes
+from .generator import _safetensors_metadata, check_declared_sizes
 
 __all__ = ["LookModel", "LookMap", "look_features", "apply_grade", "load_look", "PRETRAINED_LOOK", "LOOK_FORMAT",
            "LOOK_VERSION", "N_GRADE_PARAMETERS"]
@@ -227,34 +227,14 @@ class LookModel(nn.Module):
 
 
 def _check_header(blob: bytes, path) -> dict:
-    """The safetensors JSON header, checked before any tensor is read: declared shapes and offsets must fit the
-    file, so a small file declaring huge tensors is refused without allocating them."""
-    if len(blob) < 8:
-        raise ColorotError(f"{path}: not a colorot look file (too short)")
-    length = int.from_bytes(blob[:8], "little")
-    if length > len(blob) - 8:
-        raise ColorotError(f"{path}: not a colorot look file (header longer than the file)")
+    """The colorot header of a look model file, checked (format, version) before any tensor is read. Declared
+    tensor shapes and offsets are checked by safetensors itself when the tensors are read (a small file declaring
+    huge tensors is refused there without allocating them); declared layer sizes by
+    :func:`~colorot.learned.generator.check_declared_sizes`."""
     try:
-        header = json.loads(blob[8:8 + length].decode())
-    except (ValueError, UnicodeDecodeError):
-        raise ColorotError(f"{path}: not a colorot look file (unreadable header)") from None
-    if not isinstance(header, dict):
-        raise ColorotError(f"{path}: not a colorot look file")
-    body = len(blob) - 8 - length
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        shape, offsets = entry.get("shape") if isinstance(entry, dict) else None, \
-            entry.get("data_offsets") if isinstance(entry, dict) else None
-        if not (isinstance(shape, list) and isinstance(offsets, list) and len(offsets) == 2
-                and all(isinstance(v, int) and 0 <= v <= body for v in offsets)
-                and all(isinstance(v, int) and 0 <= v <= body for v in shape)
-                and math.prod(shape) * 8 >= offsets[1] - offsets[0] >= 0):
-            raise ColorotError(f"{path}: not a colorot look file (tensor {name!r} does not fit the file)")
-    try:
-        colorot = json.loads((header.get("__metadata__") or {}).get("colorot", "null"))
-    except (ValueError, TypeError):
-        colorot = None
+        colorot = json.loads(_safetensors_metadata(blob).get("colorot", "null"))
+    except (ValueError, TypeError, UnicodeDecodeError, AttributeError) as error:
+        raise ColorotError(f"{path}: not a colorot look model file ({error})") from None
     if not isinstance(colorot, dict) or colorot.get("format") != LOOK_FORMAT:
         raise ColorotError(f"{path}: not a colorot look model file")
     if int(colorot.get("version", 0)) > LOOK_VERSION:

@@ -26,7 +26,8 @@ import numpy as np
 import torch
 
 from ..measures.colorspaces import REC709_LUMA, rgb_to_lab
-from ..ot.unbalanced import DEFAULT_REACH, fit_unbalanced_affine
+from ..ot.sliced import sliced_wasserstein
+from ..ot.unbalanced import DEFAULT_REACH, LOW_MATCHED_SHARE, fit_unbalanced_affine
 from .look import LookMap, LookModel, load_look
 
 __all__ = ["fit_look", "LookTransferMap", "scene_features", "fit_scene_gate"]
@@ -56,11 +57,9 @@ def _directions(dtype, device) -> torch.Tensor:
 
 
 def _sliced_lab(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
-    """Sliced W2 ``(B,)`` between sRGB clouds ``(B, n, 3)`` and ``(B, n, 3)`` in CIELAB units."""
-    directions = _directions(first.dtype, first.device)
-    one = (rgb_to_lab(first.clamp(0, 1)) @ directions).transpose(1, 2).contiguous().sort(dim=-1).values
-    two = (rgb_to_lab(second.clamp(0, 1)) @ directions).transpose(1, 2).contiguous().sort(dim=-1).values
-    return ((one - two) ** 2).mean(dim=(1, 2)).sqrt()
+    """Sliced W2 ``(B,)`` between sRGB clouds ``(B, n, 3)`` and ``(B, n, 3)`` in CIELAB units, along fixed directions."""
+    return sliced_wasserstein(rgb_to_lab(first.clamp(0, 1)), rgb_to_lab(second.clamp(0, 1)),
+                              directions=_directions(first.dtype, first.device))
 
 
 def scene_features(photo: torch.Tensor, reference: torch.Tensor, transported: torch.Tensor,
@@ -89,8 +88,8 @@ def scene_features(photo: torch.Tensor, reference: torch.Tensor, transported: to
 
 def _gate(weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The gate's two logistic outputs ``(B,)``: the weight on the transport, the strength of the look."""
-    logits = torch.sigmoid(features @ weight.to(features).T + bias.to(features))
-    return logits[..., 0], logits[..., 1]
+    outputs = torch.sigmoid(features @ weight.to(features).T + bias.to(features))
+    return outputs[..., 0], outputs[..., 1]
 
 
 class LookTransferMap:
@@ -130,13 +129,9 @@ class LookTransferMap:
                 + (f"; {note}" if note else ""))
 
 
-#: Below this share of the photo's colors matched, the transport's reach is widened (no cliff: far-apart colors,
-#: such as masked skin graded strongly, are still carried over instead of left as they are).
-LOW_MATCHED_SHARE = 0.5
-
-
 def _transport(sources: torch.Tensor, styles: torch.Tensor, reach: float | None, luma_axis: torch.Tensor | None):
-    """The unbalanced transport's affine grade; where it matched less than ``LOW_MATCHED_SHARE`` of the photo's
+    """The unbalanced transport's affine grade; where it matched less than
+    :data:`~colorot.ot.unbalanced.LOW_MATCHED_SHARE` of the photo's
     colors, refitted with the reach doubled, twice; where that is still too little, the linear Monge-Kantorovich
     map (exact transport between the two clouds' Gaussian fits, :func:`colorot.ot.methods.fit_mkl`), which
     carries colors over whatever their distance."""

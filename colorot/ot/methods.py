@@ -41,7 +41,7 @@ from ..learned.conditioned import _ContextMap, load_pretrained
 from ..learned.look_transfer import fit_look
 from .linear import LinearMap, _BatchedMap, moments
 from .sliced import SlicedStep, SlicedSteps, _fit_step, fit_sliced_steps
-from .unbalanced import fit_unbalanced_affine
+from .unbalanced import LOW_MATCHED_SHARE, fit_unbalanced_affine
 
 __all__ = ["METHODS", "Method", "fit_notes", "fit_look", "fit_unbalanced_affine", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
            "fit_conditioned"]
@@ -164,11 +164,6 @@ class Method(NamedTuple):
     space: str | None  # the working space it is defined in, or None for the estimator's own
     takes_engine_options: bool = False  # whether ``fit`` takes the sliced engine's options (n_iter, smoothing...)
     takes_reach: bool = False  # whether ``fit`` takes ``reach``, ``luma_axis`` and ``keep_luma``
-
-
-#: Below this share of the photo's colors matched by the unbalanced plan, the fit says so (the map then stays
-#: near the identity: colors farther apart than the reach are left as they are).
-LOW_MATCHED_SHARE = 0.5
 
 
 def fit_notes(fitted) -> list[str]:

@@ -45,6 +45,10 @@ BOX_QUANTILE = 0.001
 #: gets none there either (about 1.5 codes for a photo's typical spread; quantization is 0.3).
 FLAT = 0.02
 
+#: Below this share of the photo's colors matched (``LinearMap.matched_share``), a fit stays near the identity:
+#: the ``look`` method widens the reach, and a plain ``unbalanced`` fit says so (:func:`colorot.ot.methods.fit_notes`).
+LOW_MATCHED_SHARE = 0.5
+
 #: Shrinkage of the matrix toward the identity, relative to the colors' variance (``sigma^2``).
 RIDGE = 0.005
 
