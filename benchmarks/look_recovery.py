@@ -14,8 +14,8 @@ The protocol of Deep Preset (Ho & Zhou 2021) and Neural Preset (Ke et al. 2023):
   (grace_hopper), which colorot's look model never trains on (``training/photos.json``); or ``samples``, the
   repository's samples and the other color photos bundled with scikit-image, some of which the look model trains
   on (so its figures there are not a test).
-* Methods in the same run: colorot's default (``unbalanced``), with ``refine`` and balanced (``reach=inf``),
-  its other methods (``sliced``, the default of v0.1), color-matcher (mkl, reinhard,
+* Methods in the same run: colorot's default (``look``), its transport alone (``unbalanced``, v0.2's default),
+  with ``refine`` and balanced (``reach=inf``), its other methods (``sliced``, the default of v0.1), color-matcher (mkl, reinhard,
   hm-mkl-hm) and python-color-transfer IDT when installed, scikit-image's ``match_histograms``, identity, and
   an oracle (a 17^3 table fitted by regression from P to G(P): the ceiling of a function of color).
   Printed per case class: mean error, mean recovered, wins, cases worse than identity, and beside them the
@@ -208,6 +208,7 @@ def methods(skip_slow: bool) -> dict:
         "identity": lambda source, style: source,
         "colorot": lambda source, style: colorot.transfer(source, style, seed=0),
         "colorot look": lambda source, style: colorot.transfer(source, style, seed=0, method="look"),
+        "colorot unbalanced": lambda source, style: colorot.transfer(source, style, seed=0, method="unbalanced"),
         "colorot refine 11": lambda source, style: colorot.transfer(source, style, seed=0, refine=11),
         "colorot reach inf": lambda source, style: colorot.transfer(source, style, reach=float("inf"),
                                                                     method="unbalanced"),

@@ -199,22 +199,41 @@ class ColorTransferModule(torch.nn.Module):
         self.model = ColorTransfer(**options).fit(style)
         # A normal tensor (the fit's is an inference tensor, which load_state_dict could not copy into).
         self.register_buffer("style_colors", self.model.style_colors_.clone())
+        # The style's structure (methods that read it, colorot.measures.structure), pooled over a batch of styles
+        # with each one's count of patches; it stays on the CPU, where it is compared.
+        structures = self.model.style_structure_ or []
+        self.register_buffer("style_patches", torch.cat([s.patches for s in structures] or [torch.zeros(0, 64)]))
+        self.register_buffer("style_positions", torch.cat([s.positions for s in structures] or [torch.zeros(0, 3)]))
+        self.register_buffer("style_patch_counts", torch.tensor([s.patches.shape[0] for s in structures],
+                                                                dtype=torch.int64))
 
     def forward(self, *inputs):
         """Transform an image, or the images of a sample (``module(image, label)``, a dict, nested
         tuples) by torchvision transforms v2's rule: :func:`colorot.io.samples.map_images`."""
         from .io.samples import map_images
+        from .measures.structure import Structure
 
         model = self.model
         model.style_colors_ = self.style_colors
         model.device_ = self.style_colors.device
+        counts = self.style_patch_counts.tolist()
+        model.style_structure_ = [Structure(*parts) for parts in zip(self.style_patches.split(counts),
+                                                                     self.style_positions.split(counts))] or None
         return map_images(inputs[0] if len(inputs) == 1 else inputs, model.transform)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        """The style's structure has a size of its own: take the saved one's."""
+        for name in ("style_patches", "style_positions", "style_patch_counts"):
+            if prefix + name in state_dict:
+                setattr(self, name, torch.empty_like(state_dict[prefix + name], device="cpu"))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _apply(self, fn, recurse=True):
         """Moves follow ``fn`` (``.to``, ``.cuda``...); dtype casts leave the style's colors float32 at full
-        precision, as the engine uses them."""
-        colors = self.style_colors
+        precision, as the engine uses them, and its structure float32 on the CPU."""
+        colors, kept = self.style_colors, (self.style_patches, self.style_positions, self.style_patch_counts)
         super()._apply(fn, recurse)
         self.style_colors = colors.to(device=fn(colors).device)
+        self.style_patches, self.style_positions, self.style_patch_counts = kept
         return self
 

@@ -3,6 +3,7 @@ over several sources) and applies it, through its baked table, to every pixel.""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Sequence, TypeVar
 
 import torch
@@ -16,8 +17,9 @@ from .maps.lut import ColorLUT, bake_lut, used_nodes
 from .maps.protocol import ColorMap
 from .maps.refine import refined_transform
 from .measures import sample_colors
-from .measures.colorspaces import SPACES, luma_axis, neutral_axis, to_space
-from .options import DEFAULT_METHOD, DEFAULTS, check_strength, default_samples, mix_weights
+from .measures.colorspaces import luma_axis, neutral_axis, to_space
+from .measures.structure import Structure, pooled_structure, shared_structure, structure_patches
+from .options import DEFAULT_METHOD, DEFAULTS, TransferOptions, check_strength, mix_weights
 from .ot.methods import METHODS, fit_notes
 from .ot.barycenter import sliced_barycenter
 
@@ -64,11 +66,12 @@ class ColorTransfer:
         move only in the chroma plane). False gives Pitié's plain iterative
         distribution transfer.
     method : {"look", "unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned"}
-        The *look* (what was done to the style photo): ``"unbalanced"``
-        (default), the grade fitted by unbalanced transport, best when the
-        photos share their scene; ``"look"`` weighs it against the shipped
-        look model's (:mod:`colorot.learned.look_transfer`), which leads when
-        they do not (in sRGB whatever ``space``). The *palette* (the style's own colors): ``"sliced"``, sliced
+        The *look* (what was done to the style photo): ``"look"`` (default)
+        fits the grade by unbalanced transport where the two photos share
+        their scene (their structure says so) and reads it off the style
+        with the shipped look model where they do not
+        (:mod:`colorot.learned.look_transfer`; in sRGB whatever ``space``);
+        ``"unbalanced"`` is the transport's grade alone. The *palette* (the style's own colors): ``"sliced"``, sliced
         transport of the full histogram (proportions too); classic methods and
         ``"conditioned"`` the shipped generator (:mod:`colorot.ot.methods`),
         all applied through the same lookup table.
@@ -149,44 +152,15 @@ class ColorTransfer:
         regrain_eps: float = 1e-3,
         refine: int = 0,
     ):
-        if method not in METHODS:
-            raise ColorotError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-        if space not in SPACES:
-            raise ColorotError(f"unknown color space {space!r}; choose one of {', '.join(SPACES)}")
-        n_samples = default_samples(method) if n_samples is None else n_samples
-        for name, value, low in (("n_iter", n_iter, 1), ("n_samples", n_samples, 16), ("n_knots", n_knots, 2)):
-            if int(value) < low:
-                raise ColorotError(f"{name} must be at least {low}, got {value}")
-        if not 2 <= int(lut_size) <= 256:
-            raise ColorotError(f"lut_size must be between 2 and 256, got {lut_size}")
-        if smoothing < 0:
-            raise ColorotError(f"smoothing must be non-negative, got {smoothing}")
-        self.space = space
-        self.strength = check_strength(strength)
-        if seed is not None and not 0 <= int(seed) < 1 << 63:
-            raise ColorotError(f"seed must be a whole number from 0 to 2^63 - 1, got {seed}")
-        self.seed = seed
-        self.device = device
-        self.n_iter = int(n_iter)
-        self.n_samples = int(n_samples)
-        self.smoothing = float(smoothing)
-        self.n_knots = int(n_knots)
-        self.lut_size = int(lut_size)
-        self.monotone_luma = bool(monotone_luma)
-        self.lut_blur = float(lut_blur)
-        self.keep_luma = bool(keep_luma)
-        self.method = method
-        if reach is not None and not (0 < float(reach) <= 1e6 or float(reach) == float("inf")):
-            raise ColorotError(f"reach must be positive and at most 1e6, or inf (balanced), got {reach}")
-        self.reach = None if reach is None else float(reach)
-        if int(regrain_radius) < 0 or not regrain_eps > 0:
-            raise ColorotError(f"regrain_radius must be >= 0 and regrain_eps > 0, got {regrain_radius}, {regrain_eps}")
-        self.regrain_radius = int(regrain_radius)
-        self.regrain_eps = float(regrain_eps)
-        if int(refine) < 0:
-            raise ColorotError(f"refine must be >= 0 rounds, got {refine}")
-        self.refine = int(refine)
+        options = TransferOptions(
+            space=space, strength=strength, seed=seed, device=device, n_iter=n_iter, n_samples=n_samples,
+            smoothing=smoothing, n_knots=n_knots, lut_size=lut_size, monotone_luma=monotone_luma, lut_blur=lut_blur,
+            keep_luma=keep_luma, method=method, reach=reach, regrain_radius=regrain_radius, regrain_eps=regrain_eps,
+            refine=refine)
+        # Each option as an attribute of its own name, checked (scikit-learn's convention).
+        self.__dict__.update({field.name: getattr(options, field.name) for field in dataclasses.fields(options)})
         self.style_colors_: torch.Tensor | None = None
+        self.style_structure_: list[Structure] | None = None
         self.fit_notes_: list[str] = []
         self.steps_: ColorMap | None = None
         self.lut_: ColorLUT | None = None
@@ -246,6 +220,10 @@ class ColorTransfer:
             self._sample(view, generator, self.device_, "style", mask)
             for view, mask, weight in zip(views, masks, mix) if weight > 0
         ]
+        # The structure of the style (for methods that tell a shared scene from another by it), every style's pooled.
+        self.style_structure_ = [pooled_structure(parts) for parts in zip(*(
+            structure_patches(view.pixels, view.size, view.scale, reference=True) for view, weight in zip(views, mix)
+            if weight > 0))] if METHODS[self.method].reads_structure else None
         mix = [weight for weight in mix if weight > 0]
         if len(clouds) == 1:
             self.style_colors_ = clouds[0]
@@ -264,11 +242,11 @@ class ColorTransfer:
             # shoot of 2,000 photos are sampled as finely as one photo's, and cost one fit of that size.
             per_source = max(self.n_samples // len(sources), 1) if len(sources) > 1 else None
             masks = source_mask if isinstance(source_mask, (list, tuple)) else [source_mask] * len(sources)
-            pooled = torch.cat([self._sample(image_to_pixels(image, f"source {i}"), generator, self.device_,
-                                             f"source {i}", mask, n_samples=per_source)
-                                for i, (image, mask) in enumerate(zip(sources, masks, strict=True))],
+            views = [image_to_pixels(image, f"source {i}") for i, image in enumerate(sources)]
+            pooled = torch.cat([self._sample(view, generator, self.device_, f"source {i}", mask, n_samples=per_source)
+                                for i, (view, mask) in enumerate(zip(views, masks, strict=True))],
                                dim=-2).reshape(1, -1, 3)
-            self.steps_ = self._fit_steps(pooled, generator)
+            self.steps_ = self._fit_steps(pooled, generator, sources=views)
             self.lut_ = self._bake(self.steps_, self.strength)
         return self
 
@@ -279,8 +257,8 @@ class ColorTransfer:
         return sliced_barycenter(torch.stack(clouds), torch.tensor(mix), n_iter=self.n_iter, generator=generator)
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator, n_iter: int | None = None
-                   ) -> ColorMap:
+    def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator, n_iter: int | None = None,
+                   sources: Sequence[PixelView] = ()) -> ColorMap:
         style_colors = self.style_colors_
         if style_colors.shape[0] not in (1, source_colors.shape[0]):
             raise ColorotError(
@@ -290,8 +268,10 @@ class ColorTransfer:
         method = METHODS[self.method]
         luma_first = self.monotone_luma or self.keep_luma
         if method.takes_reach:
+            extra = {"shared_structure": self._shared_structure(sources, source_colors.shape[0])} \
+                if method.reads_structure else {}
             fitted = method.fit(source_colors, style_colors, reach=self.reach, keep_luma=self.keep_luma,
-                                luma_axis=luma_axis(self.fit_space) if luma_first else None)
+                                luma_axis=luma_axis(self.fit_space) if luma_first else None, **extra)
             self.fit_notes_ = fit_notes(fitted)
             return fitted
         if not method.takes_engine_options:
@@ -307,6 +287,15 @@ class ColorTransfer:
             neutral_axis=neutral_axis(self.space) if luma_first else None,
             generator=generator,
         )
+
+    def _shared_structure(self, sources: Sequence[PixelView], batch: int) -> torch.Tensor | None:
+        """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources."""
+        photos = [patches for view in sources for patches in structure_patches(view.pixels, view.size, view.scale)]
+        if not photos or self.style_structure_ is None:
+            return None
+        styles = self.style_structure_ * (len(photos) if len(self.style_structure_) == 1 else 1)
+        shares = torch.tensor([shared_structure(photo, style) for photo, style in zip(photos, styles, strict=True)])
+        return shares if len(photos) == batch else shares.mean().reshape(1)
 
     @property
     def _regrain(self) -> tuple[int, float] | None:
@@ -367,7 +356,7 @@ class ColorTransfer:
                 # A fresh generator per call: the result depends on the seed and the images only.
                 generator = seeded_generator(self.seed, self.device_)
                 colors = self._sample(view, generator, self.device_, "source", source_mask)
-                steps = self._fit_steps(colors, generator)
+                steps = self._fit_steps(colors, generator, sources=[view])
             # A table for this image alone: on the CPU, an 8-bit image's lookup reads only the nodes around its
             # colors (often a tenth of the grid), so only those are baked; the result is the same. Finding them
             # costs about 7 ms per megapixel, more than the bake saves above about 10 MP. (A blurred table
@@ -439,7 +428,8 @@ class ColorTransfer:
         results: list = [None] * len(views)
         for generator, indices, clouds in groups:
             counts = [cloud.shape[0] for cloud in clouds]  # a source may itself be a batch of images
-            luts = self._bake(self._fit_steps(torch.cat(clouds), generator), strength).table
+            luts = self._bake(self._fit_steps(torch.cat(clouds), generator, sources=[views[i] for i in indices]),
+                              strength).table
             for index, table in zip(indices, torch.split(luts, counts)):
                 results[index] = apply_table(ColorLUT(table), views[index], self.device_, regrain=self._regrain)
         return results

@@ -3,23 +3,27 @@ without importing torch, so the two cannot drift)."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 from .errors import ColorotError
 
-__all__ = ["DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "default_samples", "check_strength", "mix_weights"]
+__all__ = ["TransferOptions", "DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "default_samples", "check_strength", "mix_weights"]
 
 #: Working color spaces of the engine (see :mod:`colorot.measures.colorspaces`).
 SPACES = ("rgb", "linear", "lab", "oklab")
 
 #: Methods of ``method=`` / ``--method`` (:data:`colorot.ot.methods.METHODS`), by intent. The *look* (what was
-#: done to the reference, carried to the photo): ``unbalanced`` (the default: the transport's grade) and ``look``
-#: (the transport's grade where the scene is shared, the learned look where it is not). The *palette* (the
-#: reference's own colors and proportions): ``sliced``, ``histogram``, ``mkl``, ``reinhard``, ``emd`` and the
-#: shipped ``conditioned`` generator.
-METHOD_NAMES = ("unbalanced", "look", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
+#: done to the reference, carried to the photo): ``look`` (the default: the transport's grade where the two photos
+#: share their scene, the learned look where they do not) and ``unbalanced`` (the transport's grade alone). The
+#: *palette* (the reference's own colors and proportions): ``sliced``, ``histogram``, ``mkl``, ``reinhard``,
+#: ``emd`` and the shipped ``conditioned`` generator.
+METHOD_NAMES = ("look", "unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
 
-#: The method of a call that names none: the transport's grade, the best there is where the two photos share their
-#: scene. ``look`` leads across scenes but does not yet tell every shared scene apart (benchmarks/look_recovery.py).
-DEFAULT_METHOD = "unbalanced"
+#: The method of a call that names none: the transport's grade where the two photos share their scene (their
+#: structure says so: :mod:`colorot.measures.structure`), the learned look where they do not
+#: (benchmarks/look_recovery.py).
+DEFAULT_METHOD = "look"
 
 #: The intent of each method: ``"look"`` (the reference's grade) or ``"palette"`` (the reference's colors).
 METHOD_INTENTS = {"look": "look", "unbalanced": "look", "sliced": "palette", "mkl": "palette",
@@ -81,3 +85,70 @@ def mix_weights(weights, n_styles: int) -> list:
     if any(not w >= 0 for w in weights) or sum(weights) <= 0:
         raise ColorotError(f"weights must be non-negative with a positive sum, got {weights}")
     return [w / sum(weights) for w in weights]
+
+
+@dataclasses.dataclass(frozen=True)
+class TransferOptions:
+    """The options of a transfer, checked once: what :class:`colorot.ColorTransfer` takes (see it for each
+    option's meaning), torch-free, so that the command line and the ui check a request without importing torch.
+
+    Each option is checked and normalized on construction (``n_samples=None`` becomes the method's default);
+    an option out of range raises :class:`~colorot.errors.ColorotError` with one line naming it.
+
+    Examples
+    --------
+    >>> TransferOptions(method="mkl").n_samples
+    65536
+    >>> TransferOptions(reach=-1)
+    Traceback (most recent call last):
+    ...
+    colorot.errors.ColorotError: reach must be positive and at most 1e6, or inf (balanced), got -1.0
+    """
+
+    space: str = DEFAULTS["space"]
+    strength: float = 1.0
+    seed: int | None = None
+    device: Any = None
+    n_iter: int = DEFAULTS["n_iter"]
+    n_samples: int | None = None
+    smoothing: float = DEFAULTS["smoothing"]
+    n_knots: int = DEFAULTS["n_knots"]
+    lut_size: int = DEFAULTS["lut_size"]
+    monotone_luma: bool = DEFAULTS["monotone_luma"]
+    lut_blur: float = DEFAULTS["lut_blur"]
+    keep_luma: bool = False
+    method: str = DEFAULT_METHOD
+    reach: float | None = DEFAULTS["reach"]
+    regrain_radius: int = 0
+    regrain_eps: float = 1e-3
+    refine: int = 0
+
+    def __post_init__(self):
+        def normal(name, value):
+            object.__setattr__(self, name, value)
+
+        if self.method not in METHOD_NAMES:
+            raise ColorotError(f"unknown method {self.method!r}; choose one of {', '.join(METHOD_NAMES)}")
+        if self.space not in SPACES:
+            raise ColorotError(f"unknown color space {self.space!r}; choose one of {', '.join(SPACES)}")
+        normal("n_samples", default_samples(self.method) if self.n_samples is None else self.n_samples)
+        for name, low in (("n_iter", 1), ("n_samples", 16), ("n_knots", 2), ("regrain_radius", 0), ("refine", 0)):
+            if int(getattr(self, name)) < low:
+                raise ColorotError(f"{name} must be at least {low}, got {getattr(self, name)}")
+            normal(name, int(getattr(self, name)))
+        if not 2 <= int(self.lut_size) <= 256:
+            raise ColorotError(f"lut_size must be between 2 and 256, got {self.lut_size}")
+        if not float(self.smoothing) >= 0:
+            raise ColorotError(f"smoothing must be non-negative, got {self.smoothing}")
+        if self.seed is not None and not 0 <= int(self.seed) < 1 << 63:
+            raise ColorotError(f"seed must be a whole number from 0 to 2^63 - 1, got {self.seed}")
+        reach = None if self.reach is None else float(self.reach)
+        if reach is not None and not (0 < reach <= 1e6 or reach == float("inf")):
+            raise ColorotError(f"reach must be positive and at most 1e6, or inf (balanced), got {reach}")
+        if not float(self.regrain_eps) > 0:
+            raise ColorotError(f"regrain_eps must be positive, got {self.regrain_eps}")
+        for name, kind in (("strength", check_strength), ("lut_size", int), ("smoothing", float),
+                           ("monotone_luma", bool), ("lut_blur", float), ("keep_luma", bool),
+                           ("regrain_eps", float)):
+            normal(name, kind(getattr(self, name)))
+        normal("reach", reach)

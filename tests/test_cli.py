@@ -30,7 +30,7 @@ def run(*args):
 
 def test_transfer_writes_the_output_and_matches_the_style(photos, tmp_path):
     source, style = photos
-    result = run("transfer", source, style, "-o", tmp_path / "out.jpg", "--seed", "0")
+    result = run("transfer", source, style, "-o", tmp_path / "out.jpg", "--seed", "0", "--method", "unbalanced")
     assert result.exit_code == 0, result.output
     out = np.asarray(Image.open(tmp_path / "out.jpg"))
     style_pixels = np.asarray(Image.open(style))
@@ -51,7 +51,7 @@ def test_refine_rounds_on_the_command_line(photos, tmp_path):
     outputs = {}
     for rounds in ("0", "2"):
         out = tmp_path / f"refine{rounds}.png"
-        result = run("transfer", source, style, "-o", out, "--seed", "0", "--refine", rounds, "--regrain", "2")
+        result = run("transfer", source, style, "-o", out, "--seed", "0", "--method", "unbalanced", "--refine", rounds, "--regrain", "2")
         assert result.exit_code == 0, result.output
         outputs[rounds] = np.asarray(Image.open(out))
     assert not np.array_equal(outputs["0"], outputs["2"])
@@ -161,7 +161,7 @@ def test_evaluate_reports_closer_colors_after_transfer(photos, tmp_path):
 
     source, style = photos
     out = tmp_path / "out.png"
-    assert run("transfer", source, style, "-o", out, "--seed", "0").exit_code == 0
+    assert run("transfer", source, style, "-o", out, "--seed", "0", "--method", "unbalanced").exit_code == 0
     after = run("evaluate", out, "--style", style, "--source", source, "--json")
     before = run("evaluate", source, "--style", style, "--source", source, "--json")
     assert after.exit_code == 0, after.output

@@ -135,7 +135,7 @@ def test_cli_fit_lut_apply(tmp_path, astronaut, coffee, chelsea):
         Image.fromarray(image).save(tmp_path / f"{name}.png")
     run = CliRunner().invoke
     result = run(main, ["fit", str(tmp_path / "look.png"), str(tmp_path / "photo.png"), str(tmp_path / "other.png"),
-                        "-o", str(tmp_path / "shoot.npz"), "--seed", "0"])
+                        "-o", str(tmp_path / "shoot.npz"), "--seed", "0", "--method", "unbalanced"])
     assert result.exit_code == 0, result.output
     result = run(main, ["lut", str(tmp_path / "shoot.npz"), "--size", "17", "-o", str(tmp_path / "shoot.cube")])
     assert result.exit_code == 0, result.output

@@ -41,7 +41,7 @@ def test_a_fit_leaves_to_other_processes_the_cores_they_hold(monkeypatch, astron
     for others, expected in ((0, 4), (1, 3), (3, 1), (9, 1)):
         monkeypatch.setattr(threads, "others_running", lambda others=others: others)
         monkeypatch.setattr(threads, "_last_count", (-1.0, 0))
-        colorot.transfer(astronaut, coffee, seed=0)
+        colorot.transfer(astronaut, coffee, seed=0, method="unbalanced")
         assert seen[-1] == expected
 
 

@@ -209,7 +209,7 @@ def test_a_mask_keeps_its_pixels_and_the_batch_grades_every_photo(files):
         buffer = io.BytesIO()
         Image.fromarray(mask).save(buffer, "PNG")
         mask_id = client.post(f"/api/masks?photo={photo['id']}", content=buffer.getvalue()).json()["id"]
-        job = _finish(client, client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]],
+        job = _finish(client, client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]], "options": {"method": "unbalanced"},
                                                                  "mask": mask_id}).json())
         grade = job["result"]["grade"]
         job = _finish(client, client.post("/api/exports", json={"grade": grade, "strength": 1}).json())

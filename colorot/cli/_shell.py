@@ -124,10 +124,11 @@ def _fit_options(function):
         click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run]."),
         click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
         click.option("--method", type=click.Choice(METHOD_NAMES), default=DEFAULT_METHOD, show_default=True,
-                     help="The look (what was done to the style photo): unbalanced, the transport's grade (best "
-                          "when the two photos share their scene); look, the transport's grade where they do and "
-                          "the learned look where they do not (a style photo of another scene). The palette (the style's own colors): sliced (its histogram "
-                          "in full), histogram, mkl, reinhard, emd, or the pretrained generator (conditioned)."),
+                     help="The look (what was done to the style photo): look, the transport's grade where the two "
+                          "photos share their scene and the learned look where they do not (a style photo of "
+                          "another scene); unbalanced, the transport's grade alone. The palette (the style's own "
+                          "colors): sliced (its histogram in full), histogram, mkl, reinhard, emd, or the "
+                          "pretrained generator (conditioned)."),
         click.option("--reach", type=click.FloatRange(0, min_open=True), default=DEFAULTS["reach"],
                      show_default=True, help="look and unbalanced: how far (in standard deviations of the photos' colors) "
                                              "a color may travel before it is left unmatched; inf copies the "

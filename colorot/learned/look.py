@@ -40,7 +40,7 @@ __all__ = ["LookModel", "LookMap", "look_features", "apply_grade", "load_look", 
 
 PRETRAINED_LOOK = Path(__file__).resolve().parent / "weights" / "look.safetensors"
 LOOK_FORMAT = "colorot-look"
-LOOK_VERSION = 1
+LOOK_VERSION = 2
 
 #: Quantile levels of each channel read by :func:`look_features`.
 LEVELS = 17
@@ -53,7 +53,7 @@ N_GRADE_PARAMETERS = 3 * (PIECES + 1) + 12 + 9 + 3 * LATTICE ** 3
 MAX_FILE_BYTES = 64 << 20
 _UNIT_SLOPE = math.log(math.e - 1)  # softplus(_UNIT_SLOPE) = 1
 #: Inputs of the scene gate (:func:`colorot.learned.look_transfer.scene_features`).
-GATE_FEATURES = 4
+GATE_FEATURES = 5
 
 
 def look_features(colors: torch.Tensor) -> torch.Tensor:
@@ -251,7 +251,7 @@ def load_look(path=None, device=None, *, partial: bool = False) -> LookModel:
     Raises
     ------
     ColorotError
-        If the file is missing, not a look model file, of a newer version, or its weights do not fit.
+        If the file is missing, not a look model file, of another version, or its weights do not fit.
 
     Examples
     --------
@@ -272,6 +272,10 @@ def load_look(path=None, device=None, *, partial: bool = False) -> LookModel:
     except OSError as error:
         raise ColorotError(f"{path}: cannot read ({error.strerror or error})") from None
     header = _check_header(blob, path)
+    if int(header.get("version", 0)) < LOOK_VERSION and not partial:
+        raise ColorotError(f"{path}: look model format version {header.get('version')} is older than this colorot "
+                           f"reads ({LOOK_VERSION}: a scene gate of {GATE_FEATURES} features); train it again "
+                           "with training/train_look.py")
     try:
         tensors = load(blob)
     except (SafetensorError, ValueError) as error:

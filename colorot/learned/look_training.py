@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..measures.colorspaces import REC709_LUMA, linear_to_srgb, rgb_to_lab, srgb_to_linear
-from .look import LookModel, look_features
+from .look import LookModel
 
 __all__ = ["GRADE_FAMILIES", "random_grade", "PairSampler", "train_look", "look_loss", "evaluate_look"]
 
@@ -185,14 +185,19 @@ class PairSampler:
         self.n_target = n_colors if n_target is None else n_target
         self.rng = np.random.default_rng(seed)
 
-    def _crop_colors(self, photo: torch.Tensor, count: int, min_area: float = 0.12) -> torch.Tensor:
+    def _window(self, photo: torch.Tensor, min_area: float) -> tuple[int, int, int, int]:
+        """``(top, left, h, w)`` of a random window: ``min_area`` to all of the photo, aspect ratio within 2x."""
         rng = self.rng
         height, width = photo.shape[:2]
         area = rng.uniform(min_area, 1.0)
         aspect = math.exp(rng.uniform(-0.7, 0.7))
         h = min(height, max(8, round(height * math.sqrt(area * aspect))))
         w = min(width, max(8, round(width * math.sqrt(area / aspect))))
-        top, left = rng.integers(0, height - h + 1), rng.integers(0, width - w + 1)
+        return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)), h, w
+
+    def _crop_colors(self, photo: torch.Tensor, count: int, min_area: float = 0.12) -> torch.Tensor:
+        rng = self.rng
+        top, left, h, w = self._window(photo, min_area)
         rows = torch.from_numpy(rng.integers(top, top + h, count))
         cols = torch.from_numpy(rng.integers(left, left + w, count))
         colors = photo[rows, cols]
@@ -200,21 +205,24 @@ class PairSampler:
         balance = torch.from_numpy(np.exp(rng.normal(0, 0.03, 3))).float()
         return linear_to_srgb((srgb_to_linear(colors) * exposure * balance).clamp(0, 1))
 
-    def shifted_views(self, index: int, count: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Colors of two overlapping views of photo ``index``, as two frames of one scene are: windows of 50-90%
-        of its width (full height), shifted so that they share 20-80% of their width. Not jittered."""
+    def shifted_views(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Two overlapping views ``(H, w, 3)`` of photo ``index``, as two frames of one scene are: windows of 50-90%
+        of its width (full height), shifted so that they share 20-80% of their width, in random order. Not
+        jittered."""
         photo = self.photos[index]
         width = photo.shape[1]
         span = self.rng.uniform(0.5, 0.9)
         shift = span * (1 - self.rng.uniform(0.2, 0.8))
         start = self.rng.uniform(0, max(1 - span - shift, 0))
-        views = []
-        for left in (start, min(start + shift, 1 - span)):
-            columns = torch.from_numpy(self.rng.integers(int(left * width), max(int((left + span) * width), int(left * width) + 1), count))
-            rows = torch.from_numpy(self.rng.integers(0, photo.shape[0], count))
-            views.append(photo[rows, columns])
+        views = [photo[:, int(left * width):max(int((left + span) * width), int(left * width) + 8)]
+                 for left in (start, min(start + shift, 1 - span))]
         order = self.rng.permutation(2)
         return views[order[0]], views[order[1]]
+
+    def crop(self, index: int, min_area: float = 0.25) -> torch.Tensor:
+        """A random crop ``(h, w, 3)`` of photo ``index``: ``min_area`` to all of its area, aspect ratio within 2x."""
+        top, left, h, w = self._window(self.photos[index], min_area)
+        return self.photos[index][top:top + h, left:left + w]
 
     def _mixture(self, index: int, count: int) -> torch.Tensor:
         """Colors of a crop of photo ``index``, and with probability ``p_mix`` of crops of one or two other photos

@@ -30,7 +30,7 @@ from ..ot.sliced import sliced_wasserstein
 from ..ot.unbalanced import DEFAULT_REACH, LOW_MATCHED_SHARE, fit_unbalanced_affine
 from .look import LookMap, LookModel, load_look
 
-__all__ = ["fit_look", "LookTransferMap", "scene_features", "fit_scene_gate"]
+__all__ = ["fit_look", "LookTransferMap", "scene_features", "fit_scene_gate", "chroma_spread"]
 
 #: Colors of each photo the look and the gate read (the transport reads all it is given).
 LOOK_COLORS = 4096
@@ -63,8 +63,10 @@ def _sliced_lab(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
 
 
 def scene_features(photo: torch.Tensor, reference: torch.Tensor, transported: torch.Tensor,
-                   looked: torch.Tensor) -> torch.Tensor:
-    """What the scene gate reads, ``(B, 4)``, from the sliced W2 distances (CIELAB) to the reference of the photo
+                   looked: torch.Tensor, shared_structure: torch.Tensor | None = None) -> torch.Tensor:
+    """What the scene gate reads, ``(B, 5)``: how much structure the two photos share
+    (:func:`colorot.measures.structure.shared_structure`, the only evidence of a shared scene that no grade
+    hides; 0 when not given), as ``log(s + 0.005)``, and four logs of the sliced W2 distances (CIELAB) to the reference of the photo
     (``d``), its transport (``d_T``) and its look (``d_L``): ``log d_T`` (what the transport leaves unexplained:
     small when the two photos show the same content, whatever the grade's strength), ``log d_T / d`` (the share it
     leaves), ``log d_T / d_L`` (transport against look) and ``log d_L / d`` (the share the look leaves). Only the
@@ -75,6 +77,8 @@ def scene_features(photo: torch.Tensor, reference: torch.Tensor, transported: to
     photo, reference, transported, looked : torch.Tensor
         ``(B, n, 3)`` sRGB colors: the photo's, the reference's (as many), and the photo's under the transport's
         grade and under the look's.
+    shared_structure : torch.Tensor, optional
+        ``(B,)`` the share of the photo's structure found in the reference.
     """
     to_reference = _sliced_lab(photo, reference)
     by_transport = _sliced_lab(transported, reference)
@@ -82,8 +86,30 @@ def scene_features(photo: torch.Tensor, reference: torch.Tensor, transported: to
     offset = 0.5  # Lab units: distances below it are quantization and sampling noise
     by_transport, to_reference, by_look = (by_transport + offset).log(), (to_reference + offset).log(), \
         (by_look + offset).log()
-    return torch.stack([by_transport, by_transport - to_reference, by_transport - by_look, by_look - to_reference],
-                       dim=-1)
+    # The structure share on a log scale: two scenes score about 0 (0.01 at most), two views of one 0.05-0.7.
+    structure = torch.zeros_like(by_transport) if shared_structure is None else shared_structure.to(by_transport)
+    structure = (structure.clamp(min=0) + 0.005).log()
+    return torch.stack([by_transport, by_transport - to_reference, by_transport - by_look, by_look - to_reference,
+                        structure.reshape(by_transport.shape)], dim=-1)
+
+
+#: CIELAB units: a reference whose chroma spreads less than this around its mean at each luma is a toned print.
+TONED_SPREAD = 2.5
+
+
+def chroma_spread(colors: torch.Tensor, bands: int = 16) -> torch.Tensor:
+    """``(B,)`` how far, in CIELAB units, the chroma of sRGB colors ``(B, n, 3)`` spreads around its mean at each
+    luma (the RMS over ``bands`` bands of L*, weighed by their mass): about 0 for a monochrome or toned print, 10
+    or more for a photo in color."""
+    lab = rgb_to_lab(colors.double().clamp(0, 1))
+    band = (lab[..., 0] / 100 * bands).long().clamp(0, bands - 1)
+    one_hot = torch.nn.functional.one_hot(band, bands).double()  # (B, n, bands)
+    mass = one_hot.sum(dim=-2).clamp(min=1)
+    chroma = lab[..., 1:]
+    mean = torch.einsum("bnk,bnc->bkc", one_hot, chroma) / mass[..., None]
+    square = torch.einsum("bnk,bn->bk", one_hot, (chroma ** 2).sum(-1)) / mass
+    variance = (square - (mean ** 2).sum(-1)).clamp(min=0)
+    return ((variance * one_hot.sum(dim=-2)).sum(-1) / one_hot.sum(dim=(-2, -1))).sqrt()
 
 
 def _gate(weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -161,7 +187,7 @@ def _subsample(colors: torch.Tensor, count: int) -> torch.Tensor:
 @torch.inference_mode()
 def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None = DEFAULT_REACH,
              luma_axis: torch.Tensor | None = None, keep_luma: bool = False,
-             model: LookModel | None = None) -> LookTransferMap:
+             shared_structure: torch.Tensor | None = None, model: LookModel | None = None) -> LookTransferMap:
     """Fit colorot's default map: the transport's grade, the learned look, and the scene gate between them.
 
     Parameters
@@ -175,6 +201,10 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
         ``(3,)`` luma axis: the transport keeps luma increasing along it.
     keep_luma : bool
         Change chroma only: every color keeps its luma along ``luma_axis`` (Rec. 709 when not given).
+    shared_structure : torch.Tensor, optional
+        ``(*batch,)`` share of each photo's structure found in the reference
+        (:func:`colorot.measures.structure.shared_structure`; the estimator measures it from the two images).
+        Not given, the gate has the colors only and leans on the look unless they leave no doubt.
     model : LookModel, optional
         The look model (default: the shipped weights, ``colorot/learned/weights/look.safetensors``).
 
@@ -188,8 +218,10 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     >>> import torch
     >>> g = torch.Generator().manual_seed(0)
     >>> photo = torch.rand(1, 20000, 3, generator=g) * 0.8 + 0.1
-    >>> fitted = fit_look(photo, photo * torch.tensor([1.0, 0.95, 0.8]))   # the same scene, warmed
-    >>> bool(fitted.share > 0.5)
+    >>> warmed = photo * torch.tensor([1.0, 0.95, 0.8])
+    >>> shared = fit_look(photo, warmed, shared_structure=torch.tensor([0.4]))   # the same scene, warmed
+    >>> another = fit_look(photo, warmed, shared_structure=torch.tensor([0.0]))  # colors alone
+    >>> bool(shared.share > 0.5 > another.share)
     True
     """
     model = model if model is not None else _shipped(source.device)
@@ -203,9 +235,13 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     parameters = model(few_styles.to(model.feature_mean.device), few_sources.to(model.feature_mean.device))
     look = LookMap(parameters.reshape(*batch, -1), "rgb")
     looked = LookMap(parameters, "rgb")(few_sources)
+    structure = None if shared_structure is None else shared_structure.reshape(-1)
     features = scene_features(few_sources[:, :count], few_styles[:, :count], transport(few_sources)[:, :count],
-                              looked[:, :count])
+                              looked[:, :count], structure)
     share, strength = _gate(model.gate_weight, model.gate_bias, features.double())
+    # A reference with one tint per luma (a monochrome or toned print) shows its grade whatever its scene: every
+    # color goes onto that curve, which the transport's grade carries exactly.
+    share = torch.where(chroma_spread(few_styles) < TONED_SPREAD, torch.ones_like(share), share)
     luma = None
     if keep_luma:
         luma = luma_axis if luma_axis is not None else torch.tensor(REC709_LUMA, dtype=torch.float64)
@@ -228,10 +264,10 @@ def fit_scene_gate(model: LookModel, photos: Sequence[np.ndarray], *, pairs: int
     truth = rgb_to_lab(truth.double())
     free = torch.zeros(2, features.shape[1], dtype=torch.float64, requires_grad=True)
     bias = torch.tensor([0.0, 2.0], dtype=torch.float64, requires_grad=True)
-    # The weight on the transport reads only what the transport leaves unexplained (the first two features): a
-    # shared scene is one the transport explains, whatever the look makes of it.
+    # The weight on the transport reads the shared structure and what the transport leaves unexplained (the
+    # first two features): a shared scene is one the transport explains, whatever the look makes of it.
     mask = torch.ones(2, features.shape[1], dtype=torch.float64)
-    mask[0, 2:] = 0
+    mask[0, 2:4] = 0
     optimizer = torch.optim.LBFGS([free, bias], max_iter=200, line_search_fn="strong_wolfe")
 
     def closure():
@@ -257,26 +293,32 @@ def fit_scene_gate(model: LookModel, photos: Sequence[np.ndarray], *, pairs: int
 
 @torch.inference_mode()
 def _gate_pairs(model: LookModel, photos: Sequence[np.ndarray], pairs: int, seed: int, n_colors: int) -> tuple:
-    """``(photo, transported, looked, truth)`` sRGB colors ``(pairs, n, 3)``, the gate's features ``(pairs, 4)`` and
-    whether each pair shares its scene, for ``pairs`` random pairs (even ones: two views of one photo)."""
+    """``(photo, transported, looked, truth)`` sRGB colors ``(pairs, n, 3)``, the gate's features ``(pairs, 5)`` and
+    whether each pair shares its scene, for ``pairs`` random pairs (even ones: two overlapping views of one photo,
+    odd ones: crops of two photos), each under a random grade."""
+    from ..measures.structure import shared_structure, structure_patches
     from .look_training import PairSampler, random_grade
 
     rng = np.random.default_rng(seed)
-    sampler = PairSampler(photos, n_colors=n_colors, seed=seed)
+    sampler = PairSampler(photos, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
     rows = []
     for index in range(pairs):
         same = index % 2 == 0
         first = int(rng.integers(len(photos)))
         second = first if same else (first + 1 + int(rng.integers(len(photos) - 1))) % len(photos)
-        if same:
-            reference, target = sampler.shifted_views(first, n_colors)
-        else:
-            reference = sampler._crop_colors(sampler.photos[first], n_colors)
-            target = sampler._crop_colors(sampler.photos[second], n_colors)
+        reference, target = sampler.shifted_views(first) if same else (sampler.crop(first), sampler.crop(second))
         grade = random_grade(rng)
-        reference, truth, target = grade(reference)[None], grade(target)[None], target[None]
-        fitted = fit_look(target, reference, model=model)
+        reference = grade(reference.reshape(-1, 3)).reshape(reference.shape)
+        structure = torch.tensor([shared_structure(
+            *structure_patches(target.permute(2, 0, 1).flatten(1)[None], target.shape[:2]),
+            *structure_patches(reference.permute(2, 0, 1).flatten(1)[None], reference.shape[:2], reference=True))])
+        colors = [image.reshape(-1, 3)[torch.randint(image.shape[0] * image.shape[1], (n_colors,),
+                                                     generator=generator)][None] for image in (reference, target)]
+        reference, target = colors
+        fitted = fit_look(target, reference, shared_structure=structure, model=model)
         transported, looked = fitted.transport(target).float(), fitted.look(target).float()
-        rows.append((target, transported, looked, truth, scene_features(target, reference, transported, looked)))
+        rows.append((target, transported, looked, grade(target), scene_features(target, reference, transported,
+                                                                                 looked, structure)))
     columns = [torch.cat(column).double() for column in zip(*rows)]
     return (*columns, torch.arange(pairs) % 2 == 0)

@@ -83,7 +83,8 @@ def refined_transform(model, view: PixelView, strength: float, mask: torch.Tenso
             colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
                                    device=model.device_, name="source", mask=copy_mask)
             steps = model._fit_steps(to_space(colors, model.fit_space), generator,
-                                    n_iter=model.n_iter if last else min(model.n_iter, REFINE_ROUND_ITER))
+                                    n_iter=model.n_iter if last else min(model.n_iter, REFINE_ROUND_ITER),
+                                    sources=[view])
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
             partial = model._bakes_partially(size)

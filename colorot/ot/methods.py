@@ -164,6 +164,7 @@ class Method(NamedTuple):
     space: str | None  # the working space it is defined in, or None for the estimator's own
     takes_engine_options: bool = False  # whether ``fit`` takes the sliced engine's options (n_iter, smoothing...)
     takes_reach: bool = False  # whether ``fit`` takes ``reach``, ``luma_axis`` and ``keep_luma``
+    reads_structure: bool = False  # whether ``fit`` takes ``shared_structure`` (colorot.measures.structure)
 
 
 def fit_notes(fitted) -> list[str]:
@@ -188,8 +189,8 @@ def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSt
 #: The method registry: ``method=`` / ``--method`` name -> :class:`Method` (the names are
 #: :data:`colorot.options.METHOD_NAMES`, which the command line reads without importing torch).
 METHODS = {
+    "look": Method(fit_look, "rgb", takes_reach=True, reads_structure=True),
     "unbalanced": Method(fit_unbalanced_affine, None, takes_reach=True),
-    "look": Method(fit_look, "rgb", takes_reach=True),
     "sliced": Method(fit_sliced, None, takes_engine_options=True),
     "mkl": Method(fit_mkl, None),
     "reinhard": Method(fit_reinhard, "lab"),

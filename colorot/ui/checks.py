@@ -4,7 +4,7 @@ types and defaults of the CLI's ``transfer`` options; every refusal is one line.
 from __future__ import annotations
 
 from ..errors import ColorotError
-from ..options import DEFAULT_METHOD, DEFAULTS
+from ..options import DEFAULT_METHOD, DEFAULTS, TransferOptions
 
 __all__ = ["GRADE_OPTIONS", "CUBE_SIZES", "check_look", "check_options", "check_table", "engine_options"]
 
@@ -55,10 +55,8 @@ def _boolean(value) -> bool:
 
 
 def check_options(options: dict) -> dict:
-    """The page's options as the types a grade takes; their values are checked where the CLI's are, by
-    :class:`colorot.ColorTransfer` (even for a table look, which does not use them)."""
-    from .. import api
-
+    """The page's options as the types a grade takes; their values are checked where the CLI's and the library's
+    are, by :class:`colorot.options.TransferOptions` (even for a table look, which does not use them)."""
     if not isinstance(options, dict):
         raise ColorotError("options must be a JSON object")
     checked = {}
@@ -76,7 +74,7 @@ def check_options(options: dict) -> dict:
         except (TypeError, ValueError, OverflowError):
             wanted = {int: "a whole number", float: "a number", str: "text", "boolean": "true or false"}[kind]
             raise ColorotError(f"{name} must be {wanted}, not {value!r:.40}") from None
-    api.ColorTransfer(**engine_options(checked))
+    TransferOptions(**engine_options(checked))
     return checked
 
 

@@ -372,7 +372,7 @@ def create_app(workspace: Workspace, *, host: str = "127.0.0.1", port: int = 876
     >>> app = create_app(Workspace(tempfile.mkdtemp()))
     >>> with TestClient(app, base_url="http://127.0.0.1:8765") as client:
     ...     client.get("/api/config").json()["methods"][0]
-    'unbalanced'
+    'look'
     """
     from starlette.applications import Starlette
 
