@@ -359,3 +359,67 @@ def test_ten_bit_bars_come_back_within_a_few_codes_at_their_edges(tmp_path, cube
     luma = (before[:720] >= 64) & (before[:720] <= 940)  # sub-black and super-white are clipped in RGB
     assert np.abs(after[:720] - before[:720])[luma].max() / 4 <= 2.0
     assert np.abs(after[720:] - before[720:]).max() / 4 <= 4.0
+
+
+def _lavfi_clip(path, size: str, rate: int, pixel_format: str, codec: str):
+    """A 1-second test pattern written by the ffmpeg command line (the clip other tools make)."""
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg command line is not installed")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", f"testsrc=size={size}:rate={rate}",
+                    "-t", "1", "-pix_fmt", pixel_format, "-c:v", codec, str(path)], check=True)
+
+
+def test_a_raw_h264_stream_keeps_its_frame_rate(tmp_path):
+    """A raw .h264 carries no timestamps and FFmpeg reports an average rate of 25 for it: the clip plays at the
+    rate in its stream (10 here), as ffmpeg's own copy does, not 2.5x fast."""
+    from colorot.apps.video import grade_video
+
+    _lavfi_clip(tmp_path / "clip.h264", "320x240", 10, "yuv420p", "libx264")
+    out = grade_video(tmp_path / "clip.h264", tmp_path / "graded.mp4", lambda rgb: rgb)
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        frames = list(container.decode(stream))
+        assert len(frames) == 10 and stream.average_rate == 10
+        assert abs(float(frames[-1].pts * frames[-1].time_base) - 0.9) < 1e-3  # the last frame at 0.9 s
+
+
+def test_an_odd_sized_clip_for_a_4_2_0_encoder_is_refused_before_any_work(tmp_path):
+    _lavfi_clip(tmp_path / "odd.mkv", "321x241", 10, "yuv420p", "ffv1")
+    Image.fromarray(np.full((32, 32, 3), 120, np.uint8)).save(tmp_path / "look.png")
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"graded{suffix}"
+        result = CliRunner().invoke(main, ["video", str(tmp_path / "odd.mkv"), str(tmp_path / "look.png"),
+                                           "-o", str(out)])
+        assert result.exit_code == 1 and "321x241" in result.output and "even" in result.output
+        assert "fitting" not in result.output and len(result.output.strip().splitlines()) == 1, result.output
+        assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["look.png", "odd.mkv"]
+
+
+@pytest.mark.parametrize("name", ["SIGTERM", "SIGHUP"])
+def test_a_signal_during_grading_leaves_no_partial_file(tmp_path, name):
+    """kill, or the terminal closed, while a clip is graded: the hidden partial output is removed (as Ctrl-C's is),
+    the exit status names the signal, and only the inputs remain."""
+    import signal
+    import sys
+    import time
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg command line is not installed")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=1280x720:rate=25",
+                    "-t", "20", "-pix_fmt", "yuv420p", "-c:v", "libx264", "-preset", "ultrafast",
+                    str(tmp_path / "clip.mp4")], check=True)
+    (tmp_path / "look.cube").write_text("LUT_3D_SIZE 2\n" + "".join(
+        f"{r * 0.9} {g} {b * 0.8}\n" for b in (0, 1) for g in (0, 1) for r in (0, 1)))
+    process = subprocess.Popen([sys.executable, "-m", "colorot", "video", str(tmp_path / "clip.mp4"),
+                                str(tmp_path / "look.cube"), "-o", str(tmp_path / "graded.mp4")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not any(p.name.startswith(".graded") for p in tmp_path.iterdir()):  # the partial file is being written
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(getattr(signal, name))
+    _, error = process.communicate(timeout=60)
+    assert process.returncode == 128 + getattr(signal, name), error
+    assert f"{name}: stopped" in error and "Traceback" not in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "look.cube"]

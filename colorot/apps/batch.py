@@ -280,11 +280,12 @@ def run_jobs(
 
 @contextlib.contextmanager
 def _signals_handled(handler):
-    """SIGINT and SIGTERM call ``handler`` for the block's duration (in the main thread; elsewhere, nothing)."""
+    """SIGINT, SIGTERM and SIGHUP call ``handler`` for the block's duration (in the main thread; elsewhere,
+    nothing)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    numbers = (signal.SIGINT, signal.SIGTERM)
+    numbers = (signal.SIGINT, signal.SIGTERM) + ((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ())
     previous = {number: signal.signal(number, handler) for number in numbers}
     try:
         yield

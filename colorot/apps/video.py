@@ -122,10 +122,22 @@ def _open(path: Path):
     return container
 
 
+_NO_TIMESTAMPS = 0x0080  # AVFMT_NOTIMESTAMPS: a raw elementary stream (.h264, .hevc, .m4v), frames without times
+
+
+def _frame_rate(container, stream):
+    """The rate a player shows the stream at: for a raw elementary stream, whose frames carry no timestamps and
+    whose average rate FFmpeg sets to a default 25, the rate read from the stream itself (``r_frame_rate``, as
+    ffmpeg uses); else the average rate. None when unknown."""
+    if getattr(container.format, "flags", 0) & _NO_TIMESTAMPS:
+        return stream.guessed_rate or stream.average_rate
+    return stream.average_rate or stream.guessed_rate
+
+
 def _estimated_frames(container, stream) -> int:
     if stream.frames:
         return int(stream.frames)
-    rate = stream.average_rate or stream.guessed_rate
+    rate = _frame_rate(container, stream)
     if stream.duration is not None and stream.time_base is not None:
         seconds = float(stream.duration * stream.time_base)
     elif container.duration is not None:
@@ -260,11 +272,19 @@ def plan_output(info: ClipInfo, output: Path, hdr: str = "refuse") -> _Plan:
     if any(name is not None and name not in av.codecs_available for name in audio):
         raise ColorotError(f"{output}: its audio ({', '.join(info.audio)}) must be re-encoded for {suffix}, "
                            "and this FFmpeg build has no encoder for it")
-    return _Plan(codec, _pick_pixel_format(codec, info), audio)
+    pixel_format = _pick_pixel_format(codec, info)
+    # 4:2:0 halves the chroma both ways, 4:2:2 across: the encoders refuse an odd size there, after the work.
+    odd = info.width % 2 if "420" in pixel_format or "422" in pixel_format else 0
+    odd = odd or (info.height % 2 if "420" in pixel_format else 0)
+    if odd:
+        raise ColorotError(f"{output}: {codec} writes {pixel_format}, which needs an even width and height, and "
+                           f"the clip is {info.width}x{info.height}; crop it to even first (ffmpeg -i CLIP -vf "
+                           "crop=trunc(iw/2)*2:trunc(ih/2)*2 ...)")
+    return _Plan(codec, pixel_format, audio)
 
 
-def _add_video_stream(target, plan: _Plan, info: ClipInfo, video_in, crf: int):
-    stream = target.add_stream(plan.codec, rate=video_in.average_rate or 25)
+def _add_video_stream(target, plan: _Plan, info: ClipInfo, video_in, crf: int, rate):
+    stream = target.add_stream(plan.codec, rate=rate or 25)
     stream.width, stream.height, stream.pix_fmt = info.width, info.height, plan.pixel_format
     stream.time_base = video_in.time_base
     context = stream.codec_context
@@ -350,10 +370,11 @@ def grade_video(
                 _import_av().open(str(temporary), mode="w") as target:
             written.append(temporary)
             video_in = source.streams.video[0]
-            video_out = _add_video_stream(target, plan, info, video_in, crf)
+            rate = _frame_rate(source, video_in)
+            video_out = _add_video_stream(target, plan, info, video_in, crf, rate)
             audio = add_audio_streams(target, plan.audio, source)
             copy_tags(source, target)
-            last_pts, step = None, _frame_ticks(video_in)
+            last_pts, step = None, _frame_ticks(video_in, rate)
             for packet in source.demux(video_in, *source.streams.audio):
                 if packet.stream.index in audio:
                     mux_audio(target, packet, *audio[packet.stream.index])
@@ -379,9 +400,9 @@ def grade_video(
     return output
 
 
-def _frame_ticks(stream) -> int:
-    """One frame's duration in the stream's time base (at its average rate; 1 tick when unknown)."""
-    rate, time_base = stream.average_rate or stream.guessed_rate, stream.time_base
+def _frame_ticks(stream, rate) -> int:
+    """One frame's duration at ``rate`` in the stream's time base (1 tick when unknown)."""
+    time_base = stream.time_base
     return max(1, round(1 / (rate * time_base))) if rate and time_base else 1
 
 

@@ -156,7 +156,8 @@ def _check_paths(output: Path | None, inputs, *, in_place: Path | None = None, f
 
 @contextlib.contextmanager
 def _stoppable():
-    """SIGINT and SIGTERM raise :class:`colorot.apps.batch.Stopped` in the block, the first time; once the list
+    """SIGINT, SIGTERM and SIGHUP (the terminal closed) raise :class:`colorot.apps.batch.Stopped` in the block, the
+    first time; once the list
     it yields holds a signal (the run has stopped), further signals are ignored until the block ends, so a
     summary and a manifest are written whole."""
     from ..apps.batch import Stopped
@@ -168,7 +169,8 @@ def _stoppable():
             stopped.append(number)
             raise Stopped(number)
 
-    previous = {number: signal.signal(number, handler) for number in (signal.SIGINT, signal.SIGTERM)}
+    numbers = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {number: signal.signal(number, handler) for number in numbers}
     try:
         yield stopped
     finally:

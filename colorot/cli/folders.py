@@ -66,9 +66,20 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
         else:  # no frame count and no duration (a raw stream): no bar
             click.echo("colorot: grading (the clip declares no length)", err=True)
             bar = contextlib.nullcontext()
-        with bar as shown:
-            return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr,
-                                     progress=shown.update if clip.frames else None, clip=clip)
+        from ..apps.batch import Stopped
+
+        # A signal (Ctrl-C, kill, the terminal closed) stops the grading: the partial file is removed, nothing
+        # is written, and the exit status says which signal.
+        with bar as shown, _stoppable():
+            try:
+                return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr,
+                                         progress=shown.update if clip.frames else None, clip=clip)
+            except Stopped as stop:
+                import signal
+
+                click.echo(f"\ncolorot: {signal.Signals(stop.signal_number).name}: stopped; {output} not written",
+                           err=True)
+                sys.exit(128 + stop.signal_number)
 
     click.echo(str(_run(action)))
 
