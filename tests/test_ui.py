@@ -172,7 +172,9 @@ def test_other_origins_hosts_big_uploads_and_bad_files_are_refused(files):
         data = (files / "look.png").read_bytes()
         assert len(data) > 4096
         response = client.post("/api/files?name=look.png", content=data)
-        assert response.status_code == 413 and "upload limit" in response.json()["error"]
+        message = response.json()["error"]
+        assert response.status_code == 413 and "upload limit" in message
+        assert "look.png" in message and "--max-upload-mb" in message  # which file, and what to do
         response = client.post("/api/files?name=tiny.png", content=b"x" * 100,
                                headers={"Origin": "http://evil.example"})
         assert response.status_code == 403
@@ -351,7 +353,11 @@ def test_malformed_requests_get_one_line_errors_not_tracebacks(files):
         assert response.status_code == 400 and "no opened file" in response.json()["error"]
         assert client.get(f"/api/grades/{grade}/preview?strength=nan").status_code == 400
         assert client.get(f"/api/grades/{grade}/preview?strength=2").status_code == 400
+        response = client.post("/api/exports", content=f'{{"grade": "{grade}", "what": "cube", "size": 1e999}}',
+                               headers={"Content-Type": "application/json"})
+        assert response.status_code == 400 and "whole number" in response.json()["error"]
         for export in ({"quality": 500}, {"quality": 50.7}, {"what": "cube", "size": "abc"}, {"what": "svg"},
+                       {"what": "cube", "size": 33.5}, {"what": "cube", "size": True},
                        {"name": "notes.txt"}, {"name": "noextension"}, {"name": "x" * 300 + ".jpg"}):
             response = client.post("/api/exports", json={"grade": grade, **export})  # refused before any work
             assert response.status_code == 400 and "unexpected" not in response.json()["error"], export

@@ -168,3 +168,19 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
     process.send_signal(signal.SIGINT)
     process.wait(timeout=30)
     assert "colorot ui: stopped" in process.stderr.read()
+
+
+def test_closing_the_terminal_removes_the_opened_files(server):
+    """SIGHUP (the terminal closed) shuts the window's server down as Ctrl-C does: the files it was sent are
+    removed (the fixture checks the temporary folder is empty and the exit status 0)."""
+    import urllib.request
+
+    url, folder, process = server
+    photo = folder / "photo.png"
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(photo)
+    request = urllib.request.Request(url + "api/files?name=photo.png", data=photo.read_bytes(), method="POST")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+    assert list((folder / "tmp").glob("colorot-ui-*/*"))  # the photo was stored
+    process.send_signal(signal.SIGHUP)
+    process.wait(timeout=30)

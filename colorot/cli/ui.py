@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -82,10 +83,17 @@ def ui(photos: tuple, styles: tuple, output_dir: Path, port: int | None, host: s
         click.echo(f"colorot ui: {url}  (Ctrl-C to stop)", err=True)
         if not no_browser:
             _open_browser_when_up(server, url)
+        # The terminal closed (SIGHUP): shut down as on Ctrl-C or SIGTERM, so the opened files are removed.
+        hangup = getattr(signal, "SIGHUP", None)
+        previous = signal.signal(hangup, lambda number, frame: server.handle_exit(number, frame)) \
+            if hangup is not None else None
         try:
             server.run(sockets=[sock])
         except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
             pass
+        finally:
+            if hangup is not None:
+                signal.signal(hangup, previous)
     finally:
         workspace.close()
     click.echo("colorot ui: stopped", err=True)

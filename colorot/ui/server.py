@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import mimetypes
 from importlib import resources
 from pathlib import Path
@@ -91,7 +92,10 @@ class _Guard:
             return "other sites may only link to this page", 403
         length = headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_upload):
-            return f"the file is larger than the upload limit ({self.max_upload // 2**20} MB)", 413
+            from urllib.parse import parse_qs
+
+            name = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("name", ["the file"])[0]
+            return _too_large(name, self.max_upload), 413
         return None, 200
 
 
@@ -201,7 +205,7 @@ class _Api:
         body = await _json_object(request)
         fitted = self.workspace.get_grade(body["grade"])
         strength, what = _strength(body.get("strength", 1.0)), body.get("what", "photo")
-        quality, size = body.get("quality"), int(body.get("size", 33))
+        quality, size = body.get("quality"), _whole(body.get("size", 33), "size")
         if what not in ("photo", "cube", "look"):
             raise ColorotError(f"unknown export {what!r}: photo, cube or look")
         if quality not in (None, "") and (not str(quality).isdigit() or not 1 <= int(quality) <= 100):
@@ -264,14 +268,27 @@ class _Api:
 MAX_JSON = 1 << 20
 
 
+def _too_large(name: str, limit: int) -> str:
+    return (f"{name:.80} is larger than the upload limit ({limit / 2**20:g} MB); start colorot ui with "
+            "--max-upload-mb N to open larger files")
+
+
 async def _read_body(request, limit: int, name: str = "the request") -> bytes:
     """The body, counted as it streams (a chunked body has no Content-Length for the guard to check)."""
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
-            raise ColorotError(f"{name} is larger than the upload limit ({limit // 2**20} MB)")
+            raise ColorotError(_too_large(name, limit))
     return bytes(body)
+
+
+def _whole(value, name: str) -> int:
+    """A whole number from a JSON value (33 or 33.0), else a one-line error (33.5, 1e999, "big")."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value != int(value):
+        raise ColorotError(f"{name} must be a whole number, not {value!r:.40}")
+    return int(value)
 
 
 async def _json_object(request) -> dict:
