@@ -303,3 +303,28 @@ def test_deep_tiff_keeps_exif_subdirectories(tmp_path):
         read.load(read_image(path).exif)
         assert read[0x010F] == "colorot test camera"
         assert read.get_ifd(0x8769)[0x8827] == 400 and float(read.get_ifd(0x8769)[0x829A]) == 1 / 250
+
+
+def test_a_deep_avif_says_it_is_read_at_8_bits(tmp_path):
+    """Pillow decodes a 10-bit AVIF to 8 bits: the depth is not kept, and the reading note says so (an 8-bit one
+    gets no such note)."""
+    import shutil
+    import subprocess
+
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("the ffmpeg command line is not installed")
+    deep = tmp_path / "deep.avif"
+    made = subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=64x48",
+                           "-frames:v", "1", "-pix_fmt", "yuv420p10le", "-c:v", "libaom-av1", "-still-picture", "1",
+                           str(deep)], capture_output=True)
+    if made.returncode != 0:
+        pytest.skip("this ffmpeg has no libaom-av1 encoder")
+    try:
+        image = read_image(deep)
+    except Exception as error:  # noqa: BLE001 - a Pillow without AVIF
+        pytest.skip(f"Pillow cannot read AVIF here ({error})")
+    assert image.pixels.dtype == np.uint8
+    assert any("10-bit AVIF read at 8 bits" in note for note in image.notes), image.notes
+    Image.fromarray(image.pixels).save(tmp_path / "plain.avif")
+    assert not any("bits" in note for note in read_image(tmp_path / "plain.avif").notes)

@@ -14,18 +14,21 @@ bits. HEIC/HEIF needs the ``heic`` extra (pillow-heif).
 
 What is kept, by format (read -> write):
 
-============  ==========================  =====  ====  =====
-format        depths                      alpha  ICC   EXIF
-============  ==========================  =====  ====  =====
-JPEG          8                           --     yes   yes
-PNG           8, 16                       yes    yes   yes
-TIFF          8, 16, 32-bit float         yes    yes   yes
-WebP          8                           yes    yes   yes
-AVIF          8                           yes    yes   yes
-HEIC/HEIF     8 (``heic`` extra)          yes    yes   yes
-BMP           8                           yes    --    --
-GIF           8, first frame; read only   yes    --    --
-============  ==========================  =====  ====  =====
+============  ============================  =====  ====  =====
+format        depths                        alpha  ICC   EXIF
+============  ============================  =====  ====  =====
+JPEG          8                             --     yes   yes
+PNG           8, 16                         yes    yes   yes
+TIFF          8, 16, 32-bit float           yes    yes   yes
+WebP          8                             yes    yes   yes
+AVIF          8 (deeper: read at 8, noted)  yes    yes   yes
+HEIC/HEIF     8 (deeper: read at 8, noted)  yes    yes   yes
+BMP           8                             yes    --    --
+GIF           8, first frame; read only     yes    --    --
+============  ============================  =====  ====  =====
+
+A 10- or 12-bit AVIF or HEIF is decoded at 8 bits per channel (Pillow's
+and pillow-heif's depth), and the reading note says so.
 """
 
 from __future__ import annotations
@@ -224,6 +227,19 @@ def _read_exif(image) -> bytes | None:
         return None
 
 
+def _isobmff_bit_depth(path: Path) -> int | None:
+    """The largest channel depth an AVIF or HEIF file declares (its ``pixi`` property box, ISO/IEC 23008-12
+    6.5.6: version and flags, a channel count, one depth byte per channel), None when it declares none."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)  # the meta box comes first; its properties fit well within this
+    index = head.find(b"pixi")
+    if index < 4 or index + 9 > len(head):
+        return None
+    channels = head[index + 8]
+    depths = head[index + 9:index + 9 + channels]
+    return max(depths) if channels and len(depths) == channels else None
+
+
 def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
     from PIL import ImageOps
 
@@ -255,6 +271,11 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
                 save_options = {"qtables": image.quantization, "subsampling": JpegImagePlugin.get_sampling(image)}
             if max_side:
                 image.draft("RGB", (max_side, max_side))
+        if image_format in ("AVIF", "HEIF"):
+            bits = _isobmff_bit_depth(path)
+            if bits is not None and bits > 8:  # Pillow (and pillow-heif by default) decode them to 8 bits
+                notes.append(f"{bits}-bit {image_format} read at 8 bits per channel (the decoder's depth); the "
+                             "output is 8-bit")
         if getattr(image, "n_frames", 1) > 1:
             notes.append(f"{image.n_frames} frames: only the first is used")
         exif = _read_exif(image)
