@@ -423,3 +423,23 @@ def test_a_signal_during_grading_leaves_no_partial_file(tmp_path, name):
     assert process.returncode == 128 + getattr(signal, name), error
     assert f"{name}: stopped" in error and "Traceback" not in error
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "look.cube"]
+
+
+def test_the_stream_graded_is_the_one_ffmpeg_and_players_pick(tmp_path):
+    """A Matroska clip whose first video stream is a cover picture (as taggers write them): colorot grades the
+    clip, as ffmpeg and players do, not the 600x600 still."""
+    _lavfi_clip(tmp_path / "plain.mp4", "320x240", 10, "yuv420p", "libx264")
+    Image.fromarray(np.full((600, 600, 3), (200, 30, 30), np.uint8)).save(tmp_path / "cover.jpg")
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(tmp_path / "cover.jpg"), "-i",
+                    str(tmp_path / "plain.mp4"), "-map", "0", "-map", "1", "-c", "copy", str(tmp_path / "clip.mkv")],
+                   check=True)
+    with av.open(str(tmp_path / "clip.mkv")) as container:
+        assert container.streams.video[0].codec_context.width == 600  # the cover comes first
+    Image.fromarray(np.full((32, 32, 3), 120, np.uint8)).save(tmp_path / "look.png")
+    result = CliRunner().invoke(main, ["video", str(tmp_path / "clip.mkv"), str(tmp_path / "look.png"),
+                                       "-o", str(tmp_path / "graded.mkv")])
+    assert result.exit_code == 0, result.output
+    with av.open(str(tmp_path / "graded.mkv")) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (320, 240)
+        assert len(list(container.decode(stream))) == 10

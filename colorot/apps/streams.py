@@ -44,13 +44,19 @@ def add_audio_streams(target, encoders: tuple, source) -> dict:
     return streams
 
 
+def video_stream(container):
+    """The clip's video stream as players and ffmpeg pick it (``av_find_best_stream``): not a cover picture stored
+    as a first video stream, for one."""
+    return container.streams.best("video") or container.streams.video[0]
+
+
 def copy_tags(source, target) -> None:
     """The clip's and its streams' descriptive tags (creation time, location, title, language) onto the output."""
     def descriptive(tags) -> dict:  # Matroska's statistics tags carry a language: NUMBER_OF_FRAMES-eng
         return {key: value for key, value in tags.items() if key.lower().split("-")[0] not in _ENCODING_TAGS}
 
     target.metadata.update(descriptive(source.metadata))
-    for stream_in, stream_out in zip((source.streams.video[0], *source.streams.audio), target.streams):
+    for stream_in, stream_out in zip((video_stream(source), *source.streams.audio), target.streams):
         stream_out.metadata.update(descriptive(stream_in.metadata))
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from ..errors import ColorotError
 from ..io import atomic_output
 from ..options import STYLE_SIDE
-from .streams import add_audio_streams, copy_tags, mux_audio
+from .streams import add_audio_streams, copy_tags, mux_audio, video_stream
 
 __all__ = ["sample_frames", "grade_video", "frame_count", "probe_clip", "ClipInfo", "VIDEO_SUFFIXES", "HDR_MODES"]
 
@@ -158,7 +158,7 @@ def probe_clip(path) -> ClipInfo:
     path = Path(path)
     container = _open(path)
     with container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         context = stream.codec_context
         pixel_format = context.pix_fmt or "yuv420p"
         bits = max(component.bits for component in _import_av().VideoFormat(pixel_format).components)
@@ -210,7 +210,7 @@ def sample_frames(path, count: int = 24, max_side: int = STYLE_SIDE, *, clip: Cl
     info = clip or probe_clip(path)
     container = _open(path)
     with container:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         step = max(1, info.frames // count) if info.frames else 1
         frames = []
         try:
@@ -369,7 +369,7 @@ def grade_video(
         with source, atomic_output(output, suffix=output.suffix) as (temporary, _), \
                 _import_av().open(str(temporary), mode="w") as target:
             written.append(temporary)
-            video_in = source.streams.video[0]
+            video_in = video_stream(source)
             rate = _frame_rate(source, video_in)
             video_out = _add_video_stream(target, plan, info, video_in, crf, rate)
             audio = add_audio_streams(target, plan.audio, source)
