@@ -98,6 +98,10 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(url)
         page.wait_for_selector("body[data-ready]")
+        # Nothing open: a drop zone that says what to do, no broken-image icons.
+        assert page.is_visible("#empty") and not page.is_visible("#stage")
+        assert "Drop a photo here" in page.text_content("#empty")
+        page.screenshot(path=str(artifacts / "ui-empty.png"))
         page.select_option("#method", "unbalanced")  # the transport: it moves every color toward the style
         page.set_input_files("#photo-input", str(photo))
         _drop(page, "#look-section", style)  # the style dragged from a file manager onto the look panel
@@ -156,6 +160,20 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         assert "Traceback" not in page.content()
         page.screenshot(path=str(artifacts / "ui-error.png"))
 
+        # A CMYK photo: its reading note reaches the page. A .cube look: the fitting options are disabled.
+        cmyk, cube = folder / "print.jpg", folder / "warm.cube"
+        Image.new("CMYK", (40, 30), (10, 200, 30, 0)).save(cmyk)
+        page.set_input_files("#photo-input", str(cmyk))
+        page.wait_for_function("() => document.querySelector('#photo-list').textContent.includes('print.jpg')")
+        assert "CMYK" in page.get_attribute("#photo-list li:last-child .note", "title")
+        assert page.get_attribute("#after", "data-grade") == grade  # the photo shown was not graded again
+        cube.write_text("LUT_3D_SIZE 2\n" + "".join(f"{r} {g * 0.95} {b * 0.8}\n"
+                                                    for b in (0, 1) for g in (0, 1) for r in (0, 1)))
+        page.set_input_files("#look-input", str(cube))
+        page.wait_for_function("() => document.querySelector('#method').disabled")
+        assert page.is_disabled("#reach") and page.is_disabled("#space")
+        page.screenshot(path=str(artifacts / "ui-cube.png"))
+
         # Leaving the page (its pagehide beacon): the files it sent are removed while the server runs on.
         workspace_folder = next((folder / "tmp").glob("colorot-ui-*"))
         assert list(workspace_folder.iterdir())
@@ -184,3 +202,21 @@ def test_closing_the_terminal_removes_the_opened_files(server):
     assert list((folder / "tmp").glob("colorot-ui-*/*"))  # the photo was stored
     process.send_signal(signal.SIGHUP)
     process.wait(timeout=30)
+
+
+def test_a_stopped_server_is_said_in_plain_words(server):
+    url, folder, process = server
+    photo = folder / "photo.png"
+    Image.fromarray(np.full((40, 60, 3), 90, np.uint8)).save(photo)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready]")
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        page.set_input_files("#photo-input", str(photo))
+        page.wait_for_selector("#message.error")
+        message = page.text_content("#message")
+        assert "server has stopped" in message and "Failed to fetch" not in message, message
+        browser.close()

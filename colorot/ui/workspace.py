@@ -52,7 +52,7 @@ class Opened:
     def describe(self) -> dict:
         shape = self.image.pixels.shape if self.image is not None else (0, 0)
         return {"id": self.id, "name": self.name, "kind": self.kind, "width": int(shape[1]),
-                "height": int(shape[0])}
+                "height": int(shape[0]), "notes": list(self.image.notes) if self.image is not None else []}
 
 
 @dataclass

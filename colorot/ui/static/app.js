@@ -15,7 +15,12 @@ function say(text, isError = false) {
 const PAGE = Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 async function api(path, options = {}) {
-  const response = await fetch(path, { ...options, headers: { ...(options.headers || {}), "X-Colorot-Page": PAGE } });
+  let response;
+  try {
+    response = await fetch(path, { ...options, headers: { ...(options.headers || {}), "X-Colorot-Page": PAGE } });
+  } catch (error) {  // the browser's "Failed to fetch": no server behind this page any more
+    throw new Error("the colorot ui server has stopped: start it again (colorot ui) and open the page it prints");
+  }
   const type = response.headers.get("content-type") || "";
   if (!response.ok) {
     const body = type.includes("json") ? await response.json() : { error: response.statusText };
@@ -66,13 +71,14 @@ async function openFiles(files, role) {
         closeFile(opened.id);
         throw error;
       }
-      say(`${file.name}: opened`);
+      say(`${file.name}: opened` + ((opened.notes || []).length ? ` (${opened.notes.join("; ")})` : ""));
     } catch (error) {
       say(error.message, true);
       return;
     }
   }
-  await regrade();
+  // A new look changes the grade; a photo added beside the one shown does not: nothing is refitted for it.
+  if (role === "look" || !state.grade) await regrade();
 }
 
 function closeFile(id) {
@@ -112,6 +118,8 @@ function selectPhoto(id, grade = true) {
   state.current = id;
   state.grade = null;
   clearMask();
+  $("mask-on").checked = false;  // a new photo starts without a mask (and none on the command line)
+  $("mask-canvas").classList.remove("painting");
   $("before").src = `/api/files/${id}/preview`;
   $("after").removeAttribute("src");
   renderLists();
@@ -119,6 +127,17 @@ function selectPhoto(id, grade = true) {
 }
 
 function renderLists() {
+  $("stage").hidden = !state.current;
+  $("empty").hidden = !!state.current;
+  for (const element of document.querySelectorAll("#viewer .toolbar, #figures, #viewer > .hint")) {
+    element.hidden = !state.current;  // nothing to compare, measure or repeat yet
+  }
+  // A table look (.cube, Hald, look file) is applied as it is: the fitting options do not apply to it.
+  const table = state.look.some((entry) => entry.kind !== "image");
+  for (const id of ["method", "space", "reach", "keep-luma", "regrain", "refine"]) {
+    $(id).disabled = table;
+    $(id).title = table ? "a table look is applied as it is; this option fits a map from style photos" : "";
+  }
   const photos = $("photo-list");
   photos.replaceChildren(...state.photos.map((photo) => {
     const item = document.createElement("li");
@@ -126,6 +145,14 @@ function renderLists() {
     item.innerHTML = `<input type="checkbox" class="batch" checked title="in the batch"><span class="name"></span>` +
       `<button type="button" title="close this photo">×</button>`;
     item.querySelector(".name").textContent = `${photo.name} (${photo.width}×${photo.height})`;
+    if ((photo.notes || []).length) {  // how it was read (CMYK converted, depth, profile), kept in view
+      const note = document.createElement("span");
+      note.className = "note";
+      note.textContent = "note";
+      note.title = photo.notes.join("; ");
+      item.querySelector(".name").title = photo.notes.join("; ");
+      item.insertBefore(note, item.querySelector("button"));
+    }
     item.querySelector(".batch").dataset.id = photo.id;
     item.querySelector(".name").onclick = () => selectPhoto(photo.id);
     item.querySelector("button").onclick = () => removePhoto(photo.id);
