@@ -37,7 +37,7 @@ _WORK = 128  # long side of the thumbnail, in pixels
 _STRIDE = 2
 _BIN = 6.0  # thumbnail pixels: matches this close to one displacement agree
 _FLAT = 0.05  # rank standard deviation below which a patch is flat (sky, wall): it says nothing of the scene
-_PHOTO_PATCHES = 384  # patches of the photo compared (a regular subset: deterministic)
+_PHOTO_PATCHES = 768  # patches of the photo compared (a regular subset: deterministic)
 REFERENCE_SCALES = (2 ** -0.5, 1.0, 2 ** 0.5)
 
 
@@ -93,7 +93,7 @@ def structure_patches(pixels: torch.Tensor, size: tuple[int, int], scale: float 
         What a pixel value is multiplied by to give ``[0, 1]`` (``1 / 255`` for 8-bit codes).
     reference : bool
         Read the image at three scales, patches at every other pixel (the reference side of
-        :func:`shared_structure`); else once, at every pixel, at most 384 patches kept.
+        :func:`shared_structure`); else once, at every pixel, at most 768 patches kept.
 
     Returns
     -------
