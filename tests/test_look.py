@@ -251,3 +251,19 @@ def test_the_training_script_runs_its_smoke_version(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     assert "held-out" in done.stdout and "scene gate" in done.stdout
     assert load_look(out).metadata["training"] == {"smoke": True}
+
+
+def test_a_style_of_three_flat_colors_keeps_a_photos_blue():
+    """Colors without a counterpart are kept: a style of red, green and blue thirds (one tint per luma, but not a
+    toned print: its tint swings from luma to luma) leaves a photo's strong blue blue, and its other colors near
+    their own."""
+    source = photo("coffee", 200).copy()
+    height, width = source.shape[:2]
+    blue = (slice(0, int(0.4 * height)), slice(0, int(0.4 * width)))  # 16% of the photo
+    source[blue] = (20, 40, 220)
+    style = np.zeros((90, 90, 3), np.uint8)
+    style[:, :30], style[:, 30:60], style[:, 60:] = (220, 30, 30), (30, 200, 40), (30, 40, 220)
+    out = colorot.transfer(source, style).astype(float)
+    assert out[blue][..., 2].mean() > 180
+    rest = (slice(int(0.5 * height), None), slice(None))
+    assert np.abs(out[rest] - source[rest]).mean() < 30

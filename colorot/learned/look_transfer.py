@@ -30,7 +30,7 @@ from ..ot.sliced import sliced_wasserstein
 from ..ot.unbalanced import DEFAULT_REACH, LOW_MATCHED_SHARE, fit_unbalanced_affine
 from .look import LookMap, LookModel, load_look
 
-__all__ = ["fit_look", "LookTransferMap", "scene_features", "fit_scene_gate", "chroma_spread"]
+__all__ = ["fit_look", "LookTransferMap", "scene_features", "fit_scene_gate", "chroma_by_luma"]
 
 #: Colors of each photo the look and the gate read (the transport reads all it is given).
 LOOK_COLORS = 4096
@@ -93,23 +93,30 @@ def scene_features(photo: torch.Tensor, reference: torch.Tensor, transported: to
                         structure.reshape(by_transport.shape)], dim=-1)
 
 
-#: CIELAB units: a reference whose chroma spreads less than this around its mean at each luma is a toned print.
-TONED_SPREAD = 2.5
+#: CIELAB units: a reference whose chroma spreads less than TONED_SPREAD around its mean at each luma, and whose
+#: mean tint swings less than TONED_SWING from luma to luma, is a monochrome or toned print (its palette is one
+#: tint curve). Toned prints of photos: spread under 1, swing 0-8; photos in color: spread 5-20; three flat colors
+#: of three lumas: spread 0 but swing 90.
+TONED_SPREAD, TONED_SWING = 2.5, 20.0
 
 
-def chroma_spread(colors: torch.Tensor, bands: int = 16) -> torch.Tensor:
-    """``(B,)`` how far, in CIELAB units, the chroma of sRGB colors ``(B, n, 3)`` spreads around its mean at each
-    luma (the RMS over ``bands`` bands of L*, weighed by their mass): about 0 for a monochrome or toned print, 10
-    or more for a photo in color."""
+def chroma_by_luma(colors: torch.Tensor, bands: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+    """How sRGB colors ``(B, n, 3)`` spread around one tint per luma: ``(spread, swing)``, each ``(B,)`` in CIELAB
+    units. ``spread``: the RMS distance of each color's a*b* from its luma band's mean (``bands`` bands of L*,
+    weighed by their mass); ``swing``: the mass-weighted RMS distance of the bands' means from their overall
+    mean. A monochrome print has both 0; a toned one a small spread and a small swing."""
     lab = rgb_to_lab(colors.double().clamp(0, 1))
     band = (lab[..., 0] / 100 * bands).long().clamp(0, bands - 1)
     one_hot = torch.nn.functional.one_hot(band, bands).double()  # (B, n, bands)
-    mass = one_hot.sum(dim=-2).clamp(min=1)
+    mass = one_hot.sum(dim=-2)
     chroma = lab[..., 1:]
-    mean = torch.einsum("bnk,bnc->bkc", one_hot, chroma) / mass[..., None]
-    square = torch.einsum("bnk,bn->bk", one_hot, (chroma ** 2).sum(-1)) / mass
-    variance = (square - (mean ** 2).sum(-1)).clamp(min=0)
-    return ((variance * one_hot.sum(dim=-2)).sum(-1) / one_hot.sum(dim=(-2, -1))).sqrt()
+    mean = torch.einsum("bnk,bnc->bkc", one_hot, chroma) / mass.clamp(min=1)[..., None]
+    square = torch.einsum("bnk,bn->bk", one_hot, (chroma ** 2).sum(-1)) / mass.clamp(min=1)
+    share = mass / mass.sum(dim=-1, keepdim=True)
+    spread = ((square - (mean ** 2).sum(-1)).clamp(min=0) * share).sum(-1).sqrt()
+    overall = (share[..., None] * mean).sum(dim=-2)
+    swing = (share * ((mean - overall[..., None, :]) ** 2).sum(-1)).sum(-1).sqrt()
+    return spread, swing
 
 
 def _gate(weight: torch.Tensor, bias: torch.Tensor, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -241,7 +248,8 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     share, strength = _gate(model.gate_weight, model.gate_bias, features.double())
     # A reference with one tint per luma (a monochrome or toned print) shows its grade whatever its scene: every
     # color goes onto that curve, which the transport's grade carries exactly.
-    share = torch.where(chroma_spread(few_styles) < TONED_SPREAD, torch.ones_like(share), share)
+    spread, swing = chroma_by_luma(few_styles)
+    share = torch.where((spread < TONED_SPREAD) & (swing < TONED_SWING), torch.ones_like(share), share)
     luma = None
     if keep_luma:
         luma = luma_axis if luma_axis is not None else torch.tensor(REC709_LUMA, dtype=torch.float64)
