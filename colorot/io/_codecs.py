@@ -200,3 +200,16 @@ def orient(pixels: np.ndarray, orientation: int) -> np.ndarray:
     }
     operation = operations.get(orientation)
     return pixels if operation is None else np.ascontiguousarray(operation(pixels))
+
+
+def isobmff_bit_depth(path) -> int | None:
+    """The largest channel depth an AVIF or HEIF file declares (its ``pixi`` property box, ISO/IEC 23008-12
+    6.5.6: version and flags, a channel count, one depth byte per channel), None when it declares none."""
+    with open(path, "rb") as handle:
+        head = handle.read(1 << 16)  # the meta box comes first; its properties fit well within this
+    index = head.find(b"pixi")
+    if index < 4 or index + 9 > len(head):
+        return None
+    channels = head[index + 8]
+    depths = head[index + 9:index + 9 + channels]
+    return max(depths) if channels and len(depths) == channels else None

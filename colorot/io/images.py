@@ -227,19 +227,6 @@ def _read_exif(image) -> bytes | None:
         return None
 
 
-def _isobmff_bit_depth(path: Path) -> int | None:
-    """The largest channel depth an AVIF or HEIF file declares (its ``pixi`` property box, ISO/IEC 23008-12
-    6.5.6: version and flags, a channel count, one depth byte per channel), None when it declares none."""
-    with open(path, "rb") as handle:
-        head = handle.read(1 << 16)  # the meta box comes first; its properties fit well within this
-    index = head.find(b"pixi")
-    if index < 4 or index + 9 > len(head):
-        return None
-    channels = head[index + 8]
-    depths = head[index + 9:index + 9 + channels]
-    return max(depths) if channels and len(depths) == channels else None
-
-
 def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
     from PIL import ImageOps
 
@@ -272,7 +259,7 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
             if max_side:
                 image.draft("RGB", (max_side, max_side))
         if image_format in ("AVIF", "HEIF"):
-            bits = _isobmff_bit_depth(path)
+            bits = _codecs.isobmff_bit_depth(path)
             if bits is not None and bits > 8:  # Pillow (and pillow-heif by default) decode them to 8 bits
                 notes.append(f"{bits}-bit {image_format} read at 8 bits per channel (the decoder's depth); the "
                              "output is 8-bit")
