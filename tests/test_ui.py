@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ from starlette.testclient import TestClient  # noqa: E402
 from colorot import ColorotError  # noqa: E402
 from colorot.ui.jobs import Job, JobRunner  # noqa: E402
 from colorot.ui.server import create_app  # noqa: E402
-from colorot.ui.workspace import Workspace  # noqa: E402
+from colorot.ui.workspace import GRADES_KEPT, Workspace  # noqa: E402
 
 BASE = "http://127.0.0.1:8765"
 
@@ -206,8 +207,6 @@ def test_a_mask_keeps_its_pixels_and_the_batch_grades_every_photo(files):
         height, width = photo["height"], photo["width"]
         mask = np.full((height, width), 255, np.uint8)
         mask[:, : width // 3] = 0  # keep the left third
-        import io
-
         buffer = io.BytesIO()
         Image.fromarray(mask).save(buffer, "PNG")
         mask_id = client.post(f"/api/masks?photo={photo['id']}", content=buffer.getvalue()).json()["id"]
@@ -241,17 +240,23 @@ def test_a_mask_on_a_photo_larger_than_the_preview_exports_what_the_cli_makes_of
     with _client(workspace) as client:
         photo, look = _open(client, files / "big.jpg"), _open(client, files / "look.png")
         ramp = np.tile(np.linspace(0, 255, 1280), (1280, 1)).astype(np.uint8)  # a soft mask at the preview's size
-        import io
-
         buffer = io.BytesIO()
         Image.fromarray(ramp).save(buffer, "PNG")
         mask_id = client.post(f"/api/masks?photo={photo['id']}", content=buffer.getvalue()).json()["id"]
         job = _finish(client, client.post("/api/grades", json={"photo": photo["id"], "look": [[look["id"], 1]],
                                                                  "mask": mask_id}).json())
-        job = _finish(client, client.post("/api/exports", json={"grade": job["result"]["grade"], "strength": 0.8}
-                                          ).json())
+        grade = job["result"]["grade"]
+        assert client.get(f"/api/grades/{grade}").json()["photo"] == photo["id"]
+        # The 100% view: the photo and the grade at full resolution, the grade as the export gives it.
+        before = client.get(f"/api/files/{photo['id']}/full")
+        full_view = client.get(f"/api/grades/{grade}/full?strength=0.8")
+        job = _finish(client, client.post("/api/exports", json={"grade": grade, "strength": 0.8}).json())
     exported = files / "out" / "big_colorot.jpg"
     assert job["result"]["written"] == [str(exported)]
+    assert Image.open(io.BytesIO(before.content)).size == (1800, 1800)
+    view = np.asarray(Image.open(io.BytesIO(full_view.content)), dtype=float)
+    assert view.shape == (1800, 1800, 3)
+    assert np.abs(view - np.asarray(Image.open(exported), dtype=float)).mean() < 1.5  # two JPEG encodings
     subprocess.run([sys.executable, "-m", "colorot", "transfer", str(files / "big.jpg"), str(files / "look.png"),
                     "--strength", "0.8", "--source-mask", str(files / "out" / "big_colorot_mask.png"),
                     "-o", str(files / "cli.jpg")], check=True, capture_output=True)
@@ -262,9 +267,10 @@ def test_refits_keep_a_few_grades_and_masks_and_a_cancelled_batch_keeps_what_it_
     workspace = Workspace(files / "out")
     with _client(workspace) as client:
         photo, cat, look = (_open(client, files / name) for name in ("photo.jpg", "cat.png", "look.png"))
-        grades = [_grade(client, photo, look, reach=reach) for reach in (0.2, 0.3, 0.4, 0.5, 0.6)]
-        assert sorted(workspace.grades) == sorted(grades[-3:])  # the newest three of this page
+        grades = [_grade(client, photo, look, reach=0.2 + 0.05 * k) for k in range(GRADES_KEPT + 2)]
+        assert sorted(workspace.grades) == sorted(grades[-GRADES_KEPT:])  # the newest of this page
         assert client.get(f"/api/grades/{grades[0]}/preview").status_code == 400
+        assert client.get(f"/api/grades/{grades[0]}").status_code == 400  # the page then fits it again
         as_text = _grade(client, photo, look, keep_luma="false", refine="0")
         as_json = _grade(client, photo, look, keep_luma=False, refine=0)
         assert client.get(f"/api/grades/{as_text}/preview").content == \
@@ -374,8 +380,6 @@ def test_malformed_requests_get_one_line_errors_not_tracebacks(files):
         response = client.post("/api/files?name=..", content=b"not an image")
         assert response.status_code == 400 and "unexpected" not in response.json()["error"]
         # A mask made for another photo is refused, not stretched.
-        import io
-
         buffer = io.BytesIO()
         Image.new("L", (cat["width"], cat["height"]), 255).save(buffer, "PNG")
         mask_id = client.post(f"/api/masks?photo={cat['id']}", content=buffer.getvalue()).json()["id"]
@@ -392,8 +396,6 @@ def test_a_lut_file_is_the_whole_look_previewed_by_strength_and_exported(files):
         photo, table = _open(client, files / "photo.jpg"), _open(client, cube)
         assert table["kind"] == "cube"
         grade = _grade(client, photo, table)
-        import io
-
         previews = [np.asarray(Image.open(io.BytesIO(client.get(f"/api/grades/{grade}/preview?strength={s}").content)))
                     .astype(float) for s in (0, 1)]
         original = workspace.get(photo["id"]).preview.astype(float)

@@ -110,9 +110,16 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         assert np.abs(full - original).mean() > 8  # graded
         page.screenshot(path=str(artifacts / "ui-graded.png"))
 
-        # The strength slider: the map is re-applied, not re-fitted; the preview moves toward the photo.
+        page.wait_for_selector(f"#figures[data-grade='{grade}']:not(.stale)")
+        assert page.is_visible("#look-list img.thumb")  # the style photo in view, as a thumbnail
+        assert page.evaluate("document.querySelector('#look-list img.thumb').naturalWidth") > 0
+
+        # The strength slider: the map is re-applied, not re-fitted; the preview moves toward the photo. The
+        # figures of strength 1 are greyed out until those of 0.3 arrive.
         page.fill("#strength", "0.3")
+        assert "stale" in page.get_attribute("#figures", "class")
         page.wait_for_selector("#after[data-strength='0.3']")
+        page.wait_for_selector(f"#figures[data-grade='{grade}'][data-strength='0.3']:not(.stale)")
         weak = _pixels(page, "#after")
         assert page.get_attribute("#after", "data-grade") == grade
         assert np.abs(weak - original).mean() < 0.5 * np.abs(full - original).mean()
@@ -120,10 +127,11 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         page.wait_for_selector("#after[data-strength='1']")
 
         # A mask: keep the original on the left part (a big hard brush dragged down the left edge).
-        page.check("#mask-on")
-        grade = _wait_for_new_grade(page, grade)
+        page.check("#mask-on")  # the brush taken up: nothing to refit until something is painted
+        assert page.is_visible("#mask-canvas") and "No mask" in page.text_content("#mask-state")
         page.fill("#brush-size", "60")  # a 30-pixel radius on a 160-pixel preview
         page.fill("#brush-softness", "0")
+        page.locator("#mask-canvas").scroll_into_view_if_needed()  # the fills above scrolled the controls
         box = page.locator("#mask-canvas").bounding_box()
         page.mouse.move(box["x"] + 2, box["y"] + 2)
         page.mouse.down()
@@ -138,9 +146,46 @@ def test_the_window_grades_previews_masks_and_exports(server, astronaut, coffee)
         assert np.abs(masked[:, graded] - original[:, graded]).mean() > 8
         page.screenshot(path=str(artifacts / "ui-mask.png"))
 
-        # Export without the mask at strength 0.6: the same bytes as colorot transfer with the same options.
+        # Putting the brush down hides the overlay and keeps the mask: the result is seen as it is exported.
+        masked_grade = page.get_attribute("#after", "data-grade")
         page.uncheck("#mask-on")
-        grade = _wait_for_new_grade(page, page.get_attribute("#after", "data-grade"))
+        assert not page.is_visible("#mask-canvas")
+        assert "has a mask" in page.text_content("#mask-state")
+        page.wait_for_timeout(300)
+        assert page.get_attribute("#after", "data-grade") == masked_grade  # nothing refitted
+        assert "--source-mask" in page.text_content("#command")
+        page.screenshot(path=str(artifacts / "ui-mask-kept.png"))
+
+        # Another photo (wider than a preview), then back: the first photo's grade is shown, not fitted again.
+        wide = folder / "wide.png"
+        Image.fromarray(np.tile(astronaut, (1, 10, 1))[:, :1500]).save(wide)
+        page.set_input_files("#photo-input", str(wide))
+        page.wait_for_function("() => document.querySelector('#photo-list').textContent.includes('wide.png')")
+        page.click("#photo-list li:last-child .name")
+        assert "stale" in page.get_attribute("#figures", "class")  # the first photo's figures are not this one's
+        wide_grade = _wait_for_new_grade(page, masked_grade)
+        assert "No mask" in page.text_content("#mask-state")  # each photo has its own mask
+        # 100% (the Z key): both sides at full resolution, the graded one as the export gives it; \ shows the original.
+        page.keyboard.press("z")
+        page.wait_for_selector("#after[data-zoom='1']")
+        page.wait_for_function("() => document.querySelector('#before').naturalWidth === 1500")
+        assert page.evaluate("document.querySelector('#after').naturalWidth") == 1500
+        assert page.evaluate("document.querySelector('#stage').scrollWidth > document.querySelector('#stage').clientWidth")
+        page.screenshot(path=str(artifacts / "ui-zoom.png"))
+        page.keyboard.press("Backslash")
+        assert page.is_checked("#show-before")
+        page.keyboard.press("Backslash")
+        page.keyboard.press("z")
+        page.wait_for_selector("#after[data-zoom='']")
+        page.click("#photo-list li:first-child .name")
+        page.wait_for_function("(grade) => document.querySelector('#after').dataset.grade === grade", arg=masked_grade)
+        assert "has a mask" in page.text_content("#mask-state")
+        assert page.get_attribute("#after", "data-grade") != wide_grade
+
+        # Clear removes the mask. Export at strength 0.6: the same bytes as colorot transfer with the same options.
+        page.click("#mask-clear")
+        grade = _wait_for_new_grade(page, masked_grade)
+        assert "--source-mask" not in page.text_content("#command")
         page.fill("#strength", "0.6")
         page.wait_for_selector("#after[data-strength='0.6']")
         page.click("#export-photo")

@@ -9,19 +9,25 @@ import numpy as np
 
 from ..options import PIXEL_SCALES
 
-__all__ = ["PREVIEW_SIDE", "preview_of", "resize_mask", "mask_codes", "full_mask", "blend", "encode_preview"]
+__all__ = ["PREVIEW_SIDE", "eight_bit", "preview_of", "resize_mask", "mask_codes", "full_mask", "blend", "encode_preview"]
 
 #: The long side of the previews the page shows (about 1 MP at 4:3).
 PREVIEW_SIDE = 1280
+
+
+def eight_bit(pixels: np.ndarray) -> np.ndarray:
+    """Pixels of any colorot dtype as 8-bit codes for the browser (rounded), alpha kept."""
+    if pixels.dtype == np.uint8:
+        return pixels
+    scale = PIXEL_SCALES.get(pixels.dtype.name, 1.0)
+    return np.clip(np.round(pixels.astype(np.float32) / scale * 255), 0, 255).astype(np.uint8)
 
 
 def preview_of(pixels: np.ndarray) -> np.ndarray:
     """8-bit pixels at most PREVIEW_SIDE on the long side (area resampling), alpha kept."""
     from PIL import Image
 
-    scale = PIXEL_SCALES.get(pixels.dtype.name, 1.0)
-    eight = pixels if pixels.dtype == np.uint8 else np.clip(
-        np.round(pixels.astype(np.float32) / scale * 255), 0, 255).astype(np.uint8)
+    eight = eight_bit(pixels)
     height, width = eight.shape[:2]
     factor = min(1.0, PREVIEW_SIDE / max(height, width))
     if factor == 1.0:
@@ -65,9 +71,11 @@ def blend(pixels: np.ndarray, graded: np.ndarray, strength: float, mask) -> np.n
     return out
 
 
-def encode_preview(pixels: np.ndarray, icc_profile: bytes | None = None, quality: int = 92) -> bytes:
+def encode_preview(pixels: np.ndarray, icc_profile: bytes | None = None, quality: int = 92,
+                   subsampling: int = 2) -> bytes:
     """A preview as JPEG bytes (PNG when it has alpha), with the photo's ICC profile so the browser shows
-    the colors the file means."""
+    the colors the file means. The 100% view asks for ``quality=95, subsampling=0`` (4:4:4: chroma at every
+    pixel, so a blotch or a color fringe is the grade's, not the preview's)."""
     from PIL import Image
 
     buffer = bytes_io.BytesIO()
@@ -75,5 +83,5 @@ def encode_preview(pixels: np.ndarray, icc_profile: bytes | None = None, quality
     if pixels.shape[-1] == 4:
         Image.fromarray(pixels, "RGBA").save(buffer, "PNG", compress_level=1, **extra)
     else:
-        Image.fromarray(pixels, "RGB").save(buffer, "JPEG", quality=quality, **extra)
+        Image.fromarray(pixels, "RGB").save(buffer, "JPEG", quality=quality, subsampling=subsampling, **extra)
     return buffer.getvalue()

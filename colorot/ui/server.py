@@ -22,7 +22,7 @@ from ..errors import ColorotError
 from .checks import check_table
 from .figures import chroma_histograms, evaluate_figures
 from .jobs import JobRunner
-from .pictures import encode_preview
+from .pictures import eight_bit, encode_preview
 from .workspace import Workspace
 
 __all__ = ["create_app", "DEFAULT_MAX_UPLOAD"]
@@ -148,6 +148,12 @@ class _Api:
         opened = self.workspace.get(request.path_params["file_id"], "image")
         return _picture(await self._run(encode_preview, opened.preview, opened.image.icc_profile), opened.preview)
 
+    async def file_full(self, request):
+        """The photo at full resolution (the 100% view), 8-bit, JPEG 4:4:4."""
+        opened = self.workspace.get(request.path_params["file_id"], "image")
+        pixels = await self._run(eight_bit, opened.image.pixels)
+        return _picture(await self._run(_full_jpeg, pixels, opened.image.icc_profile), pixels)
+
     async def mask(self, request):
         """A mask for ``?photo=``: an image (the page's painting, or a mask file), resized to its preview."""
         photo_id = request.query_params["photo"]
@@ -185,6 +191,18 @@ class _Api:
     async def grade_preview(self, request):
         fitted, pixels = await self._rendered(request)
         return _picture(await self._run(encode_preview, pixels, fitted.photo.image.icc_profile), pixels)
+
+    async def grade_full(self, request):
+        """The graded photo at full resolution and ``?strength=``, as the export gives it (the 100% view)."""
+        fitted = self.workspace.get_grade(request.path_params["grade_id"])
+        strength = _strength(request.query_params.get("strength", 1.0))
+        pixels = await self._run(self.workspace.render_full_view, fitted, strength)
+        return _picture(await self._run(_full_jpeg, pixels, fitted.photo.image.icc_profile), pixels)
+
+    async def grade_info(self, request):
+        """Whether a grade is still kept, and what it was fitted with."""
+        fitted = self.workspace.get_grade(request.path_params["grade_id"])
+        return _json({"id": fitted.id, "photo": fitted.photo.id, "options": fitted.options})
 
     async def grade_figures(self, request):
         fitted, result = await self._rendered(request)
@@ -253,7 +271,9 @@ class _Api:
         post = ["POST"]
         table = [("/api/config", self.config, None), ("/api/files", self.upload, post),
                  ("/api/files/{file_id}/preview", self.file_preview, None), ("/api/masks", self.mask, post),
+                 ("/api/files/{file_id}/full", self.file_full, None), ("/api/grades/{grade_id}", self.grade_info, None),
                  ("/api/grades", self.grade, post), ("/api/grades/{grade_id}/preview", self.grade_preview, None),
+                 ("/api/grades/{grade_id}/full", self.grade_full, None),
                  ("/api/grades/{grade_id}/figures", self.grade_figures, None),
                  ("/api/grades/{grade_id}/histograms", self.grade_histograms, None),
                  ("/api/exports", self.export, post), ("/api/batches", self.batch, post),
@@ -348,6 +368,10 @@ def _picture(data: bytes, pixels: np.ndarray):
 
     return Response(data, media_type="image/png" if pixels.shape[-1] == 4 else "image/jpeg",
                     headers={"Cache-Control": "no-store"})
+
+
+def _full_jpeg(pixels: np.ndarray, icc_profile: bytes | None) -> bytes:
+    return encode_preview(pixels, icc_profile, quality=95, subsampling=0)
 
 
 def _guarded(handler, shown=str):

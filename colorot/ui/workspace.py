@@ -23,15 +23,16 @@ from .. import io, progress
 from ..errors import ColorotError
 from ..io.styles import STYLE_SIDE, read_style_pixels
 from .checks import check_look, check_options, check_table, engine_options
-from .pictures import blend, full_mask, mask_codes, preview_of, resize_mask
+from .pictures import blend, eight_bit, full_mask, mask_codes, preview_of, resize_mask
 
 __all__ = ["Workspace", "Opened", "Grade"]
 
 _SAFE_NAME = re.compile(r"^[^/\\:\x00-\x1f]+$")
 
-#: Grades a page keeps (its newest; older ones, superseded by a refit, are dropped: each holds a fitted map and
-#: previews), and masks a photo keeps (a grade on its way may still name the one before).
-GRADES_KEPT, MASKS_KEPT = 3, 2
+#: Grades a page keeps (its newest: the page goes back to a photo's grade without refitting it; older ones are
+#: dropped: each holds a fitted map and previews), and masks a photo keeps (a grade on its way may still name the
+#: one before).
+GRADES_KEPT, MASKS_KEPT = 8, 2
 
 
 @dataclass
@@ -51,8 +52,10 @@ class Opened:
 
     def describe(self) -> dict:
         shape = self.image.pixels.shape if self.image is not None else (0, 0)
+        preview = self.preview.shape if self.preview is not None else (0, 0)
         return {"id": self.id, "name": self.name, "kind": self.kind, "width": int(shape[1]),
-                "height": int(shape[0]), "notes": list(self.image.notes) if self.image is not None else []}
+                "height": int(shape[0]), "preview": [int(preview[1]), int(preview[0])],
+                "notes": list(self.image.notes) if self.image is not None else []}
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Grade:
     refined_preview: np.ndarray | None = None  # refine: the preview at full strength (a slider then blends)
     full_strength_preview: np.ndarray | None = None  # regrain: the same, filled on the first preview
     at_nodes: object = None  # the map at the LUT's nodes (maps.lut.MapAtNodes), filled on the first preview
+    full_render: tuple | None = None  # (strength, pixels): the 100% view's last full-resolution render
     page: str | None = None  # the page that asked for it
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -304,6 +308,14 @@ class Workspace:
             if grade.at_nodes is None:  # a strength change then re-tables the map, evaluating nothing again
                 grade.at_nodes = _at_nodes(grade.model, grade.model.lut_size)
             return blend(pixels, api.apply_lut(grade.at_nodes.table(strength), pixels), 1.0, mask)
+
+    def render_full_view(self, grade: Grade, strength: float) -> np.ndarray:
+        """The 100% view: the export's pixels at ``strength``, in 8 bits (the newest one is kept)."""
+        strength = float(np.clip(strength, 0.0, 1.0))
+        kept = grade.full_render
+        if kept is None or kept[0] != strength:
+            kept = grade.full_render = (strength, eight_bit(self.render(grade, strength, full=True)))
+        return kept[1]
 
     def grade_batch(self, photo_ids: list, look: list, options: dict, strength: float, shared: bool,
                     job=None) -> dict:

@@ -2,8 +2,10 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { photos: [], look: [], current: null, grade: null, gradeKey: null, maskDirty: false,
-                previewBusy: false, previewAgain: false, figuresTimer: null, gradeSerial: 0 };
+const state = { photos: [], look: [], current: null, grade: null, previewBusy: false, previewAgain: false,
+                figuresTimer: null, gradeSerial: 0, zoom: false,
+                masks: {},          // photo id -> { data: ImageData at the preview's size, painted, version }
+                grades: new Map() };  // what a grade was fitted from (photo, look, options, mask) -> its id
 
 function say(text, isError = false) {
   const box = $("message");
@@ -83,6 +85,7 @@ async function openFiles(files, role) {
 
 function closeFile(id) {
   postJSON(`/api/files/${id}/close`, {}).catch(() => {});
+  for (const [key, grade] of state.grades) if (key.includes(`"${id}"`)) state.grades.delete(key);
   if ((state.gradeFiles || []).includes(id)) {  // the server drops the grades made of it
     state.grade = null;
     $("after").removeAttribute("src");
@@ -117,13 +120,17 @@ function addOpened(opened, role) {
 function selectPhoto(id, grade = true) {
   state.current = id;
   state.grade = null;
-  clearMask();
-  $("mask-on").checked = false;  // a new photo starts without a mask (and none on the command line)
+  $("mask-on").checked = false;  // the brush is put down; each photo keeps its own mask
   $("mask-canvas").classList.remove("painting");
-  $("before").src = `/api/files/${id}/preview`;
+  showMaskState();
+  maskCanvas();  // this photo's own mask (or none)
+  $("before").onload = null;
+  $("before").src = state.zoom ? `/api/files/${id}/full` : `/api/files/${id}/preview`;
   $("after").removeAttribute("src");
+  delete $("after").dataset.grade;
+  clearFigures();
   renderLists();
-  if (grade) regrade();
+  if (grade) regrade();  // a grade this photo already has (same look, options and mask) is shown, not refitted
 }
 
 function renderLists() {
@@ -161,8 +168,11 @@ function renderLists() {
   const look = $("look-list");
   look.replaceChildren(...state.look.map((entry, index) => {
     const item = document.createElement("li");
-    item.innerHTML = `<span class="name"></span><input class="weight" type="number" min="0" step="0.1"><button type="button">×</button>`;
+    item.innerHTML = `<img class="thumb" alt=""><span class="name"></span>` +
+      `<input class="weight" type="number" min="0" step="0.1"><button type="button">×</button>`;
     item.querySelector(".name").textContent = entry.kind === "image" ? entry.name : `${entry.name} (${entry.kind})`;
+    const thumb = item.querySelector(".thumb");
+    if (entry.kind === "image") thumb.src = `/api/files/${entry.id}/preview`; else thumb.remove();
     const weight = item.querySelector(".weight");
     weight.value = entry.weight;
     weight.hidden = entry.kind !== "image";
@@ -190,24 +200,37 @@ function setOptions(o) {
 
 function strength() { return Number($("strength").value); }
 
+function masked(photoId) { return !!(state.masks[photoId] && state.masks[photoId].painted); }
+
 async function regrade() {
   const photoId = state.current;  // read once: the photo may change while this grade is on its way
   if (!photoId || !state.look.length) return;
   const serial = ++state.gradeSerial;
   if (state.gradeJob) postJSON(`/api/jobs/${state.gradeJob}/cancel`, {}).catch(() => {});  // superseded
+  markStale();
   try {
-    let mask = null;
-    if ($("mask-on").checked) mask = (await api(`/api/masks?photo=${photoId}`,
-                                                { method: "POST", body: await maskBlob() })).id;
-    if (serial !== state.gradeSerial) return;
     const look = state.look.map((entry) => [entry.id, entry.weight]);
-    say("fitting the map…");
     const asked = options();
-    const job = await postJSON("/api/grades", { photo: photoId, look, options: asked, mask });
-    state.gradeJob = job.id;
-    const result = await runJob(job);
+    const key = JSON.stringify([photoId, look, asked, masked(photoId) ? state.masks[photoId].version : null]);
+    let grade = state.grades.get(key);
+    if (grade && !(await api(`/api/grades/${grade}`).then(() => true, () => false))) {
+      state.grades.delete(key);  // the server let it go (it keeps a page's newest grades): fit it again
+      grade = null;
+    }
+    if (serial !== state.gradeSerial) return;
+    if (!grade) {
+      let mask = null;
+      if (masked(photoId)) mask = (await api(`/api/masks?photo=${photoId}`,
+                                             { method: "POST", body: await maskBlob(photoId) })).id;
+      if (serial !== state.gradeSerial) return;
+      say("fitting the map…");
+      const job = await postJSON("/api/grades", { photo: photoId, look, options: asked, mask });
+      state.gradeJob = job.id;
+      grade = (await runJob(job)).grade;
+      state.grades.set(key, grade);
+    }
     if (serial !== state.gradeSerial || photoId !== state.current) return;  // a newer grade was asked for
-    state.grade = result.grade;
+    state.grade = grade;
     state.gradeOptions = asked;
     state.gradeFiles = [photoId, ...look.map(([id]) => id)];
     const photo = state.photos.find((p) => p.id === photoId);
@@ -235,13 +258,16 @@ async function refreshPreview() {
     do {
       state.previewAgain = false;
       const value = strength();
-      const blob = await api(`/api/grades/${state.grade}/preview?strength=${value}`);
+      const grade = state.grade;
+      const blob = await api(`/api/grades/${grade}/${state.zoom ? "full" : "preview"}?strength=${value}`);
+      if (grade !== state.grade) { state.previewAgain = true; continue; }
       const after = $("after");
       const old = after.src;
       await new Promise((resolve) => { after.onload = resolve; after.onerror = resolve; after.src = URL.createObjectURL(blob); });
       if (old.startsWith("blob:")) URL.revokeObjectURL(old);
       after.dataset.strength = value;
-      after.dataset.grade = state.grade;
+      after.dataset.grade = grade;
+      after.dataset.zoom = state.zoom ? "1" : "";
     } while (state.previewAgain);
   } catch (error) {
     say(error.message, true);
@@ -252,11 +278,26 @@ async function refreshPreview() {
   state.figuresTimer = setTimeout(refreshFigures, 250);
 }
 
+// The figures belong to one grade at one strength: greyed out ("stale") from the moment another is asked for,
+// until theirs arrive; cleared when the photo changes.
+function markStale() {
+  $("figures").classList.add("stale");
+  delete $("figures").dataset.grade;
+}
+
+function clearFigures() {
+  markStale();
+  $("figures-table").replaceChildren();
+  $("histograms").hidden = true;
+}
+
 async function refreshFigures() {
   if (!state.grade) return;
   const grade = state.grade, value = strength();
+  const current = () => grade === state.grade && value === strength();
   try {
     const figures = await api(`/api/grades/${grade}/figures?strength=${value}`);
+    if (!current()) return;
     $("figures-table").replaceChildren(...Object.entries(figures).map(([name, number]) => {
       const row = document.createElement("tr");
       row.innerHTML = "<td></td><td></td>";
@@ -265,9 +306,16 @@ async function refreshFigures() {
       return row;
     }));
     const blob = await api(`/api/grades/${grade}/histograms?strength=${value}`);
+    if (!current()) return;
     const histograms = $("histograms"), old = histograms.src;
-    histograms.onload = () => { histograms.hidden = false; if (old.startsWith("blob:")) URL.revokeObjectURL(old); };
-    histograms.src = URL.createObjectURL(blob);
+    await new Promise((resolve) => { histograms.onload = resolve; histograms.onerror = resolve;
+                                     histograms.src = URL.createObjectURL(blob); });
+    histograms.hidden = false;
+    if (old.startsWith("blob:")) URL.revokeObjectURL(old);
+    if (!current()) return;
+    $("figures").classList.remove("stale");
+    $("figures").dataset.grade = grade;
+    $("figures").dataset.strength = value;
   } catch (error) {
     say(error.message, true);
   }
@@ -286,7 +334,7 @@ function showCommand() {
     if (Number(o.regrain)) command += ` --regrain ${o.regrain}`;
     if (Number(o.refine)) command += ` --refine ${o.refine}`;
     if (state.look.length > 1) command += ` --weights ${state.look.map((entry) => entry.weight).join(",")}`;
-    if ($("mask-on").checked) command += " --source-mask MASK (the _mask.png written beside the export)";
+    if (masked(state.current)) command += " --source-mask MASK (the _mask.png written beside the export)";
   }
   $("command").textContent = command;
 }
@@ -299,12 +347,16 @@ function setSplit(fraction) {
 }
 
 function setupDivider() {
-  const divider = $("divider"), stage = $("stage");
+  const divider = $("divider"), frame = $("frame");
   let dragging = false;
-  divider.addEventListener("pointerdown", (event) => { dragging = true; divider.setPointerCapture(event.pointerId); });
+  divider.addEventListener("pointerdown", (event) => {
+    dragging = true;
+    event.stopPropagation();  // not a pan of the zoomed view
+    divider.setPointerCapture(event.pointerId);
+  });
   divider.addEventListener("pointermove", (event) => {
     if (!dragging) return;
-    const box = stage.getBoundingClientRect();
+    const box = frame.getBoundingClientRect();
     setSplit((event.clientX - box.left) / box.width);
   });
   divider.addEventListener("pointerup", () => { dragging = false; });
@@ -313,20 +365,94 @@ function setupDivider() {
   setSplit(0.5);
 }
 
+// --- 100% (actual pixels): the photo and its grade at full resolution, panned by dragging or scrolling -------
+function setZoom(on) {
+  state.zoom = on;
+  $("zoom").checked = on;
+  const stage = $("stage");
+  const centre = [stage.scrollLeft + stage.clientWidth / 2, stage.scrollTop + stage.clientHeight / 2];
+  const ratio = [centre[0] / Math.max(1, $("frame").offsetWidth), centre[1] / Math.max(1, $("frame").offsetHeight)];
+  stage.classList.toggle("zoomed", on);
+  if (!state.current) return;
+  $("before").onload = () => {
+    maskCanvas();
+    if (on) {  // keep the middle of what was shown in the middle
+      stage.scrollLeft = ratio[0] * $("frame").offsetWidth - stage.clientWidth / 2;
+      stage.scrollTop = ratio[1] * $("frame").offsetHeight - stage.clientHeight / 2;
+    }
+  };
+  $("before").src = on ? `/api/files/${state.current}/full` : `/api/files/${state.current}/preview`;
+  refreshPreview();
+}
+
+function setupZoom() {
+  const stage = $("stage");
+  $("zoom").onchange = () => setZoom($("zoom").checked);
+  let start = null;
+  stage.addEventListener("pointerdown", (event) => {
+    if (!state.zoom || $("mask-canvas").classList.contains("painting")) return;
+    start = [event.clientX, event.clientY, stage.scrollLeft, stage.scrollTop];
+    stage.setPointerCapture(event.pointerId);
+    event.preventDefault();
+  });
+  stage.addEventListener("pointermove", (event) => {
+    if (!start) return;
+    stage.scrollLeft = start[2] - (event.clientX - start[0]);
+    stage.scrollTop = start[3] - (event.clientY - start[1]);
+  });
+  stage.addEventListener("pointerup", () => { start = null; });
+  // Keys, as in photo editors: \ before/after, Z 100%; not while typing in a field.
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea") || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (event.key === "\\") {
+      $("show-before").checked = !$("show-before").checked;
+      $("show-before").onchange();
+    } else if (event.key === "z" || event.key === "Z") {
+      if (state.current) setZoom(!state.zoom);
+    } else {
+      return;
+    }
+    event.preventDefault();
+  });
+}
+
 // --- the mask: painted on a canvas at the preview's size; alpha = where the original is kept ---------------
+// Each photo keeps its mask (at its preview's size) until Clear: putting the brush down (unticking "Paint a
+// mask") only hides the overlay, so the result is seen as exported.
+function previewSize(photoId) { return state.photos.find((p) => p.id === photoId).preview; }
+
 function maskCanvas() {
-  const canvas = $("mask-canvas"), before = $("before");
-  if (canvas.width !== before.naturalWidth || canvas.height !== before.naturalHeight) {
-    canvas.width = before.naturalWidth;
-    canvas.height = before.naturalHeight;
+  const canvas = $("mask-canvas");
+  const [width, height] = state.current ? previewSize(state.current) : [1, 1];
+  if (canvas.width !== width || canvas.height !== height || canvas.dataset.photo !== state.current) {
+    canvas.width = width;
+    canvas.height = height;
+    canvas.dataset.photo = state.current || "";
+    const kept = state.masks[state.current];
+    if (kept && kept.data) canvas.getContext("2d", { willReadFrequently: true }).putImageData(kept.data, 0, 0);
   }
-  canvas.getContext("2d", { willReadFrequently: true });
   return canvas;
+}
+
+function keepMask() {
+  const canvas = maskCanvas(), context = canvas.getContext("2d", { willReadFrequently: true });
+  const data = context.getImageData(0, 0, canvas.width, canvas.height);
+  let painted = false;
+  for (let i = 3; i < data.data.length; i += 4) if (data.data[i]) { painted = true; break; }
+  const previous = state.masks[state.current];
+  state.masks[state.current] = { data, painted, version: (previous ? previous.version : 0) + 1 };
+  showMaskState();
+}
+
+function showMaskState() {
+  $("mask-state").textContent = masked(state.current)
+    ? "This photo has a mask: the grade applies where it is clear (Clear removes it)." : "No mask: the grade applies everywhere.";
 }
 
 function clearMask() {
   const canvas = maskCanvas();
   canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
+  keepMask();
 }
 
 function dab(x, y) {
@@ -354,11 +480,10 @@ function setupMask() {
   };
   canvas.addEventListener("pointerdown", (event) => { painting = true; canvas.setPointerCapture(event.pointerId); dab(...at(event)); });
   canvas.addEventListener("pointermove", (event) => { if (painting) dab(...at(event)); });
-  canvas.addEventListener("pointerup", () => { if (painting) { painting = false; regrade(); } });
-  $("mask-on").onchange = () => {
+  canvas.addEventListener("pointerup", () => { if (painting) { painting = false; keepMask(); regrade(); } });
+  $("mask-on").onchange = () => {  // the brush taken up or put down: the mask itself stays as it is
     canvas.classList.toggle("painting", $("mask-on").checked);
     maskCanvas();
-    regrade();
   };
   $("mask-clear").onclick = () => { clearMask(); regrade(); };
   $("mask-invert").onclick = () => {
@@ -366,6 +491,7 @@ function setupMask() {
     const image = context.getImageData(0, 0, canvas.width, canvas.height);
     for (let i = 0; i < image.data.length; i += 4) { image.data[i] = 255; image.data[i + 3] = 255 - image.data[i + 3]; }
     context.putImageData(image, 0, 0);
+    keepMask();
     regrade();
   };
   $("mask-input").onchange = async (event) => {
@@ -381,6 +507,7 @@ function setupMask() {
         image.data[i + 3] = 255 - image.data[i]; image.data[i] = 255; image.data[i + 1] = image.data[i + 2] = 0;
       }
       context.putImageData(image, 0, 0);
+      keepMask();
       $("mask-on").checked = true;
       canvas.classList.add("painting");
       regrade();
@@ -390,16 +517,16 @@ function setupMask() {
   };
 }
 
-async function maskBlob() {
-  // White where the grade applies: 255 - the painted alpha.
-  const canvas = maskCanvas();
-  const image = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+async function maskBlob(photoId) {
+  // White where the grade applies: 255 - the painted alpha (a copy of the photo's kept mask).
+  const kept = state.masks[photoId].data;
+  const image = new ImageData(new Uint8ClampedArray(kept.data), kept.width, kept.height);
   for (let i = 0; i < image.data.length; i += 4) {
     const value = 255 - image.data[i + 3];
     image.data[i] = image.data[i + 1] = image.data[i + 2] = value;
     image.data[i + 3] = 255;
   }
-  const scratch = new OffscreenCanvas(canvas.width, canvas.height);
+  const scratch = new OffscreenCanvas(image.width, image.height);
   scratch.getContext("2d").putImageData(image, 0, 0);
   return scratch.convertToBlob({ type: "image/png" });
 }
@@ -459,7 +586,12 @@ async function start() {
   for (const opened of config.opened) addOpened(opened, config.preload.photos.includes(opened.id) ? "photo" : "look");
   $("photo-input").onchange = (event) => openFiles([...event.target.files], "photo");
   $("look-input").onchange = (event) => openFiles([...event.target.files], "look");
-  $("strength").addEventListener("input", () => { $("strength-value").textContent = strength().toFixed(2); refreshPreview(); showCommand(); });
+  $("strength").addEventListener("input", () => {
+    $("strength-value").textContent = strength().toFixed(2);
+    markStale();
+    refreshPreview();
+    showCommand();
+  });
   for (const id of ["method", "space", "keep-luma", "reach", "regrain", "refine"]) $(id).addEventListener("change", regrade);
   $("export-photo").onclick = () => exportWhat("photo");
   $("export-cube").onclick = () => exportWhat("cube");
@@ -467,8 +599,9 @@ async function start() {
   $("export-batch").onclick = exportBatch;
   document.querySelectorAll(".drop").forEach(setupDrop);
   setupDivider();
+  setupZoom();
   setupMask();
-  $("before").addEventListener("load", () => maskCanvas());
+  showMaskState();
   if (state.current && state.look.length) regrade();
   document.body.dataset.ready = "1";
 }
