@@ -23,9 +23,12 @@ from _common import load, ordered_pairs
 LUMA = np.array([0.2126, 0.7152, 0.0722])
 
 METHODS = {
-    "colorot (unbalanced, default)": dict(),
+    "colorot default (look)": dict(),
+    "colorot unbalanced": dict(method="unbalanced"),
     "colorot sliced": dict(method="sliced"),
-    "colorot sliced + regrain 8": dict(method="sliced", regrain_radius=8),
+    "  sliced, unsmoothed": dict(method="sliced", lut_blur=0, regrain_radius=0),
+    "colorot histogram": dict(method="histogram"),
+    "  histogram, unsmoothed": dict(method="histogram", lut_blur=0, regrain_radius=0),
     "colorot mkl": dict(method="mkl"),
 }
 

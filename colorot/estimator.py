@@ -84,12 +84,14 @@ class ColorTransfer:
         Match only chroma: every pixel keeps its luma (Rec. 709 ``Y'`` in
         ``"rgb"``, luminance in ``"linear"``, ``L`` in ``"lab"``/``"oklab"``),
         up to rounding and gamut clipping.
-    regrain_radius : int
-        Spatial regularization, off (0) by default: filter the color
-        displacement with a guided filter of this radius (pixels), guided by
-        the source's luma (Rabin et al. 2011), so that noise and JPEG blocks
-        are shifted rather than amplified. The result is then no longer a
-        function of color.
+    regrain_radius : int or None
+        Spatial regularization: filter the color displacement with a guided
+        filter of this radius (pixels), guided by the source's luma (Rabin et
+        al. 2011), so that noise and JPEG blocks are shifted rather than
+        amplified. The result is then no longer a function of color. None
+        (default): 8 for the 1-D quantile palette methods (``sliced``,
+        ``histogram``), 0 (off) for the others
+        (:data:`colorot.options.METHOD_REGRAIN`).
     regrain_eps : float
         The guided filter's regularization (a local variance in ``[0, 1]^2``
         units): source edges with more variance are kept.
@@ -101,10 +103,12 @@ class ColorTransfer:
         iterated regularization; :mod:`colorot.maps.refine`). Keeps more of
         the source's structure; the result is not a function of color, and
         it cannot be combined with a map fitted on ``sources``.
-    lut_blur : float
+    lut_blur : float or None
         Further regularization: standard deviation, in sRGB units, of a
-        Gaussian blur of the map's displacement over the color cube. 0 (the
-        default) disables it.
+        Gaussian blur of the map's displacement over the color cube (it bounds
+        how fast the map changes from color to color). None (default): 0.08
+        for ``sliced`` and ``histogram``, 0 (off) for the others
+        (:data:`colorot.options.METHOD_LUT_BLUR`).
 
     Attributes
     ----------
@@ -144,11 +148,11 @@ class ColorTransfer:
         n_knots: int = DEFAULTS["n_knots"],
         lut_size: int = DEFAULTS["lut_size"],
         monotone_luma: bool = DEFAULTS["monotone_luma"],
-        lut_blur: float = DEFAULTS["lut_blur"],
+        lut_blur: float | None = None,
         keep_luma: bool = False,
         method: str = DEFAULT_METHOD,
         reach: float | None = DEFAULTS["reach"],
-        regrain_radius: int = 0,
+        regrain_radius: int | None = None,
         regrain_eps: float = 1e-3,
         refine: int = 0,
     ):

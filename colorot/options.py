@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import ColorotError
 
-__all__ = ["TransferOptions", "DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "default_samples", "check_strength", "mix_weights"]
+__all__ = ["TransferOptions", "DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "METHOD_REGRAIN", "METHOD_LUT_BLUR", "default_samples", "check_strength", "mix_weights"]
 
 #: Working color spaces of the engine (see :mod:`colorot.measures.colorspaces`).
 SPACES = ("rgb", "linear", "lab", "oklab")
@@ -50,9 +50,18 @@ DEFAULTS = dict(
     n_knots=128,
     lut_size=LUT_SIZE,
     monotone_luma=True,
-    lut_blur=0.0,
     reach=0.32,
 )
+
+#: The palette methods whose maps are 1-D quantile matches (``sliced``, ``histogram``) steepen wherever the
+#: reference's colors spread wider than the photo's: a plain sky's noise came out 2.9x (median, 17.9x at most)
+#: over the sample pairs of benchmarks/flat_noise.py, and one white sky split into far-apart colors (158 codes
+#: between inputs 3 codes apart). By default they get what the look methods get from being smooth: the map's
+#: displacement blurred over the color cube (``lut_blur``, in sRGB units: its rate of change is bounded) and the
+#: guided-filter regrain (``regrain_radius``, pixels: the photo's noise is shifted, not amplified). Other
+#: methods: 0 (off). Measured in benchmarks/flat_noise.py and tests/test_palette.py.
+METHOD_LUT_BLUR = {"sliced": 0.08, "histogram": 0.08}
+METHOD_REGRAIN = {"sliced": 8, "histogram": 8}
 
 
 #: Colors drawn from each image by a method that needs more than ``DEFAULTS["n_samples"]``: the unbalanced fit
@@ -92,7 +101,8 @@ class TransferOptions:
     """The options of a transfer, checked once: what :class:`colorot.ColorTransfer` takes (see it for each
     option's meaning), torch-free, so that the command line and the ui check a request without importing torch.
 
-    Each option is checked and normalized on construction (``n_samples=None`` becomes the method's default);
+    Each option is checked and normalized on construction (``n_samples``, ``regrain_radius`` and ``lut_blur``
+    None become the method's defaults: :data:`METHOD_SAMPLES`, :data:`METHOD_REGRAIN`, :data:`METHOD_LUT_BLUR`);
     an option out of range raises :class:`~colorot.errors.ColorotError` with one line naming it.
 
     Examples
@@ -115,11 +125,11 @@ class TransferOptions:
     n_knots: int = DEFAULTS["n_knots"]
     lut_size: int = DEFAULTS["lut_size"]
     monotone_luma: bool = DEFAULTS["monotone_luma"]
-    lut_blur: float = DEFAULTS["lut_blur"]
+    lut_blur: float | None = None
     keep_luma: bool = False
     method: str = DEFAULT_METHOD
     reach: float | None = DEFAULTS["reach"]
-    regrain_radius: int = 0
+    regrain_radius: int | None = None
     regrain_eps: float = 1e-3
     refine: int = 0
 
@@ -132,6 +142,12 @@ class TransferOptions:
         if self.space not in SPACES:
             raise ColorotError(f"unknown color space {self.space!r}; choose one of {', '.join(SPACES)}")
         normal("n_samples", default_samples(self.method) if self.n_samples is None else self.n_samples)
+        if self.regrain_radius is None:  # refine picks its own radii when none is given
+            normal("regrain_radius", METHOD_REGRAIN.get(self.method, 0) if not self.refine else 0)
+        if self.lut_blur is None:
+            normal("lut_blur", METHOD_LUT_BLUR.get(self.method, 0.0))
+        if not float(self.lut_blur) >= 0:
+            raise ColorotError(f"lut_blur must be non-negative, got {self.lut_blur}")
         for name, low in (("n_iter", 1), ("n_samples", 16), ("n_knots", 2), ("regrain_radius", 0), ("refine", 0)):
             if int(getattr(self, name)) < low:
                 raise ColorotError(f"{name} must be at least {low}, got {getattr(self, name)}")

@@ -25,9 +25,9 @@ from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind
               help="Leave EXIF (camera, place, time) out of the output; the ICC profile is kept.")
 @click.option("--max-pixels", type=click.IntRange(1), default=None,
               help="Refuse larger images [default: COLOROT_MAX_PIXELS or 250000000].")
-@click.option("--regrain", type=click.IntRange(0), default=0, show_default=True, metavar="RADIUS",
+@click.option("--regrain", type=click.IntRange(0), default=None, metavar="RADIUS",
               help="Filter the color shift guided by SOURCE (radius in pixels) so noise is shifted, not amplified; "
-                   "0 = off.")
+                   "0 = off [default: 8 for the palette methods sliced and histogram, else 0].")
 @click.option("--refine", type=click.IntRange(0), default=0, show_default=True, metavar="ROUNDS",
               help=REFINE_HELP + "; the filter's radius is --regrain, else from 1/2 to 1/64 of the long side; 0 = off.")
 @click.option("--weights", default=None, metavar="W1,W2,...",

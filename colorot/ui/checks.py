@@ -10,7 +10,7 @@ __all__ = ["GRADE_OPTIONS", "CUBE_SIZES", "check_look", "check_options", "check_
 
 #: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
 GRADE_OPTIONS = {"method": (str, DEFAULT_METHOD), "space": (str, "rgb"), "keep_luma": ("boolean", False),
-                 "reach": (float, DEFAULTS["reach"]), "regrain": (int, 0), "refine": (int, 0),
+                 "reach": (float, DEFAULTS["reach"]), "regrain": (int, None), "refine": (int, 0),
                  "seed": (int, None)}
 
 

@@ -299,7 +299,7 @@ class Workspace:
                 return grade.model.transform(pixels, strength=strength, source_mask=mask)
             if grade.options["refine"]:
                 return blend(pixels, grade.refined_preview, strength, None)
-            if grade.options["regrain"]:
+            if grade.model.regrain_radius:  # asked for, or the method's default (the palette methods')
                 # The guided filter is linear in the shift it filters: the preview blends the full-strength one
                 # (the filter's radius scaled to the preview's pixels).
                 if grade.full_strength_preview is None:
@@ -433,5 +433,5 @@ def _with_regrain(model, grade: Grade, preview: np.ndarray):
 
     scale = max(preview.shape[:2]) / max(grade.photo.image.pixels.shape[:2])
     scaled = copy.copy(model)
-    scaled.regrain_radius = max(1, round(grade.options["regrain"] * scale))
+    scaled.regrain_radius = max(1, round(model.regrain_radius * scale))
     return scaled

@@ -331,7 +331,7 @@ function showCommand() {
   if (!command.startsWith("colorot apply")) {
     if (o.method === "unbalanced" || o.method === "look") command += ` --reach ${o.reach}`;
     if (o.keep_luma) command += " --keep-luma";
-    if (Number(o.regrain)) command += ` --regrain ${o.regrain}`;
+    if (o.regrain !== "") command += ` --regrain ${o.regrain}`;  // empty: the method's own (as the CLI's)
     if (Number(o.refine)) command += ` --refine ${o.refine}`;
     if (state.look.length > 1) command += ` --weights ${state.look.map((entry) => entry.weight).join(",")}`;
     if (masked(state.current)) command += " --source-mask MASK (the _mask.png written beside the export)";
