@@ -95,7 +95,7 @@ def test_a_look_fitted_on_a_shoot_grades_it_as_the_shared_map_does(tmp_path):
     photos = tmp_path / "shoot"
     photos.mkdir()
     for index, name in enumerate(("astronaut", "chelsea", "rocket") * 3):
-        Image.fromarray(np.roll(load_sample(name, 600), index * 37, axis=1)).save(photos / f"p{index}.jpg", quality=92)
+        Image.fromarray(np.roll(load_sample(name, 320), index * 37, axis=1)).save(photos / f"p{index}.jpg", quality=92)
     style = load_sample("coffee", 96)
     Image.fromarray(style).save(tmp_path / "style.png")
     sources = sorted(map(str, photos.glob("*.jpg")))
