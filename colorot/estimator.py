@@ -85,12 +85,10 @@ class ColorTransfer:
         ``"rgb"``, luminance in ``"linear"``, ``L`` in ``"lab"``/``"oklab"``),
         up to rounding and gamut clipping.
     regrain_radius : int or None
-        Spatial regularization: filter the color displacement with a guided
-        filter of this radius (pixels), guided by the source's luma (Rabin et
-        al. 2011), so that noise and JPEG blocks are shifted rather than
-        amplified. The result is then no longer a function of color. None
-        (default): 8 for the 1-D quantile palette methods (``sliced``,
-        ``histogram``), 0 (off) for the others
+        Filter the color displacement with a guided filter of this radius
+        (pixels) guided by the source's luma (Rabin et al. 2011): noise is
+        shifted, not amplified; the result is no longer a function of color.
+        None: 8 for ``sliced`` and ``histogram``, else 0 (off)
         (:data:`colorot.options.METHOD_REGRAIN`).
     regrain_eps : float
         The guided filter's regularization (a local variance in ``[0, 1]^2``
@@ -439,6 +437,13 @@ class ColorTransfer:
         return results
 
     def fit_transform(self, source: Image, style) -> Image:
-        """``fit(style)`` then ``transform(source)``."""
+        """Grade one photo: ``fit(style)`` then ``transform(source)``, as :func:`colorot.transfer` (same order).
+        Unlike scikit-learn's ``fit_transform(X)``, it transforms another image than the one it fits.
+
+        >>> import numpy as np, colorot
+        >>> photo, style = np.full((8, 8, 3), 120, np.uint8), np.full((8, 8, 3), [200, 120, 60], np.uint8)
+        >>> np.array_equal(ColorTransfer(seed=0).fit_transform(photo, style), colorot.transfer(photo, style, seed=0))
+        True
+        """
         return self.fit(style).transform(source)
 

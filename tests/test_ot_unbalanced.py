@@ -47,6 +47,28 @@ def test_balanced_sinkhorn_meets_both_marginals_and_unbalanced_drops_unmatched_m
     assert float(plan[:, 0].sum()) > 0.3  # the near one is not
 
 
+@pytest.mark.parametrize("rho", [0.05, 0.5, None])
+def test_the_sinkhorn_plan_is_pots(rho):
+    # Oracle: POT's ot.unbalanced.sinkhorn_unbalanced solves the same problem (KL entropy against a b^T, KL
+    # marginal penalties of weight reg_m); POT's balanced ot.sinkhorn for rho=None.
+    import ot
+
+    rng = np.random.default_rng(3)
+    x, y = rng.random((40, 3)), rng.random((30, 3)) * 0.8 + 0.2
+    a, b = rng.random(40) + 0.5, rng.random(30) + 0.5
+    a, b = a / a.sum(), b / b.sum()
+    cost = ((x[:, None] - y[None]) ** 2).sum(-1)
+    eps = 0.05
+    ours, _ = unbalanced_sinkhorn(torch.from_numpy(cost), torch.from_numpy(a).log(), torch.from_numpy(b).log(),
+                                  eps, rho, n_iter=3000)
+    if rho is None:
+        theirs = ot.sinkhorn(a, b, cost, eps, numItermax=100000, stopThr=1e-13)
+    else:
+        theirs = ot.unbalanced.sinkhorn_unbalanced(a, b, cost, eps, rho, reg_type="kl", numItermax=100000,
+                                                   stopThr=1e-13)
+    np.testing.assert_allclose(ours.numpy(), theirs, atol=1e-9, rtol=1e-5)
+
+
 def test_fit_recovers_a_known_affine_grade():
     colors = torch.from_numpy(load_sample("chelsea", 120).reshape(-1, 3) / 255.0)
     matrix = torch.tensor([[1.05, 0.05, 0.0], [0.0, 0.95, 0.05], [0.05, 0.0, 0.8]], dtype=torch.float64)
