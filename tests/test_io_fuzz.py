@@ -20,9 +20,14 @@ from colorot.io._codecs import write_png16
 from colorot.io.icc import srgb_profile
 
 
+RGB = np.random.default_rng(0).integers(0, 256, (12, 16, 3), dtype=np.uint8)
+
+#: The formats whose sample keeps every code (the others are lossy or a palette).
+LOSSLESS = ("png", "png16", "bmp", "tiff", "tiff-float")
+
+
 def _valid_files() -> dict[str, bytes]:
-    rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 256, (12, 16, 3), dtype=np.uint8)
+    rgb = RGB
     exif = Image.Exif()
     exif[0x0112] = 6
     files = {}
@@ -70,7 +75,15 @@ def test_random_bytes(data):
 
 @pytest.mark.parametrize("fmt", sorted(VALID))
 def test_every_valid_sample_reads(fmt):
-    _read(VALID[fmt], f"valid.{fmt}")
+    path = FOLDER / f"valid.{fmt}"
+    path.write_bytes(VALID[fmt])
+    image = read_image(path)  # a valid file must read: no error is allowed here
+    # EXIF orientation 6 (rotated 90 degrees clockwise) is applied where the sample carries it.
+    expected = np.rot90(RGB, -1) if fmt in ("png", "png16", "jpeg", "webp") else RGB
+    assert image.pixels.shape[:2] == expected.shape[:2] and image.pixels.shape[-1] in (3, 4)
+    if fmt in LOSSLESS:
+        scale = {"uint8": 1, "uint16": 257}.get(image.pixels.dtype.name, 1 / 255)
+        np.testing.assert_allclose(image.pixels[..., :3] / scale, expected, atol=0.5)
 
 
 @SETTINGS
