@@ -90,9 +90,10 @@ class ColorTransfer:
         shifted, not amplified; the result is no longer a function of color.
         None: 8 for ``sliced`` and ``histogram``, else 0 (off)
         (:data:`colorot.options.METHOD_REGRAIN`).
-    regrain_eps : float
+    regrain_eps : float or None
         The guided filter's regularization (a local variance in ``[0, 1]^2``
-        units): source edges with more variance are kept.
+        units): source edges with more variance are kept. None: 4e-3 for
+        ``sliced`` and ``histogram``, else 1e-3.
     refine : int
         Rounds of regrain and re-transfer, 0 (off) by default: each round
         filters the displacement from the source as ``regrain_radius`` does
@@ -151,7 +152,7 @@ class ColorTransfer:
         method: str = DEFAULT_METHOD,
         reach: float | None = DEFAULTS["reach"],
         regrain_radius: int | None = None,
-        regrain_eps: float = 1e-3,
+        regrain_eps: float | None = None,
         refine: int = 0,
     ):
         options = TransferOptions(
@@ -267,14 +268,14 @@ class ColorTransfer:
                 f"got {style_colors.shape[0]} styles for {source_colors.shape[0]} source images; "
                 "pass one style or one per image"
             )
-        method = METHODS[self.method]
-        luma_first = self.monotone_luma or self.keep_luma
+        method, luma_first, fields = METHODS[self.method], self.monotone_luma or self.keep_luma, TransferOptions.__dataclass_fields__
+        self.fit_notes_ = TransferOptions(**{name: getattr(self, name) for name in fields}).ignored()  # then the fit's
         if method.takes_reach:
             extra = {"shared_structure": self._shared_structure(sources, source_colors.shape[0])} \
                 if method.reads_structure else {}
             fitted = method.fit(source_colors, style_colors, reach=self.reach, keep_luma=self.keep_luma,
                                 luma_axis=luma_axis(self.fit_space) if luma_first else None, **extra)
-            self.fit_notes_ = fit_notes(fitted)
+            self.fit_notes_ += fit_notes(fitted)
             return fitted
         if not method.takes_engine_options:
             return method.fit(source_colors, style_colors)

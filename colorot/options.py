@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import ColorotError
 
-__all__ = ["TransferOptions", "DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "METHOD_REGRAIN", "METHOD_LUT_BLUR", "default_samples", "check_strength", "mix_weights"]
+__all__ = ["TransferOptions", "DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "METHOD_OPTIONS", "METHOD_REGRAIN", "METHOD_LUT_BLUR", "default_samples", "check_strength", "mix_weights"]
 
 #: Working color spaces of the engine (see :mod:`colorot.measures.colorspaces`).
 SPACES = ("rgb", "linear", "lab", "oklab")
@@ -28,6 +28,13 @@ DEFAULT_METHOD = "look"
 #: The intent of each method: ``"look"`` (the reference's grade) or ``"palette"`` (the reference's colors).
 METHOD_INTENTS = {"look": "look", "unbalanced": "look", "sliced": "palette", "mkl": "palette",
                   "reinhard": "palette", "histogram": "palette", "emd": "palette", "conditioned": "palette"}
+
+#: The options only some methods use, by method (every other option applies to every method). An option set away
+#: from its default for a method that does not use it is said (:meth:`TransferOptions.ignored`), never dropped
+#: silently.
+METHOD_OPTIONS = {"look": ("reach", "keep_luma", "monotone_luma"),
+                  "unbalanced": ("reach", "keep_luma", "monotone_luma"),
+                  "sliced": ("keep_luma", "monotone_luma", "n_iter", "n_knots", "smoothing")}
 
 #: The seed of a call without one: the same output every run; another seed selects another run.
 DEFAULT_SEED = 0
@@ -58,10 +65,12 @@ DEFAULTS = dict(
 #: over the sample pairs of benchmarks/flat_noise.py, and one white sky split into far-apart colors (158 codes
 #: between inputs 3 codes apart). By default they get what the look methods get from being smooth: the map's
 #: displacement blurred over the color cube (``lut_blur``, in sRGB units: its rate of change is bounded) and the
-#: guided-filter regrain (``regrain_radius``, pixels: the photo's noise is shifted, not amplified). Other
-#: methods: 0 (off). Measured in benchmarks/flat_noise.py and tests/test_palette.py.
+#: guided-filter regrain (``(regrain_radius, regrain_eps)``: radius in pixels, and the local variance above
+#: which an edge of the photo is kept: the photo's noise is shifted, not amplified; 4e-3 keeps edges of more than
+#: 16 codes' spread). Other methods: no blur, no regrain (eps 1e-3 when a radius is asked for). Measured in
+#: benchmarks/flat_noise.py and tests/test_palette.py.
 METHOD_LUT_BLUR = {"sliced": 0.08, "histogram": 0.08}
-METHOD_REGRAIN = {"sliced": 8, "histogram": 8}
+METHOD_REGRAIN = {"sliced": (8, 4e-3), "histogram": (8, 4e-3)}
 
 
 #: Colors drawn from each image by a method that needs more than ``DEFAULTS["n_samples"]``: the unbalanced fit
@@ -109,6 +118,9 @@ class TransferOptions:
     --------
     >>> TransferOptions(method="mkl").n_samples
     65536
+    >>> TransferOptions(method="mkl", reach=0.5, keep_luma=True).ignored()  # doctest: +NORMALIZE_WHITESPACE
+    ["warning: keep_luma=True is ignored by method 'mkl' (it applies to look, unbalanced, sliced)",
+     "warning: reach=0.5 is ignored by method 'mkl' (it applies to look, unbalanced)"]
     >>> TransferOptions(reach=-1)
     Traceback (most recent call last):
     ...
@@ -130,7 +142,7 @@ class TransferOptions:
     method: str = DEFAULT_METHOD
     reach: float | None = DEFAULTS["reach"]
     regrain_radius: int | None = None
-    regrain_eps: float = 1e-3
+    regrain_eps: float | None = None
     refine: int = 0
 
     def __post_init__(self):
@@ -143,7 +155,9 @@ class TransferOptions:
             raise ColorotError(f"unknown color space {self.space!r}; choose one of {', '.join(SPACES)}")
         normal("n_samples", default_samples(self.method) if self.n_samples is None else self.n_samples)
         if self.regrain_radius is None:  # refine picks its own radii when none is given
-            normal("regrain_radius", METHOD_REGRAIN.get(self.method, 0) if not self.refine else 0)
+            normal("regrain_radius", METHOD_REGRAIN.get(self.method, (0,))[0] if not self.refine else 0)
+        if self.regrain_eps is None:
+            normal("regrain_eps", METHOD_REGRAIN.get(self.method, (0, 1e-3))[1] if not self.refine else 1e-3)
         if self.lut_blur is None:
             normal("lut_blur", METHOD_LUT_BLUR.get(self.method, 0.0))
         if not float(self.lut_blur) >= 0:
@@ -168,3 +182,15 @@ class TransferOptions:
                            ("regrain_eps", float)):
             normal(name, kind(getattr(self, name)))
         normal("reach", reach)
+
+    def ignored(self) -> list[str]:
+        """One warning line per option set away from its default that the chosen method does not use
+        (:data:`METHOD_OPTIONS`)."""
+        defaults = {field.name: field.default for field in dataclasses.fields(self)}
+        lines = []
+        for name in sorted({name for names in METHOD_OPTIONS.values() for name in names}):
+            if name not in METHOD_OPTIONS.get(self.method, ()) and getattr(self, name) != defaults[name]:
+                users = ", ".join(method for method, names in METHOD_OPTIONS.items() if name in names)
+                lines.append(f"warning: {name}={getattr(self, name)!r} is ignored by method {self.method!r} "
+                             f"(it applies to {users})")
+        return lines

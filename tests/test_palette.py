@@ -27,7 +27,8 @@ def _largest_step_near_white(model) -> float:
 def test_the_palette_map_has_no_jump_near_white(photo, style):
     source, reference = load_sample(photo, 320), load_sample(style, 320)
     raw = colorot.ColorTransfer(method="sliced", lut_blur=0, regrain_radius=0, seed=0).fit(reference, [source])
-    smooth = colorot.ColorTransfer(method="sliced", seed=0).fit(reference, [source])
+    # The map itself (the regrain filters an image, not colors): its default blur.
+    smooth = colorot.ColorTransfer(method="sliced", regrain_radius=0, seed=0).fit(reference, [source])
     assert _largest_step_near_white(raw) > 60  # without the blur, the sliced map jumps there
     assert _largest_step_near_white(smooth) <= 30
 
@@ -61,8 +62,9 @@ def test_a_plain_skys_noise_is_not_amplified_by_the_palette_methods():
 
 
 def test_the_palette_defaults_are_the_methods_and_an_explicit_value_wins():
-    assert (TransferOptions(method="sliced").regrain_radius, TransferOptions(method="sliced").lut_blur) == (8, 0.08)
-    assert (TransferOptions().regrain_radius, TransferOptions().lut_blur) == (0, 0.0)
+    sliced, default = TransferOptions(method="sliced"), TransferOptions()
+    assert (sliced.regrain_radius, sliced.regrain_eps, sliced.lut_blur) == (8, 4e-3, 0.08)
+    assert (default.regrain_radius, default.regrain_eps, default.lut_blur) == (0, 1e-3, 0.0)
     assert TransferOptions(method="sliced", regrain_radius=0, lut_blur=0).regrain_radius == 0
     assert TransferOptions(method="sliced", refine=2).regrain_radius == 0  # refine picks its own radii
     with pytest.raises(colorot.ColorotError, match="lut_blur"):

@@ -1,0 +1,32 @@
+"""One options object: checked once, the method's own defaults, and an option the method does not use said."""
+
+from __future__ import annotations
+
+import numpy as np
+from click.testing import CliRunner
+from PIL import Image
+
+import colorot
+from colorot.cli import main
+from colorot.options import METHOD_NAMES, METHOD_OPTIONS, TransferOptions
+
+
+def test_an_option_the_method_does_not_use_is_said_not_dropped(tmp_path):
+    assert TransferOptions(method="sliced").ignored() == []  # defaults say nothing
+    assert TransferOptions(method="look", reach=0.5, keep_luma=True).ignored() == []  # used by the look
+    lines = TransferOptions(method="mkl", reach=0.5, n_iter=5).ignored()
+    assert len(lines) == 2 and all(line.startswith("warning:") and "'mkl'" in line for line in lines)
+    rng = np.random.default_rng(0)
+    style, photo = (rng.random((16, 16, 1)) * [200, 150, 90]).astype(np.uint8), rng.random((16, 16, 3))
+    model = colorot.ColorTransfer(method="sliced", reach=0.5, n_iter=4, seed=0).fit(style)
+    model.transform(photo)
+    assert any("reach=0.5 is ignored by method 'sliced'" in line for line in model.fit_notes_)
+    Image.fromarray(style).save(tmp_path / "style.png")
+    Image.fromarray((photo * 255).astype(np.uint8)).save(tmp_path / "photo.png")
+    result = CliRunner().invoke(main, ["transfer", str(tmp_path / "photo.png"), str(tmp_path / "style.png"),
+                                       "--method", "mkl", "--reach", "0.5", "-o", str(tmp_path / "out.png")])
+    assert result.exit_code == 0 and "reach=0.5 is ignored by method 'mkl'" in result.output
+
+
+def test_every_method_named_in_the_option_table_exists():
+    assert set(METHOD_OPTIONS) <= set(METHOD_NAMES)
