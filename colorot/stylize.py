@@ -200,7 +200,8 @@ def stylize(
     content_image = _fit_side(_as_tensor(content, "content", device), size)
     style_image = _fit_side(_as_tensor(style, "style", device), max(size, 64))
     # Color first: the content recolored by the engine is both the start and the content target.
-    recolored = transfer(content_image, style_image, seed=seed, device=device, method="sliced")  # the histogram
+    # the histogram itself (unsmoothed: the texture optimization that follows is the regularization)
+    recolored = transfer(content_image, style_image, seed=seed, device=device, method="sliced", lut_blur=0, regrain_radius=0)
     mask = None
     if content_mask is not None:
         mask = torch.as_tensor(np.asarray(content_mask, dtype=np.float32), device=device)
