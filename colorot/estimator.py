@@ -261,18 +261,16 @@ class ColorTransfer:
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
     def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator, n_iter: int | None = None,
-                   sources: Sequence[PixelView] = ()) -> ColorMap:
+                   sources: Sequence[PixelView] = (), structure: torch.Tensor | None = None) -> ColorMap:
         style_colors = self.style_colors_
         if style_colors.shape[0] not in (1, source_colors.shape[0]):
-            raise ColorotError(
-                f"got {style_colors.shape[0]} styles for {source_colors.shape[0]} source images; "
-                "pass one style or one per image"
-            )
+            raise ColorotError(f"got {style_colors.shape[0]} styles for {source_colors.shape[0]} source images; "
+                               "pass one style or one per image")
         method, luma_first, fields = METHODS[self.method], self.monotone_luma or self.keep_luma, TransferOptions.__dataclass_fields__
         self.fit_notes_ = TransferOptions(**{name: getattr(self, name) for name in fields}).ignored()  # then the fit's
         if method.takes_reach:
-            extra = {"shared_structure": self._shared_structure(sources, source_colors.shape[0])} \
-                if method.reads_structure else {}
+            structure = self._shared_structure(sources, len(source_colors)) if structure is None else structure
+            extra = {"shared_structure": structure} if method.reads_structure else {}
             fitted = method.fit(source_colors, style_colors, reach=self.reach, keep_luma=self.keep_luma,
                                 luma_axis=luma_axis(self.fit_space) if luma_first else None, **extra)
             self.fit_notes_ += fit_notes(fitted)
@@ -293,8 +291,9 @@ class ColorTransfer:
 
     def _shared_structure(self, sources: Sequence[PixelView], batch: int) -> torch.Tensor | None:
         """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources."""
-        photos = [patches for view in sources for patches in structure_patches(view.pixels, view.size, view.scale)]
-        if not photos or self.style_structure_ is None:
+        photos = [] if self.style_structure_ is None else [
+            patches for view in sources for patches in structure_patches(view.pixels, view.size, view.scale)]
+        if not photos:  # a method that does not read structure, or no image to measure
             return None
         styles = self.style_structure_ * (len(photos) if len(self.style_structure_) == 1 else 1)
         shares = torch.tensor([shared_structure(photo, style) for photo, style in zip(photos, styles, strict=True)])

@@ -69,6 +69,8 @@ def refined_transform(model, view: PixelView, strength: float, mask: torch.Tenso
         and model.lut_size <= PILLOW_LUT_MAX
     moved = source
     rounds = model.refine + 1
+    # The photo's structure against the style's, measured once (a regrain changes colors, not the scene).
+    structure = model._shared_structure([view], 1)  # None for a method that does not read it
     for round_ in range(rounds):
         with progress.part(round_ / rounds, (round_ + 1) / rounds, f"refine: round {round_ + 1} of {rounds}"):
             last = round_ == model.refine
@@ -84,7 +86,7 @@ def refined_transform(model, view: PixelView, strength: float, mask: torch.Tenso
                                    device=model.device_, name="source", mask=copy_mask)
             steps = model._fit_steps(to_space(colors, model.fit_space), generator,
                                     n_iter=model.n_iter if last else min(model.n_iter, REFINE_ROUND_ITER),
-                                    sources=[view])
+                                    structure=structure)
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
             partial = model._bakes_partially(size)
