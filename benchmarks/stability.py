@@ -12,7 +12,7 @@ On the 20 ordered pairs of sample photos, resized to a long side of 512 px, per 
 Targets of the look issue for the default: seeds <= 1.0 mean and <= 8 at the 99th percentile, crop and re-encode
 <= 1.5.
 
-    python benchmarks/stability.py [--size 512]
+    python benchmarks/stability.py [--size 512] [--methods NAME,NAME]
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import colorot
 
 from _common import load, ordered_pairs
 
-METHODS = {"colorot (unbalanced, default)": dict(), "colorot sliced": dict(method="sliced")}
+METHODS = {"colorot default (look)": dict(), "colorot unbalanced": dict(method="unbalanced"),
+           "colorot sliced": dict(method="sliced")}
 
 
 def resized(image: np.ndarray, size: int) -> np.ndarray:
@@ -60,13 +61,15 @@ def measure(source: np.ndarray, style: np.ndarray, options: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=512, help="long side of the photos, in pixels")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated names of METHODS to run")
     args = parser.parse_args()
+    methods = {name: METHODS[name] for name in args.methods.split(",")}
     photos = {}
-    rows: dict = {name: [] for name in METHODS}
+    rows: dict = {name: [] for name in methods}
     for source_name, style_name in ordered_pairs():
         for name in (source_name, style_name):
             photos.setdefault(name, resized(load(name), args.size))
-        for method, options in METHODS.items():
+        for method, options in methods.items():
             rows[method].append(measure(photos[source_name], photos[style_name], options))
     print(f"{len(ordered_pairs())} ordered pairs at {args.size} px; codes of 8-bit output, median (worst) over pairs")
     print(f"  {'method':<30} {'seed mean':>13} {'seed p99':>13} {'crop 90%':>13} {'JPEG q90':>13}")
