@@ -239,7 +239,10 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     few_sources = _subsample(sources, LOOK_COLORS).float()
     few_styles = _subsample(styles, LOOK_COLORS).float()
     count = min(few_sources.shape[1], few_styles.shape[1])
-    parameters = model(few_styles.to(model.feature_mean.device), few_sources.to(model.feature_mean.device))
+    # The look reads every sampled color (its features are quantiles and shares: a sparse palette's few colors
+    # vary from draw to draw among 4096); the gate reads 4096 of each, as it was fitted.
+    device = model.feature_mean.device
+    parameters = model(styles.float().to(device), sources.float().to(device))
     look = LookMap(parameters.reshape(*batch, -1), "rgb")
     looked = LookMap(parameters, "rgb")(few_sources)
     structure = None if shared_structure is None else shared_structure.reshape(-1)
