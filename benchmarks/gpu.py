@@ -26,7 +26,7 @@ from PIL import Image
 
 import colorot
 from colorot.estimator import ColorTransfer
-from colorot.io.arrays import image_to_pixels
+from colorot.pixels import image_to_pixels
 from colorot.maps.kernels import apply_table
 
 from _common import load
@@ -61,24 +61,24 @@ def timed(function, repeats: int) -> float:
 
 def stages(source: torch.Tensor, style: torch.Tensor, repeats: int) -> dict:
     """Median time of each stage of one transfer (the API's own steps, run one by one)."""
-    model = ColorTransfer(seed=0).fit(style)
+    fitter = ColorTransfer(seed=0).fit(style).fitter
     view = image_to_pixels(source, "source")
     generator = torch.Generator(device=source.device).manual_seed(0)
     state = {}
 
     def fit_map():
-        state["steps"] = model._fit_steps(model._sample(view, generator, model.device_, "source"), generator)
+        state["steps"] = fitter.fit(fitter.sample(view, generator), generator, sources=[view])[0]
 
     def bake():
-        state["lut"] = model._bake(state["steps"], 1.0)
+        state["lut"] = fitter.bake(state["steps"], 1.0)
 
     fit_map(), bake()
     return {
         "sample style (ms)": 1e3 * timed(lambda: ColorTransfer(seed=0).fit(style), repeats),
         "sample source + fit map (ms)": 1e3 * timed(fit_map, repeats),
         "bake 65^3 LUT (ms)": 1e3 * timed(bake, repeats),
-        "apply LUT (ms)": 1e3 * timed(lambda: apply_table(state["lut"], view, model.device_), repeats),
-        "steps": len(state["steps"]),
+        "apply LUT (ms)": 1e3 * timed(lambda: apply_table(state["lut"], view, fitter.device), repeats),
+        "steps": len(state["steps"]) if hasattr(state["steps"], "__len__") else 1,
     }
 
 

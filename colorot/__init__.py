@@ -1,4 +1,5 @@
-"""colorot: give one photo the colors of another with sliced optimal transport.
+"""colorot: give one photo the look of another with optimal transport (unbalanced and sliced) and a learned look
+model.
 
 The main entry points:
 
@@ -8,7 +9,7 @@ The main entry points:
 * :func:`colorot.sliced_wasserstein` -- the distance the engine minimizes;
 * :func:`colorot.read_image` / :func:`colorot.write_image` -- files in and out;
 * :func:`colorot.fit_lut` / :func:`colorot.apply_lut` -- one map baked as a 3D LUT, and applying it
-  (:mod:`colorot.looks` writes and reads look, ``.cube`` and Hald files);
+  (:mod:`colorot.apps.looks` writes and reads look, ``.cube`` and Hald files);
 * :func:`colorot.train_generator` -- a network trained with a sliced Wasserstein loss that
   amortizes the map (:class:`colorot.ColorGenerator`, an ``nn.Module``; a look once saved);
   :class:`colorot.ConditionedGenerator` is its style-conditioned variant.
@@ -25,9 +26,6 @@ with :mod:`colorot.learned` beside the engine and :mod:`colorot.cli` at the edge
 from __future__ import annotations
 
 import importlib
-import importlib.abc
-import importlib.util
-import sys
 
 __version__ = "0.1.0"
 
@@ -55,28 +53,6 @@ _EXPORTS = {
     "ConditionedGenerator": "learned.conditioned",
 }
 
-#: Modules that moved into subpackages, importable under their old names too (``colorot.looks`` is
-#: ``colorot.apps.looks``, the same module object): code written for the flat layout keeps working.
-MOVED_MODULES = {
-    "_codecs": "io._codecs",
-    "icc": "io.icc",
-    "_convert": "io.arrays",
-    "styles": "io.styles",
-    "colorspaces": "measures.colorspaces",
-    "metrics": "measures.metrics",
-    "sliced": "ot.sliced",
-    "methods": "ot.methods",
-    "transport_map": "maps.lut",
-    "shaper": "maps.shaper",
-    "dense_lut": "maps.dense",
-    "regrain": "maps.regrain",
-    "generator": "learned.generator",
-    "conditioned": "learned.conditioned",
-    "looks": "apps.looks",
-    "batch": "apps.batch",
-    "video": "apps.video",
-}
-
 __all__ = [*_EXPORTS, "__version__"]
 
 
@@ -85,29 +61,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
         globals()[name] = value
         return value
-    if name in MOVED_MODULES:
-        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'colorot' has no attribute {name!r}")
 
 
 def __dir__():
     return sorted(__all__)
-
-
-class _MovedModuleFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    """Imports ``colorot.OLD`` as the module now at ``colorot.NEW`` (see :data:`MOVED_MODULES`)."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        package, _, name = fullname.rpartition(".")
-        if package == __name__ and name in MOVED_MODULES:
-            return importlib.util.spec_from_loader(fullname, self)
-        return None
-
-    def create_module(self, spec):
-        return importlib.import_module(f"{__name__}.{MOVED_MODULES[spec.name.rpartition('.')[2]]}")
-
-    def exec_module(self, module) -> None:  # the module ran when it was imported under its new name
-        pass
-
-
-sys.meta_path.append(_MovedModuleFinder())

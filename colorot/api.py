@@ -8,7 +8,7 @@ import torch
 from .devices import resolve_device
 from .errors import ColorotError
 from .estimator import ColorTransfer, Image
-from .io.arrays import image_to_pixels
+from .pixels import image_to_pixels
 from .maps.kernels import apply_table
 from .maps.lut import ColorLUT, identity_grid
 from .options import DEFAULTS, LUT_SIZE
@@ -96,7 +96,7 @@ def transfer(
 
 
 def apply_lut(lut: ColorLUT, image: Image, *, device=None, interpolation: str = "trilinear") -> Image:
-    """Apply a lookup table (from :func:`fit_lut` or :mod:`colorot.looks`) to an image.
+    """Apply a lookup table (from :func:`fit_lut` or :mod:`colorot.apps.looks`) to an image.
 
     Parameters
     ----------
@@ -110,7 +110,7 @@ def apply_lut(lut: ColorLUT, image: Image, *, device=None, interpolation: str = 
     Examples
     --------
     >>> import numpy as np
-    >>> from colorot.transport_map import ColorLUT, identity_grid
+    >>> from colorot.maps.lut import ColorLUT, identity_grid
     >>> identity = ColorLUT(identity_grid(5).T.reshape(3, 5, 5, 5))
     >>> image = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
     >>> bool((apply_lut(identity, image, device="cpu") == image).all())
@@ -209,17 +209,18 @@ class ColorTransferModule(torch.nn.Module):
 
     def forward(self, *inputs):
         """Transform an image, or the images of a sample (``module(image, label)``, a dict, nested
-        tuples) by torchvision transforms v2's rule: :func:`colorot.io.samples.map_images`."""
-        from .io.samples import map_images
+        tuples) by torchvision transforms v2's rule: :func:`colorot.sample_structures.map_images`."""
+        from .fitting import MapFitter
         from .measures.structure import Structure
+        from .sample_structures import map_images
 
-        model = self.model
-        model.style_colors_ = self.style_colors
-        model.device_ = self.style_colors.device
         counts = self.style_patch_counts.tolist()
-        model.style_structure_ = [Structure(*parts) for parts in zip(self.style_patches.split(counts),
-                                                                     self.style_positions.split(counts))] or None
-        return map_images(inputs[0] if len(inputs) == 1 else inputs, model.transform)
+        structure = [Structure(*parts) for parts in zip(self.style_patches.split(counts),
+                                                        self.style_positions.split(counts))] or None
+        # The fitted style is this module's buffers (moved with it), the options the estimator's.
+        fitter = MapFitter(self.model.options, self.style_colors, self.style_colors.device, structure)
+        return map_images(inputs[0] if len(inputs) == 1 else inputs,
+                          lambda image: fitter.grade(image_to_pixels(image, "source"), self.model.strength)[0])
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """The style's structure has a size of its own: take the saved one's."""

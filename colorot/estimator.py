@@ -11,25 +11,18 @@ import torch
 from . import threads
 from .devices import resolve_device, seeded_generator
 from .errors import ColorotError
-from .io.arrays import PixelView, image_to_pixels, mask_to_weights
-from .maps.kernels import apply_table
-from .maps.lut import ColorLUT, bake_lut, used_nodes
+from .fitting import MapFitter
+from .maps.lut import ColorLUT
 from .maps.protocol import ColorMap
-from .maps.refine import refined_transform
-from .measures import sample_colors
-from .measures.colorspaces import luma_axis, neutral_axis, to_space
-from .measures.structure import Structure, pooled_structure, shared_structure, structure_patches
+from .measures.structure import Structure, pooled_structure, structure_patches
+from .methods import METHODS
+from .pixels import image_to_pixels, mask_to_weights
 from .options import DEFAULT_METHOD, DEFAULTS, TransferOptions, check_strength, mix_weights
-from .ot.methods import METHODS, fit_notes
 from .ot.barycenter import sliced_barycenter
 
 __all__ = ["ColorTransfer"]
 
 Image = TypeVar("Image")
-
-
-#: Images up to this many pixels get a table baked only around their colors (see ColorTransfer.transform).
-PARTIAL_BAKE_PIXELS = 1 << 22
 
 
 class ColorTransfer:
@@ -73,7 +66,7 @@ class ColorTransfer:
         (:mod:`colorot.learned.look_transfer`; in sRGB whatever ``space``);
         ``"unbalanced"`` is the transport's grade alone. The *palette* (the style's own colors): ``"sliced"``, sliced
         transport of the full histogram (proportions too); classic methods and
-        ``"conditioned"`` the shipped generator (:mod:`colorot.ot.methods`),
+        ``"conditioned"`` the shipped generator (:data:`colorot.methods.METHODS`),
         all applied through the same lookup table.
     reach : float or None
         ``"look"`` and ``"unbalanced"``: how far, in standard deviations of the two
@@ -89,7 +82,7 @@ class ColorTransfer:
         (pixels) guided by the source's luma (Rabin et al. 2011): noise is
         shifted, not amplified; the result is no longer a function of color.
         None: 8 for ``sliced`` and ``histogram``, else 0 (off)
-        (:data:`colorot.options.METHOD_REGRAIN`).
+        (its line in :data:`colorot.methods.METHODS`).
     regrain_eps : float or None
         The guided filter's regularization (a local variance in ``[0, 1]^2``
         units): source edges with more variance are kept. None: 4e-3 for
@@ -107,7 +100,7 @@ class ColorTransfer:
         Gaussian blur of the map's displacement over the color cube (it bounds
         how fast the map changes from color to color). None (default): 0.08
         for ``sliced`` and ``histogram``, 0 (off) for the others
-        (:data:`colorot.options.METHOD_LUT_BLUR`).
+        (its line in :data:`colorot.methods.METHODS`).
 
     Attributes
     ----------
@@ -118,7 +111,7 @@ class ColorTransfer:
     lut_ : ColorLUT or None
         ``steps_`` baked into a lookup table at the estimator's strength.
     fit_notes_ : list of str
-        What the last fit said of itself (:func:`colorot.ot.methods.fit_notes`).
+        What the last fit said of itself (:func:`colorot.methods.fit_notes`).
 
     Examples
     --------
@@ -168,20 +161,23 @@ class ColorTransfer:
         self.steps_: ColorMap | None = None
         self.lut_: ColorLUT | None = None
 
+    @property
+    def options(self) -> TransferOptions:
+        """The estimator's options as one object (checked again: an attribute set since is checked too)."""
+        return TransferOptions(**{field.name: getattr(self, field.name) for field in dataclasses.fields(TransferOptions)})
+
     # -- fitting -----------------------------------------------------------
     @property
     def fit_space(self) -> str:
         """The working space the map is fitted in (fixed by some methods, e.g. Lab for Reinhard)."""
         return METHODS[self.method].space or self.space
 
-    @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _sample(
-        self, view: PixelView, generator: torch.Generator, device, name: str, mask=None, n_samples=None
-    ) -> torch.Tensor:
-        weights = None if mask is None else mask_to_weights(mask, view, f"{name} mask")
-        colors = sample_colors(view.pixels, view.scale, n_samples or self.n_samples, generator, device=device,
-                               name=name, mask=weights)
-        return to_space(colors, self.fit_space)
+    @property
+    def fitter(self) -> MapFitter:
+        """What samples a photo's colors, fits the map to the style's and bakes it, with the options as they are
+        now (:class:`colorot.fitting.MapFitter`; after :meth:`fit`)."""
+        self._check_fitted()
+        return MapFitter(self.options, self.style_colors_, self.device_, self.style_structure_)
 
     @threads.fitting
     def fit(self, style, sources=None, *, weights=None, style_mask=None, source_mask=None) -> "ColorTransfer":
@@ -218,15 +214,13 @@ class ColorTransfer:
         mix = mix_weights(weights, len(styles))
         views = [image_to_pixels(image, f"style {i + 1}" if len(styles) > 1 else "style") for i, image in enumerate(styles)]
         self.device_ = resolve_device(self.device, styles[0] if views[0].kind == "torch" else None)
-        generator = seeded_generator(self.seed, self.device_)
-        clouds = [
-            self._sample(view, generator, self.device_, "style", mask)
-            for view, mask, weight in zip(views, masks, mix) if weight > 0
-        ]
+        generator, sampler = seeded_generator(self.seed, self.device_), MapFitter(self.options, None, self.device_)
+        clouds = [sampler.sample(view, generator, "style", mask) for view, mask, weight in zip(views, masks, mix)
+                  if weight > 0]
         # The structure of the style (for methods that tell a shared scene from another by it), every style's pooled.
         self.style_structure_ = [pooled_structure(parts) for parts in zip(*(
             structure_patches(view.pixels, view.size, view.scale, reference=True) for view, weight in zip(views, mix)
-            if weight > 0))] if METHODS[self.method].reads_structure else None
+            if weight > 0))] if "shared_structure" in METHODS[self.method].takes else None
         mix = [weight for weight in mix if weight > 0]
         if len(clouds) == 1:
             self.style_colors_ = clouds[0]
@@ -246,11 +240,12 @@ class ColorTransfer:
             per_source = max(self.n_samples // len(sources), 1) if len(sources) > 1 else None
             masks = source_mask if isinstance(source_mask, (list, tuple)) else [source_mask] * len(sources)
             views = [image_to_pixels(image, f"source {i}") for i, image in enumerate(sources)]
-            pooled = torch.cat([self._sample(view, generator, self.device_, f"source {i}", mask, n_samples=per_source)
+            fitter = self.fitter
+            pooled = torch.cat([fitter.sample(view, generator, f"source {i}", mask, n_samples=per_source)
                                 for i, (view, mask) in enumerate(zip(views, masks, strict=True))],
                                dim=-2).reshape(1, -1, 3)
-            self.steps_ = self._fit_steps(pooled, generator, sources=views)
-            self.lut_ = self._bake(self.steps_, self.strength)
+            self.steps_, self.fit_notes_ = fitter.fit(pooled, generator, sources=views)
+            self.lut_ = fitter.bake(self.steps_, self.strength)
         return self
 
     @torch.inference_mode()
@@ -258,61 +253,6 @@ class ColorTransfer:
         # Its own generator, so that mixing leaves the random streams of sampling and fitting alone.
         generator = seeded_generator(None if self.seed is None else self.seed + 7919, torch.device("cpu"))
         return sliced_barycenter(torch.stack(clouds), torch.tensor(mix), n_iter=self.n_iter, generator=generator)
-
-    @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _fit_steps(self, source_colors: torch.Tensor, generator: torch.Generator, n_iter: int | None = None,
-                   sources: Sequence[PixelView] = (), structure: torch.Tensor | None = None) -> ColorMap:
-        style_colors = self.style_colors_
-        if style_colors.shape[0] not in (1, source_colors.shape[0]):
-            raise ColorotError(f"got {style_colors.shape[0]} styles for {source_colors.shape[0]} source images; "
-                               "pass one style or one per image")
-        method, luma_first, fields = METHODS[self.method], self.monotone_luma or self.keep_luma, TransferOptions.__dataclass_fields__
-        self.fit_notes_ = TransferOptions(**{name: getattr(self, name) for name in fields}).ignored()  # then the fit's
-        if method.takes_reach:
-            structure = self._shared_structure(sources, len(source_colors)) if structure is None else structure
-            extra = {"shared_structure": structure} if method.reads_structure else {}
-            fitted = method.fit(source_colors, style_colors, reach=self.reach, keep_luma=self.keep_luma,
-                                luma_axis=luma_axis(self.fit_space) if luma_first else None, **extra)
-            self.fit_notes_ += fit_notes(fitted)
-            return fitted
-        if not method.takes_engine_options:
-            return method.fit(source_colors, style_colors)
-        return method.fit(
-            source_colors,
-            style_colors,
-            n_iter=self.n_iter if n_iter is None else n_iter,
-            n_knots=self.n_knots,
-            smoothing=self.smoothing,
-            luma_axis=luma_axis(self.space) if luma_first else None,
-            transport_luma=not self.keep_luma,
-            neutral_axis=neutral_axis(self.space) if luma_first else None,
-            generator=generator,
-        )
-
-    def _shared_structure(self, sources: Sequence[PixelView], batch: int) -> torch.Tensor | None:
-        """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources."""
-        photos = [] if self.style_structure_ is None else [
-            patches for view in sources for patches in structure_patches(view.pixels, view.size, view.scale)]
-        if not photos:  # a method that does not read structure, or no image to measure
-            return None
-        styles = self.style_structure_ * (len(photos) if len(self.style_structure_) == 1 else 1)
-        shares = torch.tensor([shared_structure(photo, style) for photo, style in zip(photos, styles, strict=True)])
-        return shares if len(photos) == batch else shares.mean().reshape(1)
-
-    @property
-    def _regrain(self) -> tuple[int, float] | None:
-        """``(radius, eps)`` of the guided-filter regrain, or None when it is off."""
-        return (self.regrain_radius, self.regrain_eps) if self.regrain_radius > 0 else None
-
-    @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
-    def _bake(self, steps: ColorMap, strength: float, nodes: torch.Tensor | None = None,
-              size: int | None = None) -> ColorLUT:
-        return bake_lut(steps, self.fit_space, size=size or self.lut_size, strength=strength, blur=self.lut_blur,
-                        nodes=nodes)
-
-    def _bakes_partially(self, size: tuple[int, int]) -> bool:
-        """Whether the table for an image of this size alone is baked only around its colors (see ``transform``)."""
-        return self.device_.type == "cpu" and self.lut_blur == 0 and size[0] * size[1] <= PARTIAL_BAKE_PIXELS
 
     def _check_fitted(self) -> None:
         if self.style_colors_ is None:
@@ -339,35 +279,21 @@ class ColorTransfer:
         -------
         Same type, shape, dtype (and device) as ``source``.
         """
-        self._check_fitted()
+        fitter = self.fitter
         strength = self.strength if strength is None else check_strength(strength)
         view = image_to_pixels(source, "source")
+        if self.steps_ is None:  # a map for this image
+            image, self.fit_notes_ = fitter.grade(view, strength, source_mask)
+            return image
         if strength == 0.0:
             return view.rebuild(view.pixels.clone())
-        if self.device_.type != "cpu":
-            view = view.to(self.device_)  # sampled and looked up there
-        mask = None if source_mask is None else mask_to_weights(source_mask, view, "source mask")
         if self.refine:
-            if self.steps_ is not None:
-                raise ColorotError("refine fits a map for each image; it cannot refine a map fitted on sources")
-            return refined_transform(self, view, strength, mask)
-        lut = self.lut_ if self.steps_ is not None and strength == self.strength else None
-        if lut is None:
-            steps = self.steps_
-            if steps is None:
-                # A fresh generator per call: the result depends on the seed and the images only.
-                generator = seeded_generator(self.seed, self.device_)
-                colors = self._sample(view, generator, self.device_, "source", source_mask)
-                steps = self._fit_steps(colors, generator, sources=[view])
-            # A table for this image alone: on the CPU, an 8-bit image's lookup reads only the nodes around its
-            # colors (often a tenth of the grid), so only those are baked; the result is the same. Finding them
-            # costs about 7 ms per megapixel, more than the bake saves above about 10 MP. (A blurred table
-            # needs every node.)
-            partial = view.is_uint8_array and self._bakes_partially(view.size)
-            nodes = used_nodes(view.array[..., :3], self.lut_size) if partial else None
-            lut = self._bake(steps, strength, nodes)
-        return apply_table(lut, view, self.device_, mask=mask, regrain=self._regrain)
-
+            raise ColorotError("refine fits a map for each image; it cannot refine a map fitted on sources")
+        if self.device_.type != "cpu":
+            view = view.to(self.device_)  # looked up there
+        mask = None if source_mask is None else mask_to_weights(source_mask, view, "source mask")
+        lut = self.lut_ if strength == self.strength else fitter.bake_for(view, self.steps_, strength)
+        return fitter.apply(lut, view, mask)
 
     @threads.fitting
     def transform_each(self, sources: Sequence[Image], *, strength: float | None = None) -> list:
@@ -405,7 +331,7 @@ class ColorTransfer:
         >>> all(np.array_equal(a, model.transform(p)) for a, p in zip(together, photos))
         True
         """
-        self._check_fitted()
+        fitter = self.fitter
         sources = list(sources)
         strength = self.strength if strength is None else check_strength(strength)
         if self.steps_ is not None or strength == 0.0 or self.style_colors_.shape[0] != 1 or len(sources) < 2 \
@@ -419,7 +345,7 @@ class ColorTransfer:
         groups: list[tuple[torch.Generator, list[int], list[torch.Tensor]]] = []
         for index, view in enumerate(views):
             generator = seeded_generator(self.seed, self.device_)
-            colors = self._sample(view, generator, self.device_, f"source {index}")
+            colors = fitter.sample(view, generator, f"source {index}")
             state = generator.get_state()
             group = next((g for g in groups if torch.equal(g[0].get_state(), state)), None)
             if group is None:
@@ -430,10 +356,10 @@ class ColorTransfer:
         results: list = [None] * len(views)
         for generator, indices, clouds in groups:
             counts = [cloud.shape[0] for cloud in clouds]  # a source may itself be a batch of images
-            luts = self._bake(self._fit_steps(torch.cat(clouds), generator, sources=[views[i] for i in indices]),
-                              strength).table
+            fitted, self.fit_notes_ = fitter.fit(torch.cat(clouds), generator, sources=[views[i] for i in indices])
+            luts = fitter.bake(fitted, strength).table
             for index, table in zip(indices, torch.split(luts, counts)):
-                results[index] = apply_table(ColorLUT(table), views[index], self.device_, regrain=self._regrain)
+                results[index] = fitter.apply(ColorLUT(table), views[index])
         return results
 
     def fit_transform(self, source: Image, style) -> Image:

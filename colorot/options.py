@@ -7,34 +7,16 @@ import dataclasses
 from typing import Any
 
 from .errors import ColorotError
+from .methods import DEFAULT_METHOD, METHOD_NAMES, METHODS
 
-__all__ = ["TransferOptions", "DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "METHOD_SAMPLES", "METHOD_OPTIONS", "METHOD_REGRAIN", "METHOD_LUT_BLUR", "default_samples", "check_strength", "mix_weights"]
+__all__ = ["TransferOptions", "DEFAULTS", "DEFAULT_SEED", "SPACES", "METHOD_NAMES", "DEFAULT_METHOD", "METHOD_INTENTS", "LUT_SIZE", "STYLE_SIDE", "PIXEL_SCALES", "default_samples", "check_strength", "mix_weights"]
 
 #: Working color spaces of the engine (see :mod:`colorot.measures.colorspaces`).
 SPACES = ("rgb", "linear", "lab", "oklab")
 
-#: Methods of ``method=`` / ``--method`` (:data:`colorot.ot.methods.METHODS`), by intent. The *look* (what was
-#: done to the reference, carried to the photo): ``look`` (the default: the transport's grade where the two photos
-#: share their scene, the learned look where they do not) and ``unbalanced`` (the transport's grade alone). The
-#: *palette* (the reference's own colors and proportions): ``sliced``, ``histogram``, ``mkl``, ``reinhard``,
-#: ``emd`` and the shipped ``conditioned`` generator.
-METHOD_NAMES = ("look", "unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd", "conditioned")
-
-#: The method of a call that names none: the transport's grade where the two photos share their scene (their
-#: structure says so: :mod:`colorot.measures.structure`), the learned look where they do not
-#: (benchmarks/look_recovery.py).
-DEFAULT_METHOD = "look"
-
-#: The intent of each method: ``"look"`` (the reference's grade) or ``"palette"`` (the reference's colors).
-METHOD_INTENTS = {"look": "look", "unbalanced": "look", "sliced": "palette", "mkl": "palette",
-                  "reinhard": "palette", "histogram": "palette", "emd": "palette", "conditioned": "palette"}
-
-#: The options only some methods use, by method (every other option applies to every method). An option set away
-#: from its default for a method that does not use it is said (:meth:`TransferOptions.ignored`), never dropped
-#: silently.
-METHOD_OPTIONS = {"look": ("reach", "keep_luma", "monotone_luma"),
-                  "unbalanced": ("reach", "keep_luma", "monotone_luma"),
-                  "sliced": ("keep_luma", "monotone_luma", "n_iter", "n_knots", "smoothing")}
+#: The *look* (what was done to the reference, carried to the photo) or the *palette* (the reference's own colors
+#: and proportions) of each method of the registry (:data:`colorot.methods.METHODS`).
+METHOD_INTENTS = {name: method.intent for name, method in METHODS.items()}
 
 #: The seed of a call without one: the same output every run; another seed selects another run.
 DEFAULT_SEED = 0
@@ -60,29 +42,9 @@ DEFAULTS = dict(
     reach=0.32,
 )
 
-#: The palette methods whose maps are 1-D quantile matches (``sliced``, ``histogram``) steepen wherever the
-#: reference's colors spread wider than the photo's: a plain sky's noise came out 2.9x (median, 17.9x at most)
-#: over the sample pairs of benchmarks/flat_noise.py, and one white sky split into far-apart colors (158 codes
-#: between inputs 3 codes apart). By default they get what the look methods get from being smooth: the map's
-#: displacement blurred over the color cube (``lut_blur``, in sRGB units: its rate of change is bounded) and the
-#: guided-filter regrain (``(regrain_radius, regrain_eps)``: radius in pixels, and the local variance above
-#: which an edge of the photo is kept: the photo's noise is shifted, not amplified; 4e-3 keeps edges of more than
-#: 16 codes' spread). Other methods: no blur, no regrain (eps 1e-3 when a radius is asked for). Measured in
-#: benchmarks/flat_noise.py and tests/test_palette.py.
-METHOD_LUT_BLUR = {"sliced": 0.08, "histogram": 0.08}
-METHOD_REGRAIN = {"sliced": (8, 4e-3), "histogram": (8, 4e-3)}
-
-
-#: Colors drawn from each image by a method that needs more than ``DEFAULTS["n_samples"]``: the unbalanced fit
-#: bins the colors, so its cost grows only with the binning, and more colors bring two runs with different seeds
-#: closer. 2^17 (benchmarks/stability.py, 20 pairs at 512 px): seeds 0.66 codes apart (median), 2^18: 0.40, at
-#: 1.27x and 1.56x the time of v0.1's sliced default at 12 MP (1.0x).
-METHOD_SAMPLES = {"unbalanced": 1 << 17, "look": 1 << 17}
-
-
 def default_samples(method: str) -> int:
-    """Colors drawn from each image to fit ``method`` when ``n_samples`` is not given."""
-    return METHOD_SAMPLES.get(method, DEFAULTS["n_samples"])
+    """Colors drawn from each image to fit ``method`` when ``n_samples`` is not given (its registry line)."""
+    return METHODS[method].n_samples
 
 
 def check_strength(strength: float) -> float:
@@ -111,7 +73,7 @@ class TransferOptions:
     option's meaning), torch-free, so that the command line and the ui check a request without importing torch.
 
     Each option is checked and normalized on construction (``n_samples``, ``regrain_radius`` and ``lut_blur``
-    None become the method's defaults: :data:`METHOD_SAMPLES`, :data:`METHOD_REGRAIN`, :data:`METHOD_LUT_BLUR`);
+    None become the method's defaults, from its line in :data:`colorot.methods.METHODS`);
     an option out of range raises :class:`~colorot.errors.ColorotError` with one line naming it.
 
     Examples
@@ -149,17 +111,17 @@ class TransferOptions:
         def normal(name, value):
             object.__setattr__(self, name, value)
 
-        if self.method not in METHOD_NAMES:
-            raise ColorotError(f"unknown method {self.method!r}; choose one of {', '.join(METHOD_NAMES)}")
+        if self.method not in METHODS:
+            raise ColorotError(f"unknown method {self.method!r}; choose one of {', '.join(METHODS)}")
         if self.space not in SPACES:
             raise ColorotError(f"unknown color space {self.space!r}; choose one of {', '.join(SPACES)}")
         normal("n_samples", default_samples(self.method) if self.n_samples is None else self.n_samples)
         if self.regrain_radius is None:  # refine picks its own radii when none is given
-            normal("regrain_radius", METHOD_REGRAIN.get(self.method, (0,))[0] if not self.refine else 0)
+            normal("regrain_radius", METHODS[self.method].regrain[0] if not self.refine else 0)
         if self.regrain_eps is None:
-            normal("regrain_eps", METHOD_REGRAIN.get(self.method, (0, 1e-3))[1] if not self.refine else 1e-3)
+            normal("regrain_eps", METHODS[self.method].regrain[1] if not self.refine else 1e-3)
         if self.lut_blur is None:
-            normal("lut_blur", METHOD_LUT_BLUR.get(self.method, 0.0))
+            normal("lut_blur", METHODS[self.method].lut_blur)
         if not float(self.lut_blur) >= 0:
             raise ColorotError(f"lut_blur must be non-negative, got {self.lut_blur}")
         for name, low in (("n_iter", 1), ("n_samples", 16), ("n_knots", 2), ("regrain_radius", 0), ("refine", 0)):
@@ -185,12 +147,12 @@ class TransferOptions:
 
     def ignored(self) -> list[str]:
         """One warning line per option set away from its default that the chosen method does not use
-        (:data:`METHOD_OPTIONS`)."""
+        (:attr:`colorot.methods.Method.options`)."""
         defaults = {field.name: field.default for field in dataclasses.fields(self)}
         lines = []
-        for name in sorted({name for names in METHOD_OPTIONS.values() for name in names}):
-            if name not in METHOD_OPTIONS.get(self.method, ()) and getattr(self, name) != defaults[name]:
-                users = ", ".join(method for method, names in METHOD_OPTIONS.items() if name in names)
+        for name in sorted({name for method in METHODS.values() for name in method.options}):
+            if name not in METHODS[self.method].options and getattr(self, name) != defaults[name]:
+                users = ", ".join(method for method, spec in METHODS.items() if name in spec.options)
                 lines.append(f"warning: {name}={getattr(self, name)!r} is ignored by method {self.method!r} "
                              f"(it applies to {users})")
         return lines

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from .api import transfer
 from .devices import resolve_device, seeded_generator
 from .errors import ColorotError
-from .io.arrays import image_to_pixels
+from .pixels import image_to_pixels
 from .ot.one_d import midpoint_quantiles
 
 __all__ = ["stylize", "patch_distance"]

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import tifffile
 from click.testing import CliRunner
-from PIL import Image, ImageCms
+from PIL import Image
 
 from colorot import ColorotError, read_image, write_image
 from colorot.io._codecs import write_png16, write_tiff

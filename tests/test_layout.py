@@ -4,12 +4,10 @@ torch-free paths, small modules and functions."""
 from __future__ import annotations
 
 import ast
-import importlib
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 import colorot
 
@@ -69,16 +67,10 @@ def test_modules_and_functions_stay_small():
                 assert len(code) <= 60, f"{path.relative_to(PACKAGE)}:{node.name} has {len(code)} lines of code"
 
 
-@pytest.mark.parametrize("old", sorted(colorot.MOVED_MODULES))
-def test_old_module_names_are_the_new_modules(old):
-    assert importlib.import_module(f"colorot.{old}") is importlib.import_module(f"colorot.{colorot.MOVED_MODULES[old]}")
-    assert getattr(colorot, old) is importlib.import_module(f"colorot.{colorot.MOVED_MODULES[old]}")
-
-
 def test_the_cli_method_names_are_the_registry():
     from colorot.options import METHOD_NAMES, SPACES
     from colorot.measures import colorspaces
-    from colorot.ot.methods import METHODS
+    from colorot.methods import METHODS
 
     assert tuple(METHODS) == METHOD_NAMES and tuple(colorspaces.SPACES) == SPACES
 
@@ -90,3 +82,50 @@ def test_help_and_bad_paths_import_no_torch(tmp_path):
         result = subprocess.run([sys.executable, "-c", script, *arguments], capture_output=True, text=True,
                                 timeout=60)
         assert result.stdout.strip().splitlines()[-1] == "False", arguments
+
+
+#: The package's floors, lowest first: a module imports only from its own floor or lower ones, at module level and
+#: inside functions alike (the method registry names its fitters by import path, so it imports none of them). The
+#: engine (``ot``) works on point clouds alone; ``measures`` turns images into clouds and measures them with it.
+LAYERS = (
+    ("errors", "options", "methods", "devices", "threads", "progress"),
+    ("ot",),
+    ("io",),
+    ("pixels", "sample_structures"),
+    ("measures",),
+    ("maps",),
+    ("learned",),
+    ("fitting", "estimator", "api", "stylize"),
+    ("apps",),
+    ("ui",),
+    ("cli", "__main__"),
+)
+
+
+def _floor(module: str) -> int:
+    top = module.split(".")[1] if "." in module else ""
+    return next(index for index, names in enumerate(LAYERS) if top in names)
+
+
+def _all_imports(path: Path) -> set[str]:
+    """Every colorot module ``path`` imports, at module level or in a function."""
+    name = _module_name(path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            found.add(f"{base}.{node.module}" if node.module else base)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else [alias.name for alias in node.names]
+            found.update(module for module in names if module and module.startswith("colorot."))
+    return {module for module in found if module != "colorot"}
+
+
+def test_no_module_imports_from_a_higher_floor():
+    for path in PACKAGE.rglob("*.py"):
+        module = _module_name(path)
+        if module == "colorot":
+            continue
+        for imported in _all_imports(path):
+            assert _floor(imported) <= _floor(module), f"{module} imports {imported}, from a higher floor"

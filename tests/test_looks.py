@@ -37,7 +37,7 @@ def test_cube_round_trip_and_an_independent_reader_agree(tmp_path, table, astron
     assert "LUT_3D_SIZE 33" in text and "DOMAIN_MIN 0.0 0.0 0.0" in text
     back = read_cube(path)
     torch.testing.assert_close(back.table, table.table.clamp(0, 1), atol=1e-6, rtol=0)
-    ours = colorot.maps.kernels.apply_table(back, colorot.io.arrays.image_to_pixels(astronaut), torch.device("cpu"))
+    ours = colorot.maps.kernels.apply_table(back, colorot.pixels.image_to_pixels(astronaut), torch.device("cpu"))
     theirs = colour.read_LUT(str(path)).apply(astronaut / 255.0)  # colour-science, trilinear
     assert np.abs(ours / 255.0 - theirs).mean() <= 1 / 255
 
@@ -45,7 +45,7 @@ def test_cube_round_trip_and_an_independent_reader_agree(tmp_path, table, astron
 def test_lut_reproduces_the_direct_transfer(tmp_path, astronaut, coffee):
     direct = colorot.transfer(astronaut, coffee, **FAST)
     cube = read_cube(write_cube(tmp_path / "look.cube", fit_lut(coffee, [astronaut], size=65, **FAST)))
-    applied = colorot.maps.kernels.apply_table(cube, colorot.io.arrays.image_to_pixels(astronaut), torch.device("cpu"))
+    applied = colorot.maps.kernels.apply_table(cube, colorot.pixels.image_to_pixels(astronaut), torch.device("cpu"))
     assert np.abs(applied.astype(float) - direct).mean() <= 1.0  # <= 1/255
 
 
@@ -90,7 +90,7 @@ def test_lut_off_the_source_colors_is_smooth_and_covers_the_cube(astronaut, coff
     displacement = generic.displacement()[0]
     steps = [displacement.diff(dim=axis).abs().max() for axis in (1, 2, 3)]
     assert max(float(step) for step in steps) < 0.5  # no jumps between neighbouring nodes
-    graded = colorot.maps.kernels.apply_table(generic, colorot.io.arrays.image_to_pixels(astronaut), torch.device("cpu"))
+    graded = colorot.maps.kernels.apply_table(generic, colorot.pixels.image_to_pixels(astronaut), torch.device("cpu"))
     from colorot.measures.metrics import color_distance
 
     assert color_distance(graded, coffee) < color_distance(astronaut, coffee)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from colorot.io.arrays import image_to_pixels
+from colorot.pixels import image_to_pixels
 from colorot.maps.kernels import apply_table
 from colorot.maps.lut import ColorLUT, identity_grid
 

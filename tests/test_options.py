@@ -8,7 +8,10 @@ from PIL import Image
 
 import colorot
 from colorot.cli import main
-from colorot.options import METHOD_NAMES, METHOD_OPTIONS, TransferOptions
+import dataclasses
+
+from colorot.methods import METHODS
+from colorot.options import TransferOptions
 
 
 def test_an_option_the_method_does_not_use_is_said_not_dropped(tmp_path):
@@ -28,5 +31,6 @@ def test_an_option_the_method_does_not_use_is_said_not_dropped(tmp_path):
     assert result.exit_code == 0 and "reach=0.5 is ignored by method 'mkl'" in result.output
 
 
-def test_every_method_named_in_the_option_table_exists():
-    assert set(METHOD_OPTIONS) <= set(METHOD_NAMES)
+def test_every_option_a_method_honours_is_an_option():
+    fields = {field.name for field in dataclasses.fields(TransferOptions)}
+    assert all(set(method.options) <= fields for method in METHODS.values())

@@ -3,6 +3,7 @@ COLOROT_THREADS obeyed, a batch's workers sharing the cores."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -29,13 +30,13 @@ def test_the_host_programs_torch_setting_is_restored(astronaut, coffee):
 
 def test_a_fit_leaves_to_other_processes_the_cores_they_hold(monkeypatch, astronaut, coffee):
     seen = []
-    fit = colorot.ot.methods.METHODS["unbalanced"]
+    method = colorot.methods.METHODS["unbalanced"]
 
     def spy(*args, **kwargs):
         seen.append(torch.get_num_threads())
-        return fit.fit(*args, **kwargs)
+        return method.fitter()(*args, **kwargs)
 
-    monkeypatch.setitem(colorot.ot.methods.METHODS, "unbalanced", fit._replace(fit=spy))
+    monkeypatch.setitem(colorot.methods.METHODS, "unbalanced", dataclasses.replace(method, fit=spy))
     monkeypatch.setattr(threads, "cpu_threads", lambda: 4)
     monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     for others, expected in ((0, 4), (1, 3), (3, 1), (9, 1)):

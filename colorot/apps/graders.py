@@ -86,7 +86,7 @@ def make_grader(
                                  **tabulated_options)
     from ..devices import resolve_device
     from ..estimator import ColorTransfer
-    from ..io.arrays import image_to_pixels
+    from ..pixels import image_to_pixels
     from ..maps.kernels import apply_table
 
     device = resolve_device(options.get("device"))
@@ -133,7 +133,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
                       clamps_inputs: bool = False) -> Callable[[Path, Path], dict]:
     """Grade with a ``(3, S, S, S)`` table (read through ``shaper``, a :class:`~colorot.maps.shaper.Shaper`, if any;
     ``clamps_inputs`` as :class:`~colorot.maps.lut.ColorLUT` takes it)
-    tabulated at every 8-bit color (:mod:`colorot.dense_lut`): one gather per pixel of an 8-bit RGB(A) photo, no
+    tabulated at every 8-bit color (:mod:`colorot.maps.dense`): one gather per pixel of an 8-bit RGB(A) photo, no
     torch; other photos go through the torch kernels, built on first need.
     With ``style`` (pixels), each result's sliced W2 to it is returned (this needs torch)."""
     import numpy as np
@@ -153,7 +153,7 @@ def _tabulated_grader(table, options: dict, *, quality: int | None, strip_metada
             with lock:
                 if not torch_grader:
                     from ..devices import resolve_device
-                    from ..io.arrays import image_to_pixels
+                    from ..pixels import image_to_pixels
                     from ..maps.kernels import apply_table
 
                     device = resolve_device(options.get("device"))
@@ -237,7 +237,7 @@ class _FitBatcher:
 
 def _shared_table(look, options: dict, sources: list, workers: int | None = None):
     """The LUT of one map fitted over ``sources`` to the style ``look`` (a path or an ImageFile read already),
-    unreadable sources left out: what ``colorot fit`` fits on them (:func:`colorot.looks.fit_lut_from_files`:
+    unreadable sources left out: what ``colorot fit`` fits on them (:func:`colorot.apps.looks.fit_lut_from_files`:
     each photo sampled from a reduced decode, ``n_samples`` colors in all), read in ``workers`` threads."""
     return looks.fit_lut_from_files(look, sources, size=LUT_SIZE, skip_unreadable=True, workers=workers, **options)
 

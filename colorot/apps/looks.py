@@ -1,7 +1,7 @@
-"""Looks: a fitted map saved to a file, exported as a 3D LUT (the formats are in :mod:`colorot.io.lut_files`,
+"""Looks: a fitted map saved to a file, exported as a 3D LUT (the formats are in :mod:`colorot.maps.lut_files`,
 re-exported here), read back.
 
-A *trained generator* (``.safetensors``, see :mod:`colorot.generator`) is a
+A *trained generator* (``.safetensors``, see :mod:`colorot.learned.generator`) is a
 look too: it is baked into a table when loaded.
 
 A *look file* (``.npz``, numpy's plain array archive, read with
@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ColorotError
 from ..io import ImageFile, atomic_write, read_image, styles
-from ..io.lut_files import (_as_lut, _checked_table, _hald_level, _read_cube, _read_hald, looks_like_hald,  # noqa: F401
+from ..maps.lut_files import (_as_lut, _checked_table, _hald_level, _read_cube, _read_hald, looks_like_hald,  # noqa: F401
                             read_cube, read_hald, write_cube, write_hald)
 from ..maps.shaper import Shaper
 from ..options import LUT_SIZE, default_samples
@@ -57,7 +57,7 @@ def save_look(path, lut: ColorLUT, parameters: dict | None = None, *, on_exists:
     Examples
     --------
     >>> import tempfile, os
-    >>> from colorot.transport_map import ColorLUT, identity_grid
+    >>> from colorot.maps.lut import ColorLUT, identity_grid
     >>> table = identity_grid(5).T.reshape(3, 5, 5, 5)
     >>> path = save_look(os.path.join(tempfile.mkdtemp(), "look.npz"), ColorLUT(table), {"space": "rgb"})
     >>> load_look(path)[1]["space"]
@@ -263,7 +263,7 @@ def table_error(table: ColorLUT, reference: ColorLUT, *, n_colors: int = 100_000
 
     Examples
     --------
-    >>> from colorot.transport_map import ColorLUT, identity_grid
+    >>> from colorot.maps.lut import ColorLUT, identity_grid
     >>> curve = ColorLUT(identity_grid(65).T.reshape(3, 65, 65, 65) ** 2)
     >>> [round(e, 1) for e in table_error(curve.resized(3), curve)]
     [15.9, 15.9]
@@ -306,13 +306,13 @@ def load_lut(path, device=None, size: int | None = None) -> ColorLUT:
 
 def load_table(path) -> tuple[np.ndarray, Shaper | None]:
     """The ``(3, S, S, S)`` float32 table of a look file (``.npz``), a ``.cube`` file or a Hald CLUT image, as a
-    numpy array, with its input :class:`~colorot.shaper.Shaper` (None unless a ``.cube`` file has a domain other
+    numpy array, with its input :class:`~colorot.maps.shaper.Shaper` (None unless a ``.cube`` file has a domain other
     than ``[0, 1]`` or a 1-D part). No torch needed; a trained generator is refused: :func:`load_lut` bakes it.
 
     Examples
     --------
     >>> import tempfile, os
-    >>> from colorot.transport_map import ColorLUT, identity_grid
+    >>> from colorot.maps.lut import ColorLUT, identity_grid
     >>> darker = ColorLUT(identity_grid(5).T.reshape(3, 5, 5, 5) * 0.8)
     >>> table, shaper = load_table(save_look(os.path.join(tempfile.mkdtemp(), "darker.npz"), darker))
     >>> table.shape, table.dtype, float(table.max()), shaper

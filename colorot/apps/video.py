@@ -407,9 +407,9 @@ def _frame_ticks(stream, rate) -> int:
 
 
 def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:
-    """A frame function applying a :class:`~colorot.transport_map.ColorLUT` (tabulated at every 8-bit
+    """A frame function applying a :class:`~colorot.maps.lut.ColorLUT` (tabulated at every 8-bit
     color first on the CPU: a clip has many frames)."""
-    from ..io.arrays import image_to_pixels
+    from ..pixels import image_to_pixels
     from ..maps.kernels import apply_table
 
     if device.type == "cpu":

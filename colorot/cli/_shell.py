@@ -73,7 +73,7 @@ def _read_mask(path: Path, max_pixels: int | None):
 #: A table exported smaller than its look is noted when it is farther than this (8-bit codes, 99th percentile).
 LUT_ERROR_NOTE = 2.0
 
-#: How the notes name each kind of lookup table (:func:`colorot.looks.lut_kind`).
+#: How the notes name each kind of lookup table (:func:`colorot.apps.looks.lut_kind`).
 LUT_KIND_NAMES = {"look": "a colorot look", "generator": "a trained generator", "cube": "a .cube LUT",
                   "hald": "a Hald CLUT, told from its content"}
 

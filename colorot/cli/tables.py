@@ -103,7 +103,7 @@ def lut(look: Path, sources: tuple, size: int | None, lut_format: str | None, ou
         raise _UsageFail(f"{output}: unknown LUT format; use .cube, or .png/.tif for a Hald CLUT")
     size = size or (33 if lut_format == "cube" else 64)
     if lut_format == "hald":
-        from ..io.lut_files import hald_level_of
+        from ..maps.lut_files import hald_level_of
         from ..errors import ColorotError
 
         try:

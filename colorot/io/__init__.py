@@ -1,12 +1,11 @@
-"""Pictures in and out: files and their codecs, ICC profiles, the array edge, the style-reading path.
+"""Image files in and out: their codecs, ICC profiles, the style-reading path; files only (the in-memory image
+type is :mod:`colorot.pixels`, the lookup-table formats are :mod:`colorot.maps.lut_files`).
 
 * :mod:`colorot.io.images` and :mod:`colorot.io.writing` -- decoding and encoding image files at their own
   depth, with their metadata;
 * :mod:`colorot.io.files` -- atomic writes and the guards on paths (:func:`refuse_overwriting_inputs`);
 * :mod:`colorot.io.icc` -- telling profiles apart and converting between them (LittleCMS);
-* :mod:`colorot.io.arrays` -- numpy, PIL and torch images seen as one internal pixel view, and back;
-* :mod:`colorot.io.styles` -- a style photo read and converted into the source's encoding;
-* :mod:`colorot.io.lut_files` -- the ``.cube`` and Hald CLUT formats.
+* :mod:`colorot.io.styles` -- a style photo read and converted into the source's encoding.
 
 The names below are importable from ``colorot.io`` as before; nothing here imports torch.
 """

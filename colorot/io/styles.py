@@ -6,7 +6,7 @@ style only supplies color statistics, so a JPEG style is decoded at a reduced
 scale (both sides at least :data:`STYLE_SIDE` pixels), and its colors are
 converted into the profile of the pixels they will be matched to (the
 source's ICC profile; a video's frames are sRGB, BT.709 having sRGB's
-primaries), with LittleCMS (:func:`colorot.icc.convert_to_profile`).
+primaries), with LittleCMS (:func:`colorot.io.icc.convert_to_profile`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ also what the sliced Wasserstein distance compares). A small encoder turns
 the two encodings into a context vector, which modulates the per-pixel MLP
 (feature-wise affine modulation, FiLM). It is trained once, on pairs built
 from photos under random color augmentations, with the sliced W2 loss of
-:mod:`colorot.generator`; its weights (about 100 KB) ship in the package.
+:mod:`colorot.learned.generator`; its weights (about 100 KB) ship in the package.
 
 Applying it: encode the two images (a few thousand sampled colors each),
 bake the conditioned map into a lookup table, look every pixel up. No
@@ -24,14 +24,14 @@ from torch import nn
 
 from ..devices import resolve_device, seeded_generator
 from ..errors import ColorotError
-from ..io.arrays import image_to_pixels
+from ..pixels import image_to_pixels
 from ..measures import sample_colors
 from ..measures.colorspaces import REC709_LUMA, SPACES, from_space, luma_axis, to_space
 from .generator import SavedGenerator, build_generator, read_generator_file
 from .training import _draw, _unit_columns, fit_generator, projected_quantiles
 from ..maps.lut import ColorLUT, bake_lut
 
-__all__ = ["ConditionedGenerator", "load_pretrained", "encode_colors", "PRETRAINED"]
+__all__ = ["ConditionedGenerator", "load_pretrained", "fit_conditioned", "encode_colors", "PRETRAINED"]
 
 PRETRAINED = Path(__file__).resolve().parent / "weights" / "conditioned.safetensors"
 
@@ -186,6 +186,15 @@ def load_pretrained(device=None) -> ConditionedGenerator:
     return build_generator(ConditionedGenerator, tensors, header, PRETRAINED, device)
 
 
+def fit_conditioned(source: torch.Tensor, style: torch.Tensor) -> _ContextMap:
+    """The ``"conditioned"`` method (:data:`colorot.methods.METHODS`): the shipped generator's map from
+    ``source`` to ``style`` colors (sRGB, ``(B, n, 3)``), one forward pass, no fitting."""
+    model = load_pretrained(source.device)
+    source, style = source.reshape(-1, *source.shape[-2:]), style.reshape(-1, *style.shape[-2:])
+    style = style.expand(source.shape[0], -1, -1)
+    return _ContextMap(model, model.context(source, style))
+
+
 def augment_colors(colors: torch.Tensor, generator: torch.Generator, strength: float = 1.0) -> torch.Tensor:
     """Random color grades of sRGB colors ``(B, n, 3)``, one per row: channel gains, a gamma, a
     saturation change and a small channel mix, clipped to ``[0, 1]`` (the training pairs' variety)."""
@@ -224,7 +233,7 @@ def train_conditioned(
     (possibly the same one), each under its own random color grade
     (:func:`augment_colors`), ``n_colors`` colors each; the loss is the sliced
     W2 between the mapped source colors and the style's, with the smoothness
-    terms of :func:`colorot.generator.regularity_penalties`.
+    terms of :func:`colorot.learned.generator.regularity_penalties`.
     """
 
     photos = list(photos)

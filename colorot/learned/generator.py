@@ -201,7 +201,7 @@ def _chroma_part(vectors: torch.Tensor, axis: torch.Tensor) -> torch.Tensor:
 
 
 class _AsColorMap:
-    """What :func:`colorot.transport_map.bake_lut` needs of a map: a call on ``(B, k, 3)``, a device
+    """What :func:`colorot.maps.lut.bake_lut` needs of a map: a call on ``(B, k, 3)``, a device
     and a batch shape."""
 
     def __init__(self, generator: ColorGenerator):

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from ..measures.colorspaces import REC709_LUMA, rgb_to_lab
+from ..ot.classic import fit_mkl
 from ..ot.sliced import sliced_wasserstein
 from ..ot.unbalanced import DEFAULT_REACH, LOW_MATCHED_SHARE, fit_unbalanced_affine
 from .look import LookMap, LookModel, load_look
@@ -166,9 +167,8 @@ def _transport(sources: torch.Tensor, styles: torch.Tensor, reach: float | None,
     """The unbalanced transport's affine grade; where it matched less than
     :data:`~colorot.ot.unbalanced.LOW_MATCHED_SHARE` of the photo's
     colors, refitted with the reach doubled, twice; where that is still too little, the linear Monge-Kantorovich
-    map (exact transport between the two clouds' Gaussian fits, :func:`colorot.ot.methods.fit_mkl`), which
+    map (exact transport between the two clouds' Gaussian fits, :func:`colorot.ot.classic.fit_mkl`), which
     carries colors over whatever their distance."""
-    from ..ot.methods import fit_mkl
 
     transport = fit_unbalanced_affine(sources, styles, reach=reach, luma_axis=luma_axis)
     if reach is None or reach == float("inf"):

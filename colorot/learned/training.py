@@ -11,7 +11,7 @@ from torch import nn
 
 from ..devices import resolve_device, seeded_generator
 from ..errors import ColorotError
-from ..io.arrays import image_to_pixels
+from ..pixels import image_to_pixels
 from ..measures import sample_colors
 from ..measures.colorspaces import luma_axis, to_space
 from ..ot.one_d import midpoint_quantiles

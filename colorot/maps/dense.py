@@ -40,7 +40,7 @@ def tabulate_uint8(table: np.ndarray, coordinates: np.ndarray | None = None) -> 
     coordinates : numpy.ndarray, shape (3, 256), optional
         The grid coordinate in ``[0, 1]`` that each code of red, green and
         blue reads (a table's domain or shaper, see
-        :meth:`colorot.shaper.Shaper.at_codes`); default ``code / 255``.
+        :meth:`colorot.maps.shaper.Shaper.at_codes`); default ``code / 255``.
 
     Returns
     -------

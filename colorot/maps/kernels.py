@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..io.arrays import PixelView
+from ..pixels import PixelView
 from .lut import ColorLUT
 from .regrain import filter_displacement
 

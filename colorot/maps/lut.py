@@ -13,7 +13,7 @@ Three lookup kernels give the same result (within one 8-bit code):
   (:class:`PIL.ImageFilter.Color3DLUT`), in parallel strips;
 * or, once :meth:`ColorLUT.densify` has tabulated the map at every 8-bit
   color (for a table applied to many photos or frames), through one gather
-  per pixel (:mod:`colorot.dense_lut`), 2-5x faster than Pillow;
+  per pixel (:mod:`colorot.maps.dense`), 2-5x faster than Pillow;
 * everything else (16-bit, float, any torch device) goes through
   :func:`torch.nn.functional.grid_sample` in chunks of bounded size.
 """
@@ -68,7 +68,7 @@ class ColorLUT:
         Output sRGB colors; ``table[b, :, k, j, i]`` is the output for the input
         color ``(i, j, k) / (S - 1)`` (red, green, blue), red index fastest as
         in ``.cube`` files.
-    shaper : colorot.shaper.Shaper, optional
+    shaper : colorot.maps.shaper.Shaper, optional
         The table's input side: which grid coordinate each input value reads
         (a domain other than ``[0, 1]``, or a 1-D shaper before the table, as
         ``.cube`` files may carry). Default: the input color itself.
@@ -302,7 +302,7 @@ def bake_lut(
     steps : ColorMap
         Map in the working space ``space``; its knots may carry a batch axis.
     space : str
-        Working space of the map (see :data:`colorot.colorspaces.SPACES`).
+        Working space of the map (see :data:`colorot.measures.colorspaces.SPACES`).
     size : int
         Grid nodes per axis (17, 33 and 65 are the usual ``.cube`` sizes).
     strength : float

@@ -15,7 +15,7 @@ class ColorMap(Protocol):
     """A function of color in a working space, possibly one per image of a batch.
 
     Implemented by :class:`colorot.ot.sliced.SlicedSteps` (the engine), the classic methods' maps
-    (:class:`colorot.ot.methods.LinearMap`, :class:`colorot.ot.methods.NearestDisplacementMap`) and the learned
+    (:class:`colorot.ot.linear.LinearMap`, :class:`colorot.ot.classic.NearestDisplacementMap`) and the learned
     generators seen as maps.
 
     Attributes
@@ -28,7 +28,7 @@ class ColorMap(Protocol):
     Examples
     --------
     >>> import torch
-    >>> from colorot.ot.methods import fit_mkl
+    >>> from colorot.ot.classic import fit_mkl
     >>> colors = torch.rand(1, 100, 3, generator=torch.Generator().manual_seed(0))
     >>> linear = fit_mkl(colors, colors ** 2)
     >>> isinstance(linear, ColorMap), linear(colors).shape

@@ -20,7 +20,7 @@ import torch
 
 from .. import progress
 from ..devices import seeded_generator
-from ..io.arrays import PixelView
+from ..pixels import PixelView
 from ..measures import sample_colors
 from ..measures.colorspaces import to_space
 from .kernels import finish, from_unit
@@ -48,10 +48,12 @@ REFINE_ROUND_LUT = 33
 
 
 @torch.no_grad()
-def refined_transform(model, view: PixelView, strength: float, mask: torch.Tensor | None):
-    """``model.transform`` (a :class:`~colorot.estimator.ColorTransfer`) with ``model.refine`` rounds of regrain
-    (guided filter) and re-transfer; the caller's image type back."""
-    generator = seeded_generator(model.seed, model.device_)
+def refined_transform(fitter, view: PixelView, strength: float, mask: torch.Tensor | None, notes: list | None = None):
+    """A photo graded by ``fitter`` (a :class:`~colorot.fitting.MapFitter`) with ``refine`` rounds of regrain
+    (guided filter) and re-transfer; the caller's image type back. ``notes`` (a list) gets what the last fit said
+    of itself."""
+    options = fitter.options
+    generator = seeded_generator(options.seed, fitter.device)
     pixels = view.pixels
     full_source = pixels[:, :3].to(torch.float32) / view.scale
     full_alpha = pixels[:, 3:].to(torch.float32) / view.scale
@@ -60,46 +62,48 @@ def refined_transform(model, view: PixelView, strength: float, mask: torch.Tenso
     full_size = tuple(view.size)
     size = _reduced_size(full_size, REFINE_SIDE)
     source, alpha, copy_mask = (_reduce(values, full_size, size) for values in (full_source, full_alpha, mask))
-    if model.regrain_radius:
-        radii = [max(1, round(model.regrain_radius * max(size) / max(full_size)))] * model.refine
+    if options.regrain_radius:
+        radii = [max(1, round(options.regrain_radius * max(size) / max(full_size)))] * options.refine
     else:
-        radii = refine_radii(max(size), model.refine)
+        radii = refine_radii(max(size), options.refine)
     # An 8-bit photo's last map can go through Pillow's kernel (the output is rounded to 8 bits anyway).
-    eight_bit = view.is_uint8_array and model.device_.type == "cpu" and strength == 1.0 \
-        and model.lut_size <= PILLOW_LUT_MAX
+    eight_bit = view.is_uint8_array and fitter.device.type == "cpu" and strength == 1.0 \
+        and options.lut_size <= PILLOW_LUT_MAX
     moved = source
-    rounds = model.refine + 1
+    rounds = options.refine + 1
     # The photo's structure against the style's, measured once (a regrain changes colors, not the scene).
-    structure = model._shared_structure([view], 1)  # None for a method that does not read it
+    structure = fitter.shared_structure([view], 1)  # None for a method that does not read it
     for round_ in range(rounds):
         with progress.part(round_ / rounds, (round_ + 1) / rounds, f"refine: round {round_ + 1} of {rounds}"):
-            last = round_ == model.refine
+            last = round_ == options.refine
             if last and size != full_size:
-                moved = filter_displacement(source, moved, size, radii[-1], model.regrain_eps,
+                moved = filter_displacement(source, moved, size, radii[-1], options.regrain_eps,
                                             fine_source=full_source, fine_size=full_size)
                 source, alpha, copy_mask, size = full_source, full_alpha, mask, full_size
             elif round_:
-                moved = filter_displacement(source, moved, size, radii[round_ - 1], model.regrain_eps)
-            n_samples = model.n_samples if last else min(model.n_samples, REFINE_ROUND_SAMPLES)
-            lut_size = model.lut_size if last else min(model.lut_size, REFINE_ROUND_LUT)
+                moved = filter_displacement(source, moved, size, radii[round_ - 1], options.regrain_eps)
+            n_samples = options.n_samples if last else min(options.n_samples, REFINE_ROUND_SAMPLES)
+            lut_size = options.lut_size if last else min(options.lut_size, REFINE_ROUND_LUT)
             colors = sample_colors(torch.cat((moved, alpha), dim=1), 1.0, n_samples, generator,
-                                   device=model.device_, name="source", mask=copy_mask)
-            steps = model._fit_steps(to_space(colors, model.fit_space), generator,
-                                    n_iter=model.n_iter if last else min(model.n_iter, REFINE_ROUND_ITER),
-                                    structure=structure)
+                                   device=fitter.device, name="source", mask=copy_mask)
+            steps, said = fitter.fit(to_space(colors, fitter.fit_space), generator,
+                                     n_iter=options.n_iter if last else min(options.n_iter, REFINE_ROUND_ITER),
+                                     structure=structure)
+            if notes is not None:
+                notes[:] = said
             # Bake only the nodes around the colors to be looked up (as transform does for 8-bit images): the
             # codes nearest to them fall in the same cell or the next, which used_nodes' margin covers.
-            partial = model._bakes_partially(size)
+            partial = fitter.bakes_partially(size)
             codes = None
             if partial or (last and eight_bit):
                 codes = (moved.transpose(1, 2).reshape(-1, 3) * 255).clamp_(0, 255).round_().to(torch.uint8).numpy()
-            lut = model._bake(steps, 1.0, used_nodes(codes, lut_size) if partial else None, size=lut_size)
+            lut = fitter.bake(steps, 1.0, used_nodes(codes, lut_size) if partial else None, size=lut_size)
             if last and eight_bit:
                 # An 8-bit photo's last map reads the filtered colors rounded to 8 bits, with Pillow's kernel
                 # (a third of the float lookup's time at 12 MP); the output is rounded to 8 bits anyway.
                 moved = torch.from_numpy(lut.apply_uint8(codes.reshape(*size, 3))).reshape(1, -1, 3).transpose(1, 2)
                 return finish(view, pixels, moved, mask)
-            moved = lut.apply_pixels(moved, device=model.device_)
+            moved = lut.apply_pixels(moved, device=fitter.device)
     return finish(view, pixels, from_unit(torch.lerp(full_source, moved, strength), pixels, view.scale), mask)
 
 

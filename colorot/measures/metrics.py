@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..io.arrays import image_to_pixels
+from ..pixels import image_to_pixels
 from .colorspaces import REC709_LUMA, to_space
 from ..errors import ColorotError
 from . import sample_colors

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from ..io.arrays import image_to_pixels
+from ..pixels import image_to_pixels
 from .colorspaces import to_space
 from ..errors import ColorotError
 
@@ -115,7 +115,7 @@ def color_measure(
     image : numpy.ndarray, PIL.Image.Image or torch.Tensor
         An RGB or RGBA image: ``(H, W, C)`` array, PIL image, or ``(C, H, W)`` tensor.
     space : {"rgb", "linear", "lab", "oklab"}
-        Working space of the returned colors (see :mod:`colorot.colorspaces`).
+        Working space of the returned colors (see :mod:`colorot.measures.colorspaces`).
     n_samples : int, optional
         Draw this many colors (with replacement, in proportion to alpha)
         instead of returning every pixel.

@@ -5,5 +5,7 @@
 * :mod:`colorot.ot.unbalanced` -- unbalanced entropic transport and the affine grade it fits (the default,
   ``"unbalanced"``);
 * :mod:`colorot.ot.linear` -- batched affine maps of color;
-* :mod:`colorot.ot.methods` -- the method registry (``"unbalanced"``, ``"sliced"`` and the classic maps).
+* :mod:`colorot.ot.classic` -- the classic maps (``"mkl"``, ``"reinhard"``, ``"histogram"``, ``"emd"``).
+
+The method registry that names them all sits above the engine, in :mod:`colorot.methods`.
 """

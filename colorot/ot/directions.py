@@ -122,7 +122,7 @@ def chroma_step_bases(luma_axis: torch.Tensor, neutral_axis: torch.Tensor) -> tu
 
     Examples
     --------
-    >>> from colorot.colorspaces import luma_axis, neutral_axis
+    >>> from colorot.measures.colorspaces import luma_axis, neutral_axis
     >>> directions, moves = chroma_step_bases(luma_axis("rgb"), neutral_axis("rgb"))
     >>> torch.allclose(directions.T @ moves.T, torch.eye(2, dtype=torch.float64))
     True

@@ -1,4 +1,4 @@
-"""Affine maps of color, batched: what the linear methods fit (:mod:`colorot.ot.methods`,
+"""Affine maps of color, batched: what the linear methods fit (:mod:`colorot.ot.classic`,
 :mod:`colorot.ot.unbalanced`)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ __all__ = ["LinearMap", "moments"]
 
 
 class _BatchedMap:
-    """What :func:`colorot.transport_map.bake_lut` needs of a map besides calling it: its device and
+    """What :func:`colorot.maps.lut.bake_lut` needs of a map besides calling it: its device and
     batch shape, read off ``parameters``, a ``(*batch, k, 3)`` tensor of the map."""
 
     parameters: torch.Tensor

@@ -31,6 +31,7 @@ __all__ = [
     "SlicedStep",
     "SlicedSteps",
     "fit_sliced_steps",
+    "fit_sliced",
 ]
 
 
@@ -386,3 +387,6 @@ def fit_sliced_steps(
     return SlicedSteps(steps), moved.transpose(-1, -2)
 
 
+def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSteps:
+    """The ``"sliced"`` method (:data:`colorot.methods.METHODS`): :func:`fit_sliced_steps`, the fitted map only."""
+    return fit_sliced_steps(source, style, **options)[0]

@@ -46,7 +46,7 @@ BOX_QUANTILE = 0.001
 FLAT = 0.02
 
 #: Below this share of the photo's colors matched (``LinearMap.matched_share``), a fit stays near the identity:
-#: the ``look`` method widens the reach, and a plain ``unbalanced`` fit says so (:func:`colorot.ot.methods.fit_notes`).
+#: the ``look`` method widens the reach, and a plain ``unbalanced`` fit says so in its ``warnings`` (:func:`colorot.methods.fit_notes`).
 LOW_MATCHED_SHARE = 0.5
 
 #: Shrinkage of the matrix toward the identity, relative to the colors' variance (``sigma^2``).
@@ -325,4 +325,8 @@ def fit_unbalanced_affine(source: torch.Tensor, style: torch.Tensor, *, reach: f
     offset = torch.stack(offsets).reshape(*batch, 1, 3).to(source.dtype)
     fitted = LinearMap(matrix, torch.zeros_like(offset), offset)
     fitted.matched_share = torch.tensor(shares, dtype=torch.float64).reshape(batch)
+    if float(min(shares)) < LOW_MATCHED_SHARE:  # said by the fit's notes (colorot.methods.fit_notes)
+        fitted.warnings = [f"warning: the transport matched only {float(min(shares)):.0%} of the photo's colors (the rest "
+                           "had no counterpart within the reach), so the grade stays near the identity; try --reach "
+                           "inf or --method mkl for a stronger match"]
     return fitted

@@ -303,7 +303,7 @@ class Workspace:
                 # The guided filter is linear in the shift it filters: the preview blends the full-strength one
                 # (the filter's radius scaled to the preview's pixels).
                 if grade.full_strength_preview is None:
-                    grade.full_strength_preview = _with_regrain(grade.model, grade, pixels).transform(pixels)
+                    grade.full_strength_preview = _regrained_preview(grade.model, grade, pixels)
                 return blend(pixels, grade.full_strength_preview, strength, mask)
             if grade.at_nodes is None:  # a strength change then re-tables the map, evaluating nothing again
                 grade.at_nodes = _at_nodes(grade.model, grade.model.lut_size)
@@ -428,10 +428,10 @@ def _at_nodes(model, size: int):
     return MapAtNodes(model.steps_, model.fit_space, size=size, blur=model.lut_blur)
 
 
-def _with_regrain(model, grade: Grade, preview: np.ndarray):
-    import copy
+def _regrained_preview(model, grade: Grade, preview: np.ndarray) -> np.ndarray:
+    """The preview graded at full strength by the photo's map, its regrain's radius scaled to the preview."""
+    from ..pixels import image_to_pixels
 
     scale = max(preview.shape[:2]) / max(grade.photo.image.pixels.shape[:2])
-    scaled = copy.copy(model)
-    scaled.regrain_radius = max(1, round(model.regrain_radius * scale))
-    return scaled
+    fitter = model.fitter.with_options(regrain_radius=max(1, round(model.regrain_radius * scale)))
+    return fitter.apply(model.lut_, image_to_pixels(preview, "preview"))

@@ -1,4 +1,4 @@
-"""The method registry and the classic maps (colorot.ot.methods)."""
+"""The classic maps (colorot.ot.classic) through the estimator."""
 
 from __future__ import annotations
 

@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ColorotError
-from ..maps.shaper import Shaper
-from .files import atomic_write
-from .images import read_image
-from .writing import write_image
+from ..io.files import atomic_write
+from ..io.images import read_image
+from ..io.writing import write_image
 from ..options import PIXEL_SCALES
+from .shaper import Shaper
 
 if TYPE_CHECKING:  # torch is imported only when a table is built
-    from ..maps.lut import ColorLUT
+    from .lut import ColorLUT
 
 __all__ = ["write_cube", "read_cube", "write_hald", "read_hald", "looks_like_hald"]
 
@@ -42,7 +42,7 @@ def _as_lut(table: np.ndarray, shaper: Shaper | None = None, *, device=None, cla
             ) -> ColorLUT:
     import torch
 
-    from ..maps.lut import ColorLUT
+    from .lut import ColorLUT
 
     return ColorLUT(torch.from_numpy(table).to(device), shaper, clamps_inputs=clamps_inputs)
 
@@ -94,7 +94,7 @@ def read_cube(path, device=None) -> ColorLUT:
     -------
     ColorLUT
         The 3-D table (a 2-node identity for a 1-D-only file) with its
-        :class:`~colorot.shaper.Shaper` when the domain is not ``[0, 1]`` or
+        :class:`~colorot.maps.shaper.Shaper` when the domain is not ``[0, 1]`` or
         the file has a 1-D part.
 
     Raises
@@ -332,7 +332,7 @@ def looks_like_hald(pixels: np.ndarray) -> bool:
 
     Examples
     --------
-    >>> from colorot.transport_map import identity_grid
+    >>> from colorot.maps.lut import identity_grid
     >>> hald = (identity_grid(16).numpy().reshape(64, 64, 3) ** 0.8 * 255).round().astype(np.uint8)
     >>> looks_like_hald(hald), looks_like_hald(np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8))
     (True, False)

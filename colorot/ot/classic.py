@@ -1,50 +1,28 @@
-"""Other color-transfer methods, for comparison, as maps of color.
+"""The classic color-transfer maps, for comparison: fitters of the registry's palette methods
+(:data:`colorot.methods.METHODS`), each baked into the same lookup table as the default.
 
-Each fitter takes source and style color samples ``(*batch, n, 3)`` in its
-working space and returns a map with the interface of
-:class:`colorot.sliced.SlicedSteps` (callable on ``(*batch, n, 3)``, with
-``device`` and ``batch_shape``), so that it is baked into the same lookup
-table and applied, saved and exported like the default method.
-
-``"look"``
-    colorot's default (:mod:`colorot.learned.look_transfer`): the unbalanced transport's affine grade where the
-    two photos share their scene, the learned look model's grade (:mod:`colorot.learned.look`) where they do not,
-    weighed by a scene gate. The other methods here match the reference's *palette*; these two its *grade*.
-``"unbalanced"``
-    The affine grade fitted by unbalanced transport alone (:mod:`colorot.ot.unbalanced`).
-``"mkl"``
+``fit_mkl``
     The closed-form linear Monge-Kantorovich map between the Gaussians with
     the two clouds' means and covariances (Pitié & Kokaram 2007): exact OT
     between Gaussians, smooth, but it matches two moments only.
-``"reinhard"``
+``fit_reinhard``
     Per-channel mean and standard deviation in CIELAB (Reinhard et al. 2001).
-``"histogram"``
+``fit_histogram``
     Per-channel histogram matching (as :func:`skimage.exposure.match_histograms`):
     monotone 1-D transport of R, G and B separately, which ignores their correlation.
-``"emd"``
+``fit_emd``
     Exact OT (POT) between 1,000 samples of each image, extended to every
     color by the displacement of its nearest sample (as ``ot.da`` does).
-``"conditioned"``
-    The shipped style-conditioned generator (:mod:`colorot.conditioned`): a
-    network trained once on many augmented pairs maps the colors in one
-    forward pass, given encodings of both distributions. No fitting at all;
-    a looser match than the default.
 """
 
 from __future__ import annotations
 
 import torch
 
-from typing import Callable, NamedTuple
-
-from ..learned.conditioned import _ContextMap, load_pretrained
-from ..learned.look_transfer import fit_look
 from .linear import LinearMap, _BatchedMap, moments
-from .sliced import SlicedStep, SlicedSteps, _fit_step, fit_sliced_steps
-from .unbalanced import LOW_MATCHED_SHARE, fit_unbalanced_affine
+from .sliced import SlicedStep, SlicedSteps, _fit_step
 
-__all__ = ["METHODS", "Method", "fit_notes", "fit_look", "fit_unbalanced_affine", "fit_sliced", "LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd",
-           "fit_conditioned"]
+__all__ = ["LinearMap", "NearestDisplacementMap", "fit_mkl", "fit_reinhard", "fit_histogram", "fit_emd"]
 
 
 def _sqrtm(matrix: torch.Tensor) -> torch.Tensor:
@@ -146,55 +124,3 @@ def fit_emd(source: torch.Tensor, style: torch.Tensor, n_points: int = 1000) -> 
         displacements.append(plan @ xt / plan.sum(axis=1, keepdims=True) - xs)
     displacements = torch.as_tensor(np.stack(displacements), dtype=source.dtype, device=source.device)
     return NearestDisplacementMap(anchors, displacements.reshape(anchors.shape))
-
-
-def fit_conditioned(source: torch.Tensor, style: torch.Tensor):
-    """The shipped style-conditioned generator (:mod:`colorot.conditioned`): one forward pass, no fitting.
-    Colors in sRGB, ``(B, n, 3)``."""
-    model = load_pretrained(source.device)
-    source, style = source.reshape(-1, *source.shape[-2:]), style.reshape(-1, *style.shape[-2:])
-    style = style.expand(source.shape[0], -1, -1)
-    return _ContextMap(model, model.context(source, style))
-
-
-class Method(NamedTuple):
-    """A way to fit a color map (:class:`~colorot.maps.protocol.ColorMap`) from source colors to style colors."""
-
-    fit: Callable  # (source (*batch, n, 3), style (*batch or 1, m, 3), **engine options) -> ColorMap
-    space: str | None  # the working space it is defined in, or None for the estimator's own
-    takes_engine_options: bool = False  # whether ``fit`` takes the sliced engine's options (n_iter, smoothing...)
-    takes_reach: bool = False  # whether ``fit`` takes ``reach``, ``luma_axis`` and ``keep_luma``
-    reads_structure: bool = False  # whether ``fit`` takes ``shared_structure`` (colorot.measures.structure)
-
-
-def fit_notes(fitted) -> list[str]:
-    """What a fitted map says about its fit, one line each: which way the default leaned (its scene gate), and
-    whether the transport left most colors unmatched, with what to try."""
-    notes = [fitted.describe()] if hasattr(fitted, "describe") else []
-    transport = getattr(fitted, "transport", fitted)
-    share = getattr(transport, "matched_share", None)
-    leans_on_transport = float(getattr(fitted, "share", torch.ones(1)).double().mean()) >= 0.5
-    if share is not None and leans_on_transport and float(share.double().min()) < LOW_MATCHED_SHARE:
-        notes.append(f"warning: the transport matched only {float(share.double().min()):.0%} of the photo's colors "
-                     "(the rest had no counterpart within the reach), so the grade stays near the identity; "
-                     "try --reach inf or --method mkl for a stronger match")
-    return notes
-
-
-def fit_sliced(source: torch.Tensor, style: torch.Tensor, **options) -> SlicedSteps:
-    """The engine: iterative sliced transport (:func:`colorot.ot.sliced.fit_sliced_steps`), the fitted map only."""
-    return fit_sliced_steps(source, style, **options)[0]
-
-
-#: The method registry: ``method=`` / ``--method`` name -> :class:`Method` (the names are
-#: :data:`colorot.options.METHOD_NAMES`, which the command line reads without importing torch).
-METHODS = {
-    "look": Method(fit_look, "rgb", takes_reach=True, reads_structure=True),
-    "unbalanced": Method(fit_unbalanced_affine, None, takes_reach=True),
-    "sliced": Method(fit_sliced, None, takes_engine_options=True),
-    "mkl": Method(fit_mkl, None),
-    "reinhard": Method(fit_reinhard, "lab"),
-    "histogram": Method(fit_histogram, "rgb"),
-    "emd": Method(fit_emd, None),
-    "conditioned": Method(fit_conditioned, "rgb"),
-}

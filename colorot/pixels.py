@@ -1,4 +1,4 @@
-"""Conversions at the edge: numpy arrays, PIL images and torch tensors to one
+"""The in-memory image type. Conversions at the edge: numpy arrays, PIL images and torch tensors to one
 internal pixel view, and back to the caller's type, dtype, range and device.
 
 The internal view is a torch tensor ``(B, C, P)`` of the input's own dtype
@@ -17,9 +17,9 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..errors import ColorotError
-from ..options import PIXEL_SCALES
-from .icc import is_gray_profile, profile_for_rgb
+from .errors import ColorotError
+from .io.icc import is_gray_profile, profile_for_rgb
+from .options import PIXEL_SCALES
 
 _SCALES = {
     np.dtype(np.uint8): PIXEL_SCALES["uint8"],

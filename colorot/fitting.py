@@ -1,0 +1,185 @@
+"""The steps of a transfer, public: sample an image's colors, fit a method's map from them to a style's colors,
+bake the map into a lookup table. :class:`~colorot.ColorTransfer`, refine (:mod:`colorot.maps.refine`) and the
+window (:mod:`colorot.ui`) all go through one :class:`MapFitter`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Sequence
+
+import torch
+
+from . import threads
+from .devices import seeded_generator
+from .errors import ColorotError
+from .maps.kernels import apply_table
+from .maps.lut import ColorLUT, bake_lut, used_nodes
+from .maps.protocol import ColorMap
+from .maps.refine import refined_transform
+from .measures import sample_colors
+from .measures.colorspaces import luma_axis, neutral_axis, to_space
+from .measures.structure import Structure, shared_structure, structure_patches
+from .methods import METHODS, fit_notes
+from .options import TransferOptions
+from .pixels import PixelView, mask_to_weights
+
+__all__ = ["MapFitter", "PARTIAL_BAKE_PIXELS"]
+
+#: Images up to this many pixels get a table baked only around their colors (see :meth:`MapFitter.bake`).
+PARTIAL_BAKE_PIXELS = 1 << 22
+
+
+@dataclasses.dataclass(frozen=True)
+class MapFitter:
+    """A style's colors and the options of a transfer: what fits a map to that style from any photo's colors.
+
+    Parameters
+    ----------
+    options : TransferOptions
+        The method and its options.
+    style_colors : torch.Tensor, shape (B, n, 3)
+        The style's sampled colors in the method's working space (:attr:`fit_space`), one cloud per style.
+    device : torch.device
+        Where colors are sampled and maps fitted.
+    style_structure : list of Structure, optional
+        The style's structure (:mod:`colorot.measures.structure`), for the methods that read it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from colorot.options import TransferOptions
+    >>> from colorot.pixels import image_to_pixels
+    >>> g = torch.Generator().manual_seed(0)
+    >>> fitter = MapFitter(TransferOptions(method="mkl"), torch.rand(1, 4096, 3, generator=g) ** 2, torch.device("cpu"))
+    >>> photo = image_to_pixels(torch.rand(3, 32, 32, generator=g))
+    >>> colors = fitter.sample(photo, torch.Generator().manual_seed(0))
+    >>> fitted, notes = fitter.fit(colors, torch.Generator().manual_seed(0))
+    >>> lut = fitter.bake(fitted, strength=1.0)
+    >>> tuple(lut.table.shape), notes
+    ((1, 3, 65, 65, 65), [])
+    >>> graded = fitter.apply(lut, photo)               # the style is darker: so is the photo now
+    >>> bool(graded.mean() < 0.75 * photo.pixels.mean())
+    True
+    >>> bool((fitter.grade(photo, strength=1.0)[0] == graded).all())  # the same steps in one call
+    True
+    """
+
+    options: TransferOptions
+    style_colors: torch.Tensor
+    device: torch.device
+    style_structure: list[Structure] | None = None
+
+    @property
+    def fit_space(self) -> str:
+        """The working space the map is fitted in (fixed by some methods, e.g. Lab for Reinhard)."""
+        return METHODS[self.options.method].space or self.options.space
+
+    @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
+    def sample(self, view: PixelView, generator: torch.Generator, name: str = "source", mask=None,
+               n_samples: int | None = None) -> torch.Tensor:
+        """``(B, n_samples, 3)`` colors of ``view`` (weighted by ``mask``, ``(H, W)`` in ``[0, 1]``) in
+        :attr:`fit_space`, drawn with ``generator``."""
+        weights = None if mask is None else mask_to_weights(mask, view, f"{name} mask")
+        colors = sample_colors(view.pixels, view.scale, n_samples or self.options.n_samples, generator,
+                               device=self.device, name=name, mask=weights)
+        return to_space(colors, self.fit_space)
+
+    @torch.inference_mode()
+    def fit(self, source_colors: torch.Tensor, generator: torch.Generator, *, n_iter: int | None = None,
+            sources: Sequence[PixelView] = (), structure: torch.Tensor | None = None) -> tuple[ColorMap, list[str]]:
+        """The method's map from ``source_colors`` ``(B, n, 3)`` to the style's colors, and what the fit says of
+        itself (an option the method ignores, which way the default leaned: :func:`colorot.methods.fit_notes`).
+
+        ``sources`` are the images the colors come from (for the methods that read their structure; or give
+        ``structure``, the share of each one's structure found in the style); ``n_iter`` overrides the option.
+        """
+        if self.style_colors.shape[0] not in (1, source_colors.shape[0]):
+            raise ColorotError(f"got {self.style_colors.shape[0]} styles for {source_colors.shape[0]} source "
+                               "images; pass one style or one per image")
+        method = METHODS[self.options.method]
+        arguments = self._arguments(method.takes, generator, n_iter, lambda: self.shared_structure(
+            sources, len(source_colors)) if structure is None else structure)
+        fitted = method.fitter()(source_colors, self.style_colors, **arguments)
+        return fitted, self.options.ignored() + fit_notes(fitted)
+
+    def _arguments(self, names: Sequence[str], generator, n_iter: int | None, structure) -> dict:
+        """The arguments a method's fitter takes (:data:`colorot.methods.ARGUMENTS`), from the options."""
+        options = self.options
+        luma_first = options.monotone_luma or options.keep_luma
+        values = {"reach": lambda: options.reach, "keep_luma": lambda: options.keep_luma,
+                  "luma_axis": lambda: luma_axis(self.fit_space) if luma_first else None,
+                  "neutral_axis": lambda: neutral_axis(self.fit_space) if luma_first else None,
+                  "transport_luma": lambda: not options.keep_luma, "n_knots": lambda: options.n_knots,
+                  "n_iter": lambda: options.n_iter if n_iter is None else n_iter,
+                  "smoothing": lambda: options.smoothing, "generator": lambda: generator,
+                  "shared_structure": structure}
+        return {name: values[name]() for name in names}
+
+    def shared_structure(self, sources: Sequence[PixelView], batch: int) -> torch.Tensor | None:
+        """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources (None
+        for a method that does not read structure)."""
+        photos = [] if self.style_structure is None else [
+            patches for view in sources for patches in structure_patches(view.pixels, view.size, view.scale)]
+        if not photos:  # a method that does not read structure, or no image to measure
+            return None
+        styles = self.style_structure * (len(photos) if len(self.style_structure) == 1 else 1)
+        shares = torch.tensor([shared_structure(photo, style) for photo, style in zip(photos, styles, strict=True)])
+        return shares if len(photos) == batch else shares.mean().reshape(1)
+
+    @torch.inference_mode()
+    def bake(self, fitted: ColorMap, strength: float, nodes: torch.Tensor | None = None,
+             size: int | None = None) -> ColorLUT:
+        """``fitted`` at ``strength`` as a table of ``size`` (default ``lut_size``) nodes per axis, blurred by
+        ``lut_blur``; only at ``nodes`` (flat indices, :func:`colorot.maps.lut.used_nodes`) when given."""
+        return bake_lut(fitted, self.fit_space, size=size or self.options.lut_size, strength=strength,
+                        blur=self.options.lut_blur, nodes=nodes)
+
+    def bake_for(self, view: PixelView, fitted: ColorMap, strength: float) -> ColorLUT:
+        """:meth:`bake` for one image: an 8-bit image's table is baked only around its colors where
+        :meth:`bakes_partially` says so (the result is the same)."""
+        partial = view.is_uint8_array and self.bakes_partially(view.size)
+        return self.bake(fitted, strength, used_nodes(view.array[..., :3], self.options.lut_size) if partial else None)
+
+    @threads.fitting
+    def grade(self, view: PixelView, strength: float, mask=None) -> tuple[object, list[str]]:
+        """``view`` graded by its own map at ``strength`` (``mask``: ``(H, W)`` in ``[0, 1]``, which pixels define
+        the statistics and change), in the caller's type, with what the fit said of itself.
+
+        The colors are drawn with a fresh generator of the options' seed: the result depends on the seed and the
+        images only. With ``refine``, the rounds of :func:`colorot.maps.refine.refined_transform`.
+        """
+        if strength == 0.0:
+            return view.rebuild(view.pixels.clone()), []
+        if self.device.type != "cpu":
+            view = view.to(self.device)  # sampled and looked up there
+        weights = None if mask is None else mask_to_weights(mask, view, "source mask")
+        if self.options.refine:
+            notes: list[str] = []
+            return refined_transform(self, view, strength, weights, notes), notes
+        generator = seeded_generator(self.options.seed, self.device)
+        fitted, notes = self.fit(self.sample(view, generator, "source", mask), generator, sources=[view])
+        return self.apply(self.bake_for(view, fitted, strength), view, weights), notes
+
+    def apply(self, lut: ColorLUT, view: PixelView, weights: torch.Tensor | None = None):
+        """``lut`` applied to ``view`` (on :attr:`device`), with the options' regrain; ``weights`` (from
+        :func:`colorot.pixels.mask_to_weights`) blend each pixel; the caller's type back."""
+        if self.device.type != "cpu":
+            view = view.to(self.device)  # looked up there (the same view when it is there already)
+        return apply_table(lut, view, self.device, mask=weights, regrain=self.regrain)
+
+    def with_options(self, **changes) -> "MapFitter":
+        """The same fitted style with some options changed (checked again)."""
+        return dataclasses.replace(self, options=dataclasses.replace(self.options, **changes))
+
+    def bakes_partially(self, size: tuple[int, int]) -> bool:
+        """Whether the table for an image of this size alone is baked only around its colors: on the CPU, an
+        8-bit image's lookup reads only the nodes around its colors (often a tenth of the grid), and finding
+        them costs about 7 ms per megapixel, more than the bake saves above about 10 MP; a blurred table needs
+        every node."""
+        return self.device.type == "cpu" and self.options.lut_blur == 0 and size[0] * size[1] <= PARTIAL_BAKE_PIXELS
+
+    @property
+    def regrain(self) -> tuple[int, float] | None:
+        """``(radius, eps)`` of the guided-filter regrain, or None when it is off."""
+        options = self.options
+        return (options.regrain_radius, options.regrain_eps) if options.regrain_radius > 0 else None
