@@ -34,3 +34,21 @@ def test_an_option_the_method_does_not_use_is_said_not_dropped(tmp_path):
 def test_every_option_a_method_honours_is_an_option():
     fields = {field.name for field in dataclasses.fields(TransferOptions)}
     assert all(set(method.options) <= fields for method in METHODS.values())
+
+
+def test_the_estimator_and_the_commands_take_the_options_as_the_options_object_has_them():
+    import inspect
+
+    from colorot.cli import main as commands
+
+    fields = {field.name: field for field in dataclasses.fields(TransferOptions)}
+    signature = inspect.signature(colorot.ColorTransfer.__init__).parameters
+    assert set(signature) - {"self"} == set(fields)
+    assert all(signature[name].default == field.default for name, field in fields.items())
+    for command in ("transfer", "batch", "video", "fit", "lut"):
+        offered = [param for param in commands.commands[command].params if param.name in fields]
+        assert {"method", "space", "reach", "keep_luma"} <= {param.name for param in offered}, command
+        for param in offered:
+            field = fields[param.name]
+            assert param.default == (field.metadata["shown"] or field.default), (command, param.name)
+            assert field.metadata["help"] in param.help, (command, param.name)

@@ -14,15 +14,11 @@ from pathlib import Path
 
 import click
 
-from ..options import DEFAULT_METHOD, DEFAULTS, METHOD_NAMES, SPACES
+from ..options import SPACES, offered_name, offered_options
 
 SPACE_CHOICES = SPACES
 
 CONTEXT = dict(help_option_names=["-h", "--help"], max_content_width=100)
-
-REFINE_HELP = ("Rounds of regrain and re-transfer: closer to the style with more of the photo's detail kept, "
-               "not a function of color (about 4x the time of a plain transfer at 12 MP); 11 meets both quality "
-               "targets on every sample pair")
 
 
 class _Fail(click.ClickException):
@@ -112,32 +108,38 @@ class _Commands(click.Group):
 @click.group(cls=_Commands, context_settings=CONTEXT)
 @click.version_option(package_name="colorot", prog_name="colorot")
 def main() -> None:
-    """Give photos the colors of other photos with sliced optimal transport."""
+    """Give photos the look of other photos with optimal transport and a learned look model."""
 
-def _fit_options(function):
-    """The options shared by the commands that fit a map: space, strength, seed, device, method, luma."""
-    options = [
-        click.option("--space", type=click.Choice(SPACE_CHOICES), default="rgb", show_default=True,
-                     help="Color space the distributions are matched in."),
-        click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-                     help="0 keeps the colors, 1 is the full transfer."),
-        click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run]."),
-        click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N."),
-        click.option("--method", type=click.Choice(METHOD_NAMES), default=DEFAULT_METHOD, show_default=True,
-                     help="The look (what was done to the style photo): look, the transport's grade where the two "
-                          "photos share their scene and the learned look where they do not (a style photo of "
-                          "another scene); unbalanced, the transport's grade alone. The palette (the style's own "
-                          "colors): sliced (its histogram in full), histogram, mkl, reinhard, emd, or the "
-                          "pretrained generator (conditioned)."),
-        click.option("--reach", type=click.FloatRange(0, min_open=True), default=DEFAULTS["reach"],
-                     show_default=True, help="look and unbalanced: how far (in standard deviations of the photos' colors) "
-                                             "a color may travel before it is left unmatched; inf copies the "
-                                             "style's proportions too."),
-        click.option("--keep-luma", is_flag=True, help="Match only chroma; every pixel keeps its luma."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+def transfer_options(*names: str, more_help: dict | None = None):
+    """Click options for these fields of :class:`colorot.options.TransferOptions` (its type, range, default and
+    help, written there once; ``more_help`` appends a command's own words to an option's help). Each reaches the
+    command as a keyword of the field's name, ready for :class:`colorot.ColorTransfer`."""
+    def option(field):
+        meta, flag = field.metadata, "--" + offered_name(field).replace("_", "-")
+        help = meta["help"] + (more_help or {}).get(field.name, "")
+        if meta["kind"] is bool:
+            return click.option(flag, field.name, is_flag=True, help=help)
+        if "choices" in meta:
+            kind = click.Choice(meta["choices"])
+        elif meta["kind"] in (int, float) and {"low", "high"} & set(meta):
+            ranged = click.IntRange if meta["kind"] is int else click.FloatRange
+            kind = ranged(meta.get("low"), meta.get("high"), **({"min_open": True} if meta.get("low_open") else {}))
+        else:
+            kind = meta["kind"]
+        default = field.default if meta["shown"] is None else meta["shown"]
+        return click.option(flag, field.name, type=kind, default=default, show_default=default is not None,
+                            metavar=meta.get("metavar"), help=help)
+
+    def decorate(function):
+        for field in reversed(offered_options(*names)):
+            function = option(field)(function)
+        return function
+
+    return decorate
+
+
+#: The options shared by the commands that fit a map: space, strength, seed, device, method, reach, luma.
+_fit_options = transfer_options("space", "strength", "seed", "device", "method", "reach", "keep_luma")
 
 def _check_paths(output: Path | None, inputs, *, in_place: Path | None = None, formats=None) -> None:
     """What can be refused before any work (and before torch is imported): a missing, empty or directory input,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind, _report_batch, _run,
+from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _lut_kind, _report_batch, _run,
                      _say_stopping, _show_notes, _stoppable, _UsageFail, main)
 
 
@@ -117,8 +117,7 @@ def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
               help="local: a pool of threads here; ray: a Ray Data actor pool (the ray extra).")
 @click.option("--address", default=None, help="Ray cluster to join (e.g. ray://head:10001) [default: start one here].")
 @click.option("--verbose", is_flag=True, help="--engine ray: show Ray's own logs.")
-@click.option("--refine", type=click.IntRange(0), default=0, show_default=True, metavar="ROUNDS",
-              help=REFINE_HELP + "; a map per photo, not with --shared-map or a look file; 0 = off.")
+@transfer_options("refine", more_help={"refine": "; a map per photo, not with --shared-map or a look file; 0 = off."})
 @_fit_options
 def batch(look: Path, inputs: tuple, output_dir: Path, recursive: bool, suffix: str, extension: str | None,
           quality: int | None, on_conflict: str, shared_map: bool, style_dir: Path | None, jobs: int,

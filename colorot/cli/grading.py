@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..options import PIXEL_SCALES
-from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind, _parse_weights, _read_mask,
+from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _lut_kind, _parse_weights, _read_mask,
                      _run, _show_notes, _UsageFail, default_output, main)
 
 
@@ -25,11 +25,8 @@ from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind
               help="Leave EXIF (camera, place, time) out of the output; the ICC profile is kept.")
 @click.option("--max-pixels", type=click.IntRange(1), default=None,
               help="Refuse larger images [default: COLOROT_MAX_PIXELS or 250000000].")
-@click.option("--regrain", type=click.IntRange(0), default=None, metavar="RADIUS",
-              help="Filter the color shift guided by SOURCE (radius in pixels) so noise is shifted, not amplified; "
-                   "0 = off [default: 8 for the palette methods sliced and histogram, else 0].")
-@click.option("--refine", type=click.IntRange(0), default=0, show_default=True, metavar="ROUNDS",
-              help=REFINE_HELP + "; the filter's radius is --regrain, else from 1/2 to 1/64 of the long side; 0 = off.")
+@transfer_options("regrain_radius", "refine", more_help={
+    "refine": "; the filter's radius is --regrain, else from 1/2 to 1/64 of the long side; 0 = off."})
 @click.option("--weights", default=None, metavar="W1,W2,...",
               help="Mix of several styles, e.g. 0.7,0.3 [default: equal].")
 @click.option("--source-mask", type=click.Path(path_type=Path), default=None,
@@ -39,7 +36,7 @@ from ._shell import (CONTEXT, REFINE_HELP, _check_paths, _fit_options, _lut_kind
 @click.option("--verbose", is_flag=True, help="Say how the map was fitted (which way the default's scene gate "
                                               "leaned: the transport, for a shared scene, or the learned look).")
 def transfer(source: Path, styles: tuple, output: Path | None, quality: int | None, in_place: bool,
-             strip_metadata: bool, max_pixels: int | None, regrain: int, refine: int, weights: str | None,
+             strip_metadata: bool, max_pixels: int | None, weights: str | None,
              source_mask: Path | None, style_mask: tuple, verbose: bool, **options) -> None:
     """Give SOURCE the colors of STYLE (or a mix of several) and write the result.
 
@@ -81,7 +78,7 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
                 style_pixels.append(style_files.read_style_pixels(
                     style, source_profile, max_side=None if style_mask else style_files.STYLE_SIDE,
                     max_pixels=max_pixels, notes=_show_notes))
-            model = api.ColorTransfer(regrain_radius=regrain, refine=refine, **options)
+            model = api.ColorTransfer(**options)
             masks = [_read_mask(path, max_pixels) for path in style_mask] or None
             model.fit(style_pixels, weights=mix, style_mask=masks)
             source_file = source_job.result()

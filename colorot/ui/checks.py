@@ -4,14 +4,18 @@ types and defaults of the CLI's ``transfer`` options; every refusal is one line.
 from __future__ import annotations
 
 from ..errors import ColorotError
-from ..options import DEFAULT_METHOD, DEFAULTS, TransferOptions
+from ..options import TransferOptions, offered_name, offered_options
 
-__all__ = ["GRADE_OPTIONS", "CUBE_SIZES", "check_look", "check_options", "check_table", "engine_options"]
+__all__ = ["GRADE_FIELDS", "GRADE_OPTIONS", "CUBE_SIZES", "check_look", "check_options", "check_table", "engine_options"]
 
-#: The options a grade takes from the page, with their types and defaults (the CLI's ``transfer`` options).
-GRADE_OPTIONS = {"method": (str, DEFAULT_METHOD), "space": (str, "rgb"), "keep_luma": ("boolean", False),
-                 "reach": (float, DEFAULTS["reach"]), "regrain": (int, None), "refine": (int, 0),
-                 "seed": (int, None)}
+#: The options a grade takes from the page, by their names there (the CLI's, without dashes), with the fields of
+#: :class:`colorot.options.TransferOptions` they set.
+GRADE_FIELDS = {offered_name(field): field for field in offered_options(
+    "method", "space", "keep_luma", "reach", "regrain_radius", "refine", "seed")}
+
+#: Those options' types and defaults, as the options object has them.
+GRADE_OPTIONS = {name: ("boolean" if field.metadata["kind"] is bool else field.metadata["kind"], field.default)
+                 for name, field in GRADE_FIELDS.items()}
 
 
 #: The .cube sizes the page offers (nodes per axis).
@@ -80,6 +84,4 @@ def check_options(options: dict) -> dict:
 
 def engine_options(options: dict) -> dict:
     """Checked options as :class:`colorot.ColorTransfer`'s arguments."""
-    engine = {name: options[name] for name in ("method", "space", "keep_luma", "reach", "seed", "refine")}
-    engine["regrain_radius"] = options["regrain"]
-    return engine
+    return {field.name: options[name] for name, field in GRADE_FIELDS.items()}

@@ -116,11 +116,16 @@ class _Api:
         return HTMLResponse((_STATIC / "index.html").read_text(encoding="utf-8"))
 
     async def config(self, request):
+        from ..methods import METHODS
         from ..options import METHOD_INTENTS, METHOD_NAMES, SPACES
+        from .checks import GRADE_OPTIONS
 
         opened = [self.workspace.get(i).describe() for i in self.preload["photos"] + self.preload["look"]]
         return _json({"output_dir": str(self.workspace.output_dir), "methods": list(METHOD_NAMES),
                       "intents": METHOD_INTENTS,
+                      # the form's defaults and the options each method honours, from the options object
+                      "defaults": {name: default for name, (_, default) in GRADE_OPTIONS.items()},
+                      "method_options": {name: list(method.options) for name, method in METHODS.items()},
                       "spaces": list(SPACES), "max_upload": self.max_upload, "opened": opened,
                       "preload": self.preload})
 

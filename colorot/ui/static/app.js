@@ -2,7 +2,7 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { photos: [], look: [], current: null, grade: null, previewBusy: false, previewAgain: false,
+const state = { photos: [], methodOptions: {}, look: [], current: null, grade: null, previewBusy: false, previewAgain: false,
                 figuresTimer: null, gradeSerial: 0, zoom: false,
                 masks: {},          // photo id -> { data: ImageData at the preview's size, painted, version }
                 grades: new Map() };  // what a grade was fitted from (photo, look, options, mask) -> its id
@@ -329,7 +329,7 @@ function showCommand() {
     ? `colorot apply ${look} ${photo.name} (at strength 1, without a mask)`
     : `colorot transfer ${photo.name} ${look} --strength ${strength()} --method ${o.method} --space ${o.space}`;
   if (!command.startsWith("colorot apply")) {
-    if (o.method === "unbalanced" || o.method === "look") command += ` --reach ${o.reach}`;
+    if ((state.methodOptions[o.method] || []).includes("reach")) command += ` --reach ${o.reach}`;
     if (o.keep_luma) command += " --keep-luma";
     if (o.regrain !== "") command += ` --regrain ${o.regrain}`;  // empty: the method's own (as the CLI's)
     if (Number(o.refine)) command += ` --refine ${o.refine}`;
@@ -583,6 +583,9 @@ async function start() {
   });
   $("method").replaceChildren(...groups);
   $("space").replaceChildren(...config.spaces.map((name) => new Option(name, name)));
+  state.methodOptions = config.method_options;
+  const defaults = config.defaults;  // the options object's, as the CLI's (None: the method's own, left empty)
+  setOptions(Object.fromEntries(Object.entries(defaults).map(([name, value]) => [name, value === null ? "" : value])));
   for (const opened of config.opened) addOpened(opened, config.preload.photos.includes(opened.id) ? "photo" : "look");
   $("photo-input").onchange = (event) => openFiles([...event.target.files], "photo");
   $("look-input").onchange = (event) => openFiles([...event.target.files], "look");
