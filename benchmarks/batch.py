@@ -27,7 +27,7 @@ from PIL import Image
 from _common import NAMES, load
 
 SIZES = {"1 MP": (1155, 866), "12 MP": (4000, 3000)}
-FEW = 8  # photos of the short run that measures the start-up (colorot.apps.batch.DENSIFY_FROM: the same code path)
+FEW = 8  # photos of the short run that measures the start-up (colorot.maps.dense.DENSIFY_FROM: the same code path)
 
 
 def make_photos(folder: Path, count: int, size: tuple[int, int]) -> None:

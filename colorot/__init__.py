@@ -8,6 +8,9 @@ The main entry points:
 * :class:`colorot.ColorTransferModule` -- the same as an ``nn.Module``;
 * :func:`colorot.sliced_wasserstein` -- the distance the engine minimizes;
 * :func:`colorot.read_image` / :func:`colorot.write_image` -- files in and out;
+* :func:`colorot.grade_file` / :func:`colorot.grade_clip` -- a photo file or a clip graded and written, as the
+  command line does;
+* :class:`colorot.MapFitter` -- the steps of a transfer one at a time (sample, fit, bake, apply);
 * :func:`colorot.fit_lut` / :func:`colorot.apply_lut` -- one map baked as a 3D LUT, and applying it
   (:mod:`colorot.apps.looks` writes and reads look, ``.cube`` and Hald files);
 * :func:`colorot.train_generator` -- a network trained with a sliced Wasserstein loss that
@@ -51,6 +54,9 @@ _EXPORTS = {
     "train_generator": "learned.training",
     "load_generator": "learned.files",
     "ConditionedGenerator": "learned.conditioned",
+    "grade_file": "apps.grading",
+    "grade_clip": "apps.grading",
+    "MapFitter": "fitting",
 }
 
 __all__ = [*_EXPORTS, "__version__"]

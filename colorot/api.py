@@ -123,7 +123,7 @@ def apply_lut(lut: ColorLUT, image: Image, *, device=None, interpolation: str = 
     return apply_table(lut.to(device), view, device, interpolation=interpolation)
 
 
-def fit_lut(style, sources=None, *, size: int = LUT_SIZE, **options) -> ColorLUT:
+def fit_lut(style, sources=None, *, size: int = LUT_SIZE, weights=None, **options) -> ColorLUT:
     """Fit one map from ``sources`` (or from the whole sRGB cube) to ``style`` and bake it as a LUT.
 
     Parameters
@@ -136,6 +136,8 @@ def fit_lut(style, sources=None, *, size: int = LUT_SIZE, **options) -> ColorLUT
         uniformly, so that the LUT suits any photo.
     size : int
         Nodes per axis of the table (17, 33 and 65 are the usual sizes).
+    weights : sequence of float, optional
+        The styles' weights in a mix (default: equal).
     **options
         :class:`ColorTransfer` parameters (``space``, ``strength``, ``seed``...).
 
@@ -154,7 +156,7 @@ def fit_lut(style, sources=None, *, size: int = LUT_SIZE, **options) -> ColorLUT
     if sources is None:
 
         sources = [identity_grid(65).reshape(1, -1, 3).numpy()]  # the whole cube, as a 1-row image
-    model = ColorTransfer(lut_size=size, **options).fit(style, sources=sources)
+    model = ColorTransfer(lut_size=size, **options).fit(style, sources=sources, weights=weights)
     return model.lut_
 
 

@@ -10,6 +10,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from colorot.maps.dense import DENSIFY_FROM
 from click.testing import CliRunner
 from PIL import Image
 
@@ -88,7 +90,6 @@ def test_shared_map_gives_every_photo_the_same_map(tmp_path):
 def test_a_look_fitted_on_a_shoot_grades_it_as_the_shared_map_does(tmp_path):
     # colorot fit on a shoot and colorot batch --shared-map on it fit the same map (photos sampled from
     # reduced JPEG decodes, n_samples colors in all), so applying the saved look gives the same files.
-    from colorot.apps import batch as batches
     from colorot.measures.metrics import color_distance
 
     photos = tmp_path / "shoot"
@@ -98,7 +99,7 @@ def test_a_look_fitted_on_a_shoot_grades_it_as_the_shared_map_does(tmp_path):
     style = load_sample("coffee", 96)
     Image.fromarray(style).save(tmp_path / "style.png")
     sources = sorted(map(str, photos.glob("*.jpg")))
-    assert len(sources) >= batches.DENSIFY_FROM
+    assert len(sources) >= DENSIFY_FROM
     look = tmp_path / "shoot.npz"
     assert CliRunner().invoke(main, ["fit", str(tmp_path / "style.png"), *sources, "-o", str(look), *FAST]).exit_code == 0
     assert _run(look, photos, "--output-dir", tmp_path / "looked").exit_code == 0
@@ -220,14 +221,13 @@ def test_maps_fitted_in_batches_give_the_photo_by_photo_files(tmp_path, monkeypa
 def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path, monkeypatch):
     # From DENSIFY_FROM photos on, the look's table is tabulated at every 8-bit color and looked up by
     # gathering; the files agree with Pillow's trilinear kernel within one code.
-    from colorot.apps import batch as batches
     from colorot.maps import dense as dense_lut
     from colorot.apps.looks import load_lut
 
     photos = tmp_path / "photos"
     photos.mkdir()
     base = load_sample("astronaut", 96)
-    for index in range(batches.DENSIFY_FROM):
+    for index in range(DENSIFY_FROM):
         Image.fromarray(np.roll(base, index * 11, axis=1)).save(photos / f"p{index}.png")
     Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "look.png")
     look = tmp_path / "look.npz"
@@ -239,7 +239,7 @@ def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path,
     result = _run(look, photos, "--output-dir", tmp_path / "out")
     assert result.exit_code == 0 and tabulated == [1]
     table = load_lut(look)
-    for index in range(batches.DENSIFY_FROM):
+    for index in range(DENSIFY_FROM):
         source = np.asarray(Image.open(photos / f"p{index}.png"))
         graded = np.asarray(Image.open(tmp_path / "out" / f"p{index}.png")).astype(int)
         assert np.abs(graded - table.apply_uint8(source).astype(int)).max() <= 1  # Pillow's kernel
@@ -249,13 +249,12 @@ def test_a_look_applied_to_many_photos_is_tabulated_and_matches_pillow(tmp_path,
 def test_a_look_grades_8_bit_photos_without_torch_and_others_with_it(tmp_path):
     # A saved look applied to a folder: the 8-bit photos are graded with numpy alone (torch, about a second
     # to import, is never loaded); a 16-bit photo in the same folder goes through the general kernel.
-    from colorot.apps import batch as batches
     from colorot.apps.looks import load_lut
 
     photos = tmp_path / "photos"
     photos.mkdir()
     base = load_sample("astronaut", 96)
-    for index in range(batches.DENSIFY_FROM):
+    for index in range(DENSIFY_FROM):
         Image.fromarray(np.roll(base, index * 11, axis=1)).save(photos / f"p{index}.jpg", quality=95)
     Image.fromarray(load_sample("coffee", 96)).save(tmp_path / "look.png")
     look = tmp_path / "look.npz"
@@ -267,7 +266,7 @@ def test_a_look_grades_8_bit_photos_without_torch_and_others_with_it(tmp_path):
     run = subprocess.run([sys.executable, "-c", script, "batch", str(look), str(photos), "--output-dir",
                           str(tmp_path / "out"), "--jobs", "2"], capture_output=True, text=True, timeout=120)
     assert run.stdout.split() == ["False", "0"], run.stderr
-    assert len(list((tmp_path / "out").glob("*.jpg"))) == batches.DENSIFY_FROM
+    assert len(list((tmp_path / "out").glob("*.jpg"))) == DENSIFY_FROM
 
     from colorot import read_image, write_image
 
@@ -276,7 +275,7 @@ def test_a_look_grades_8_bit_photos_without_torch_and_others_with_it(tmp_path):
     run = subprocess.run([sys.executable, "-c", script, "batch", str(look), str(photos), "--output-dir",
                           str(tmp_path / "out2")], capture_output=True, text=True, timeout=120)
     assert run.stdout.split() == ["True", "0"], run.stderr  # the 16-bit photo needed torch
-    for index in range(batches.DENSIFY_FROM):  # the 8-bit ones were graded as before
+    for index in range(DENSIFY_FROM):  # the 8-bit ones were graded as before
         name = f"p{index}.jpg"
         assert np.array_equal(read_image(tmp_path / "out" / name).pixels, read_image(tmp_path / "out2" / name).pixels)
     graded = read_image(tmp_path / "out2" / "deep.png").pixels

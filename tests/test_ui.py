@@ -229,6 +229,18 @@ def test_a_mask_keeps_its_pixels_and_the_batch_grades_every_photo(files):
         # One map fitted on both photos is not each photo's own: the cat, graded with the astronaut's colors
         # in the fit, comes out otherwise.
         assert np.abs(written[True][1] - written[False][1]).mean() > 1.0
+        # The shared map is colorot batch --shared-map's: the same map fitted on the same files, the same bytes.
+        from click.testing import CliRunner
+
+        from colorot.cli import main
+
+        result = CliRunner().invoke(main, ["batch", str(files / "look.png"), str(files / "photo.jpg"),
+                                           str(files / "cat.png"), "--shared-map", "--method", "unbalanced",
+                                           "--output-dir", str(files / "cli")])
+        assert result.exit_code == 0, result.output
+        for ours, name in zip(written[True], ("photo_colorot", "cat_colorot")):
+            theirs = np.asarray(Image.open(next((files / "cli").glob(name.split("_")[0] + ".*")))).astype(int)
+            assert ours.shape == theirs.shape and np.array_equal(ours, theirs), name
         figures = client.get(f"/api/grades/{grade}/figures?strength=1").json()
         assert set(figures) >= {"sliced_w2_to_style", "structure_to_source"}
         histograms = client.get(f"/api/grades/{grade}/histograms?strength=1")

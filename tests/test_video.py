@@ -86,6 +86,12 @@ def test_video_is_graded_with_one_map_without_flicker(tmp_path, coffee):
     per_frame = [colorot.transfer(frame, coffee, seed=0, method="unbalanced") for frame in source_frames]
     assert _scene_flicker(graded) <= _scene_flicker(source_frames) + 1.0
     assert _scene_flicker(per_frame) > 2 * _scene_flicker(graded)
+    # The library's function for a clip is what the command runs: the same frames, and its progress told.
+    told = []
+    again = colorot.grade_clip(clip, style, tmp_path / "again.mp4", crf=0,
+                               options={"seed": 0, "method": "unbalanced"}, progress=lambda n, total: told.append(total))
+    assert all(np.array_equal(a, b) for a, b in zip(_decode(again)[0], graded, strict=True))
+    assert told and set(told) == {N_FRAMES}
 
 
 def test_video_with_a_cube_and_bad_inputs(tmp_path, coffee, astronaut):

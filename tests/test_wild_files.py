@@ -6,6 +6,8 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+
+from colorot.maps.dense import DENSIFY_FROM
 import pytest
 import torch
 from click.testing import CliRunner
@@ -88,7 +90,6 @@ def test_out_of_range_nodes_are_interpolated_then_clipped_by_every_kernel():
 
 
 def test_a_cube_gives_one_photo_the_same_bytes_alone_or_among_many(tmp_path):
-    from colorot.apps import batch as batches
     table = _contrast_table(17)
     rows = "\n".join(" ".join(f"{v:.6f}" for v in row) for row in table[0].reshape(3, -1).T.tolist())
     cube = tmp_path / "contrast.cube"
@@ -96,7 +97,7 @@ def test_a_cube_gives_one_photo_the_same_bytes_alone_or_among_many(tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     base = load_sample("astronaut", 96)
-    for index in range(batches.DENSIFY_FROM):
+    for index in range(DENSIFY_FROM):
         Image.fromarray(np.roll(base, 7 * index, axis=1)).save(photos / f"p{index}.png")
     assert _invoke("apply", cube, photos / "p0.png", "-o", tmp_path / "alone.png").exit_code == 0
     assert _invoke("apply", cube, *sorted(photos.iterdir()), "--output-dir", tmp_path / "many").exit_code == 0

@@ -18,9 +18,8 @@ from .. import io
 from ..errors import ColorotError
 from ..io import styles
 from ..maps import dense as dense_lut
-from ..options import LUT_SIZE
 from . import looks
-from .batch import DENSIFY_FROM, IMAGE_SUFFIXES, Job
+from .batch import IMAGE_SUFFIXES, Job
 
 __all__ = ["make_grader", "paired_grader"]
 
@@ -48,7 +47,7 @@ def make_grader(
     given, is applied as is (with ``interpolation``). ``notes(image_file)`` is
     called for the style and each photo read. ``photos``, the number of
     photos it will grade, decides whether one table is worth tabulating for
-    8-bit photos (:data:`DENSIFY_FROM`). With one map per photo, ``fit_batch``
+    8-bit photos (:func:`colorot.maps.dense.tabulates`). With one map per photo, ``fit_batch``
     photos arriving together from the worker threads are fitted in one
     batched call (:meth:`colorot.ColorTransfer.transform_each`: the same
     results, fewer and larger tensor operations, which is what a GPU needs).
@@ -64,9 +63,8 @@ def make_grader(
     look_is_table = looks.is_lut_file(look)
     # One table for many 8-bit photos is tabulated and applied with numpy, whether it comes from a look file or
     # was fitted here over the shoot, so that both give the same files on any machine.
-    can_tabulate = interpolation == "trilinear" and options.get("device") in (None, "auto", "cpu") \
-        and dense_lut.AVAILABLE
-    tabulates = can_tabulate and max(photos, len(shared_sources or ())) >= DENSIFY_FROM
+    can_tabulate = dense_lut.tabulates(dense_lut.DENSIFY_FROM, options.get("device"), interpolation)
+    tabulates = dense_lut.tabulates(max(photos, len(shared_sources or ())), options.get("device"), interpolation)
     tabulated_options = dict(quality=quality, strip_metadata=strip_metadata, notes=notes, workers=workers,
                              on_exists=on_exists)
     # A LUT file is always tabulated for 8-bit photos, so that a photo gets the same bytes whether it is graded
@@ -94,8 +92,7 @@ def make_grader(
         table = looks.load_lut(look, device)
     table = table.to(device) if table is not None else None
     tabulated = None
-    if table is not None and device.type == "cpu" and interpolation == "trilinear" and \
-            max(photos, len(shared_sources or ())) >= DENSIFY_FROM:
+    if table is not None and dense_lut.tabulates(max(photos, len(shared_sources or ())), device, interpolation):
         tabulated = _in_background(table.densify)  # while the first photos decode
 
     def model_for(profile: bytes | None):
@@ -237,9 +234,10 @@ class _FitBatcher:
 
 def _shared_table(look, options: dict, sources: list, workers: int | None = None):
     """The LUT of one map fitted over ``sources`` to the style ``look`` (a path or an ImageFile read already),
-    unreadable sources left out: what ``colorot fit`` fits on them (:func:`colorot.apps.looks.fit_lut_from_files`:
-    each photo sampled from a reduced decode, ``n_samples`` colors in all), read in ``workers`` threads."""
-    return looks.fit_lut_from_files(look, sources, size=LUT_SIZE, skip_unreadable=True, workers=workers, **options)
+    unreadable sources left out (:func:`colorot.apps.grading.fit_shared_table`), read in ``workers`` threads."""
+    from .grading import fit_shared_table
+
+    return fit_shared_table(look, sources, options, skip_unreadable=True, workers=workers)
 
 
 def paired_grader(style_dir: Path, jobs: list[Job], options: dict, **grader_options) -> Callable[[Path, Path], dict]:

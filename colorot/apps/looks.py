@@ -149,8 +149,8 @@ def read_fit_inputs(style, sources=(), *, source_max_side: int = 2048, skip_unre
                     notes=None, keep_pixels: int | None = None,
                     workers: int = 1) -> tuple[np.ndarray, list[np.ndarray]]:
     """The pixels a map (or a generator) is fitted on, read from files: the style's (a path, or an
-    :class:`~colorot.io.ImageFile` already read) converted into the first source's ICC profile, and the
-    sources'.
+    :class:`~colorot.io.ImageFile` already read; a list of them gives a list) converted into the first source's
+    ICC profile, and the sources'.
 
     ``source_max_side`` lets JPEG sources decode at a reduced scale (their
     colors are sampled); ``keep_pixels`` keeps that many pixels of each source
@@ -175,7 +175,9 @@ def read_fit_inputs(style, sources=(), *, source_max_side: int = 2048, skip_unre
     from concurrent.futures import ThreadPoolExecutor
 
 
-    style_file = style if isinstance(style, ImageFile) else styles.read_style(style, notes=notes)
+    several_styles = isinstance(style, (list, tuple))
+    style_files = [item if isinstance(item, ImageFile) else styles.read_style(item, notes=notes)
+                   for item in (style if several_styles else [style])]
 
     def read(item: tuple[int, object]):
         index, source = item
@@ -206,7 +208,8 @@ def read_fit_inputs(style, sources=(), *, source_max_side: int = 2048, skip_unre
         images.append(image.pixels)
     if sources and not images:
         raise ColorotError("no readable photo to fit the shared map on")
-    return styles.in_profile(style_file, profile), images
+    converted = [styles.in_profile(style_file, profile) for style_file in style_files]
+    return (converted if several_styles else converted[0]), images
 
 
 def fit_lut_from_files(
@@ -217,10 +220,12 @@ def fit_lut_from_files(
     skip_unreadable: bool = False,
     notes=None,
     workers: int | None = None,
+    weights=None,
     **options,
 ) -> ColorLUT:
-    """One table fitted from image files, read by :func:`read_fit_inputs`; the other options go to
-    :func:`colorot.fit_lut`. Without sources, the whole sRGB cube is the source.
+    """One table fitted from image files, read by :func:`read_fit_inputs` (several styles are mixed by
+    ``weights``); the other options go to :func:`colorot.fit_lut`. Without sources, the whole sRGB cube is the
+    source.
 
     One source is read whole (JPEGs above 2048 px at a reduced scale), so
     that its table reproduces ``transfer`` on it. Several sources (a shoot)
@@ -252,7 +257,7 @@ def fit_lut_from_files(
         notes=notes, keep_pixels=max(1 << 14, 4 * n_samples // len(sources)) if several else None,
         workers=min(os.cpu_count() or 1, 8) if workers is None else workers,
     )
-    return fit_lut(style_pixels, images or None, size=size, **options)
+    return fit_lut(style_pixels, images or None, size=size, weights=weights, **options)
 
 
 def table_error(table: ColorLUT, reference: ColorLUT, *, n_colors: int = 100_000, seed: int = 0

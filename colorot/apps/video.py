@@ -406,13 +406,14 @@ def _frame_ticks(stream, rate) -> int:
     return max(1, round(1 / (rate * time_base))) if rate and time_base else 1
 
 
-def lut_applier(table, device) -> Callable[[np.ndarray], np.ndarray]:
-    """A frame function applying a :class:`~colorot.maps.lut.ColorLUT` (tabulated at every 8-bit
-    color first on the CPU: a clip has many frames)."""
-    from ..pixels import image_to_pixels
+def lut_applier(table, device, frames: int = 1 << 30) -> Callable[[np.ndarray], np.ndarray]:
+    """A frame function applying a :class:`~colorot.maps.lut.ColorLUT` (tabulated at every 8-bit color first
+    where :func:`colorot.maps.dense.tabulates` says so for ``frames`` frames: a clip has many)."""
+    from ..maps.dense import tabulates
     from ..maps.kernels import apply_table
+    from ..pixels import image_to_pixels
 
-    if device.type == "cpu":
+    if tabulates(frames, device):
         table.densify()
 
     return lambda frame: apply_table(table, image_to_pixels(frame, "frame"), device)

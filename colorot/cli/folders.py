@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
@@ -41,55 +40,39 @@ def video(source: Path, look: Path, output: Path | None, frames: int, crf: int, 
 
     def action():
         _check_paths(output, (source, look), formats=VIDEO_SUFFIXES)  # before torch and any decoding
-        from ..apps import video as clips
-
-        clip = clips.probe_clip(source)
-        clips.plan_output(clip, output, hdr)  # a container, depth or audio that cannot be written: refused now
-        is_table = _lut_kind(look) is not None
-        if clip.hdr is not None and not is_table:
-            raise _UsageFail(f"--hdr codes grades an HDR clip's code values with a LUT made for them (.cube, look "
-                             f"file, Hald CLUT); {look.name} is a photo, whose colors are SDR")
-        for kind in sorted(set(clip.dropped)):
-            click.echo(f"colorot: note: {source.name}: {clip.dropped.count(kind)} {kind} stream(s) not carried "
-                       "into the output (colorot writes its video and audio)", err=True)
-        from .. import api
-        from ..apps import looks
-
-        device = api.resolve_device(options["device"])
-        if is_table:
-            table = looks.load_lut(look, device)
-        else:
-            click.echo(f"colorot: fitting the map on {frames} frames sampled across {source.name}", err=True)
-            table = _fit_lut_from_arrays(look, clips.sample_frames(source, frames, clip=clip), options)
-        if clip.frames:
-            bar = click.progressbar(length=clip.frames, label="grading", file=sys.stderr)
-        else:  # no frame count and no duration (a raw stream): no bar
-            click.echo("colorot: grading (the clip declares no length)", err=True)
-            bar = contextlib.nullcontext()
         from ..apps.batch import Stopped
+        from ..apps.grading import grade_clip
+
+        _lut_kind(look)  # a note when it is a table
+        bars: list = []
+
+        def progress(count: int, total: int) -> None:
+            if not bars:  # the clip checked and the map fitted: the bar starts
+                if not total:  # no frame count and no duration (a raw stream): no bar
+                    click.echo("colorot: grading (the clip declares no length)", err=True)
+                bar = click.progressbar(length=total, label="grading", file=sys.stderr) if total else None
+                bars.append(bar.__enter__() if bar is not None else None)
+            if bars[0] is not None:
+                bars[0].update(count)
 
         # A signal (Ctrl-C, kill, the terminal closed) stops the grading: the partial file is removed, nothing
         # is written, and the exit status says which signal.
-        with bar as shown, _stoppable():
+        with _stoppable():
             try:
-                return clips.grade_video(source, output, clips.lut_applier(table, device), crf=crf, hdr=hdr,
-                                         progress=shown.update if clip.frames else None, clip=clip)
+                return grade_clip(source, look, output, frames=frames, crf=crf, hdr=hdr, options=options,
+                                  notes=lambda line: click.echo(f"colorot: note: {line}", err=True),
+                                  progress=progress)
             except Stopped as stop:
                 import signal
 
                 click.echo(f"\ncolorot: {signal.Signals(stop.signal_number).name}: stopped; {output} not written",
                            err=True)
                 sys.exit(128 + stop.signal_number)
+            finally:
+                if bars and bars[0] is not None:
+                    bars[0].__exit__(None, None, None)
 
     click.echo(str(_run(action)))
-
-def _fit_lut_from_arrays(style: Path, frames: list, options: dict):
-    from .. import api
-    from ..io.styles import read_style_pixels
-    from ..options import LUT_SIZE
-
-    # Decoded frames are sRGB-encoded (BT.709 has sRGB's primaries): the style is converted into sRGB.
-    return api.fit_lut(read_style_pixels(style, None, notes=_show_notes), frames, size=LUT_SIZE, **options)
 
 @main.command(context_settings=CONTEXT)
 @click.argument("look", metavar="STYLE|LOOK", type=click.Path(path_type=Path))

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import click
 
-from ..options import PIXEL_SCALES
-from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _lut_kind, _parse_weights, _read_mask,
-                     _run, _show_notes, _UsageFail, default_output, main)
+from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _parse_weights, _run, _UsageFail, default_output, main)
 
 
 @main.command(context_settings=CONTEXT)
@@ -59,102 +55,16 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
         raise _UsageFail(f"got {len(style_mask)} --style-mask for {len(styles)} styles; give one per style")
 
     def action():
-        from .. import io
-
         _check_paths(output, (source, *styles, source_mask, *style_mask), in_place=source if in_place else None)
-        from .. import api
-        from ..io import styles as style_files
+        from ..apps.grading import grade_file
 
-        source_profile = io.read_icc_profile(source)
-        # Decode the source in the background while the styles are read and sampled. Masks are read whole:
-        # a style mask must match its style, which is then decoded at full size too.
-        with ThreadPoolExecutor(1) as pool:
-            source_job = pool.submit(io.read_image, source, max_pixels=max_pixels)
-            style_pixels = []
-            for style in styles:
-                if _lut_kind(style, note=False) == "hald":
-                    click.echo(f"colorot: note: {style}: looks like a Hald CLUT, used here as a style photo; "
-                               "colorot apply applies it as a lookup table", err=True)
-                style_pixels.append(style_files.read_style_pixels(
-                    style, source_profile, max_side=None if style_mask else style_files.STYLE_SIDE,
-                    max_pixels=max_pixels, notes=_show_notes))
-            model = api.ColorTransfer(**options)
-            masks = [_read_mask(path, max_pixels) for path in style_mask] or None
-            model.fit(style_pixels, weights=mix, style_mask=masks)
-            source_file = source_job.result()
-        _show_notes(source_file)
-        from ..io.writing import exif_note
-
-        note = None if strip_metadata else exif_note(output, source_file)
-        if note:
-            click.echo(f"colorot: note: {source}: {note}", err=True)
-        weights_of_pixels = _read_mask(source_mask, max_pixels) if source_mask else None
-        result = model.transform(source_file.pixels, source_mask=weights_of_pixels)
-        for line in model.fit_notes_:
+        graded = grade_file(source, styles, output, options=options, weights=mix, source_mask=source_mask,
+                            style_masks=style_mask, quality=quality, strip_metadata=strip_metadata,
+                            max_pixels=max_pixels, notes=lambda line: click.echo(f"colorot: note: {line}", err=True))
+        for line in graded.fit_notes:
             if verbose or line.startswith("warning"):
                 click.echo(f"colorot: {line}", err=True)
-        io.write_image(output, result, like=source_file, quality=quality, strip_metadata=strip_metadata)
-        return output
-
-    written = _run(action)
-    click.echo(str(written), err=False)
-
-@main.command(context_settings=CONTEXT)
-@click.argument("content", type=click.Path(path_type=Path))
-@click.argument("style", type=click.Path(path_type=Path))
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file [default: CONTENT_colorot.EXT].")
-@click.option("--size", type=click.IntRange(16), default=512, show_default=True,
-              help="Longer side of the result (never above the content's own).")
-@click.option("--content-weight", type=click.FloatRange(0), default=1.0, show_default=True,
-              help="Higher keeps more of the content's structure; lower lets the style's texture in.")
-@click.option("--patch-size", type=click.IntRange(3, 15), default=7, show_default=True, help="Patch side (odd).")
-@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
-              help="0 gives the color transfer only, 1 the full texture transfer.")
-@click.option("--mask", type=click.Path(path_type=Path), default=None,
-              help="Where the style applies (an image: white = fully, black = not at all).")
-@click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run].")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
-@click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
-def style(content: Path, style: Path, output: Path | None, size: int, content_weight: float, patch_size: int,
-          strength: float, mask: Path | None, seed: int | None, device: str, quality: int | None) -> None:
-    """Give CONTENT the colors and the texture of STYLE (patch distributions matched by sliced OT).
-
-    \b
-    Examples:
-      colorot style photo.jpg painting.jpg -o painted.png
-      colorot style photo.jpg painting.jpg --content-weight 5 --size 1024 --device cuda
-    """
-    output = output or default_output(content)
-    if patch_size % 2 == 0:
-        raise _UsageFail(f"--patch-size must be odd, got {patch_size}")
-
-    def action():
-        import numpy as np
-
-        from .. import io
-
-        _check_paths(output, (content, style, mask))
-        from ..io import styles as style_files
-        from ..stylize import stylize
-
-        content_file = io.read_image(content)
-        _show_notes(content_file)
-        style_pixels = style_files.read_style_pixels(style, content_file.icc_profile, max_side=2 * size,
-                                                     notes=_show_notes)
-        weights = _read_mask(mask, None) if mask else None
-        pixels = content_file.pixels[..., :3]
-        with click.progressbar(length=1, label="stylizing", file=sys.stderr) as bar:
-            def progress(done, total):
-                bar.length = total
-                bar.update(done - bar.pos)
-
-            result = stylize(pixels, style_pixels, size=size, content_weight=content_weight, patch_size=patch_size,
-                             strength=strength, content_mask=weights, seed=seed, device=device, progress=progress)
-        scale = PIXEL_SCALES.get(pixels.dtype.name)
-        if scale is not None:
-            result = (result * scale).round().astype(pixels.dtype)
-        io.write_image(output, np.ascontiguousarray(result), like=content_file, quality=quality)
-        return output
+        return graded.path
 
     click.echo(str(_run(action)))
 

@@ -321,7 +321,6 @@ class Workspace:
                     job=None) -> dict:
         """Grade and export several opened photos: one map each, or one ``shared`` map fitted over all of
         them (one consistent look). A photo that fails is reported and the others go on."""
-        from .. import api
 
         written, failed = [], []
         shared_grade = None
@@ -329,13 +328,19 @@ class Workspace:
         if shared and len(photo_ids) > 1 and not tables and not int(options.get("refine") or 0):
             if job is not None:
                 job.step(f"fitting one map over {len(photo_ids)} photos", 0)
+            from ..apps.grading import fit_shared_table
+            from ..maps.dense import tabulates
+
             first = self.get(photo_ids[0], "image")
             checked = check_options(options)
             chosen = [(self.get(file_id), weight) for file_id, weight in check_look(look)]
-            photos = [self.get(photo_id, "image").image.pixels for photo_id in photo_ids]
-            model = api.ColorTransfer(**engine_options(checked)).fit(
-                self._styles(chosen, first), photos, weights=[weight for _, weight in chosen])
-            shared_grade = Grade(self._new_id("g"), first, chosen, checked, None, model)
+            # The map colorot batch --shared-map fits on the same files, applied as it applies it.
+            table = fit_shared_table([opened.path for opened, _ in chosen],
+                                     [self.get(photo_id, "image").path for photo_id in photo_ids],
+                                     engine_options(checked), weights=[weight for _, weight in chosen])
+            if tabulates(len(photo_ids), checked.get("device")):
+                table.densify()
+            shared_grade = Grade(self._new_id("g"), first, chosen, checked, None, None, table)
         for done, photo_id in enumerate(photo_ids):
             photo = self.get(photo_id, "image")
             if job is not None:
