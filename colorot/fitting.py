@@ -136,7 +136,7 @@ class MapFitter:
 
     def bake_for(self, view: PixelView, fitted: ColorMap, strength: float) -> ColorLUT:
         """:meth:`bake` for one image: an 8-bit image's table is baked only around its colors where
-        :meth:`bakes_partially` says so (the result is the same)."""
+        :meth:`MapFitter.bakes_partially` says so (the result is the same)."""
         partial = view.is_uint8_array and self.bakes_partially(view.size)
         return self.bake(fitted, strength, used_nodes(view.array[..., :3], self.options.lut_size) if partial else None)
 
@@ -161,7 +161,7 @@ class MapFitter:
         return self.apply(self.bake_for(view, fitted, strength), view, weights), notes
 
     def apply(self, lut: ColorLUT, view: PixelView, weights: torch.Tensor | None = None):
-        """``lut`` applied to ``view`` (on :attr:`device`), with the options' regrain; ``weights`` (from
+        """``lut`` applied to ``view`` (on the fitter's ``device``), with the options' regrain; ``weights`` (from
         :func:`colorot.pixels.mask_to_weights`) blend each pixel; the caller's type back."""
         if self.device.type != "cpu":
             view = view.to(self.device)  # looked up there (the same view when it is there already)

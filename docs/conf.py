@@ -53,7 +53,7 @@ sphinx_gallery_conf = {
     "matplotlib_animations": False,
 }
 
-nitpicky = False
+nitpicky = True  # a reference to a name the docs do not hold fails the build
 suppress_warnings = ["myst.header", "config.cache"]
 
 

@@ -20,7 +20,7 @@ __all__ = ["GradedFile", "grade_file", "grade_clip", "fit_shared_table"]
 
 @dataclass
 class GradedFile:
-    """What :func:`grade_file` wrote, and what its fit said of itself (:func:`colorot.methods.fit_notes`)."""
+    """What :func:`colorot.grade_file` wrote, and what its fit said of itself (:func:`colorot.methods.fit_notes`)."""
 
     path: Path
     fit_notes: list[str] = field(default_factory=list)
@@ -55,7 +55,7 @@ def grade_file(source, styles: Sequence, output, *, options: dict | None = None,
     source_mask, style_masks : path, sequence of paths
         Grayscale masks (:func:`colorot.io.read_mask`): which pixels define the statistics and change.
     quality, strip_metadata, max_pixels
-        As :func:`colorot.io.write_image` and :func:`colorot.io.read_image` take them.
+        As :func:`colorot.write_image` and :func:`colorot.read_image` take them.
     notes : callable, optional
         Called with one line for each thing worth saying about the files read and written.
 

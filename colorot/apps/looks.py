@@ -230,7 +230,7 @@ def fit_lut_from_files(
     One source is read whole (JPEGs above 2048 px at a reduced scale), so
     that its table reproduces ``transfer`` on it. Several sources (a shoot)
     contribute ``n_samples`` colors in all, so each is read from a JPEG
-    decoded at a reduced scale (both sides at least :data:`SHOOT_SAMPLE_SIDE`
+    decoded at a reduced scale (both sides at least ``SHOOT_SAMPLE_SIDE``
     pixels) and keeps a random subset of its pixels, in ``workers`` threads
     (default: the CPU count, at most 8): ``colorot fit`` on a shoot and
     ``colorot batch --shared-map`` on it fit the same map.

@@ -102,7 +102,7 @@ def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
         Writes the content to the binary file handle it is given.
     on_exists : {"replace", "fail", "rename"}
         What to do if ``path`` exists when the file is moved into place:
-        replace it atomically; raise :class:`OutputExists`; or write
+        replace it atomically; raise :class:`colorot.io.OutputExists`; or write
         ``name_1.ext``, ``name_2.ext``... instead, the first name free at
         that moment. ``"fail"`` and ``"rename"`` are decided by an exclusive
         hard link, so of two processes writing one name, exactly one wins.
@@ -116,7 +116,7 @@ def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
     ------
     ColorotError
         The folder is missing or cannot be written, or the disk is full
-        (one line that says which); :class:`OutputExists` as above.
+        (one line that says which); :class:`colorot.io.OutputExists` as above.
     """
     with atomic_output(path, on_exists=on_exists) as (temporary, written):
         with open(temporary, "wb") as handle:

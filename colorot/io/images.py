@@ -339,7 +339,7 @@ def read_image(path, *, max_side: int | None = None, max_pixels: int | None = No
         statistics do not need every pixel.
     max_pixels : int, optional
         Refuse images with more pixels (default ``COLOROT_MAX_PIXELS`` or
-        :data:`DEFAULT_MAX_PIXELS`).
+        ``DEFAULT_MAX_PIXELS``).
 
     Returns
     -------
@@ -389,7 +389,7 @@ def read_mask(path, max_pixels: int | None = None) -> np.ndarray:
     Raises
     ------
     ColorotError
-        As :func:`read_image`: a missing, corrupt or too large file.
+        As :func:`colorot.read_image`: a missing, corrupt or too large file.
 
     Examples
     --------

@@ -101,7 +101,7 @@ def write_image(
     reset) are written where the format allows; ``strip_metadata`` drops the
     EXIF (camera, place, time) but keeps the ICC profile, which defines what
     the pixel values mean. ``on_exists`` says what happens when the file
-    exists at the moment of writing (see :func:`atomic_write`).
+    exists at the moment of writing (see :func:`colorot.io.atomic_write`).
 
     Returns
     -------

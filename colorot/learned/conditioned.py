@@ -233,7 +233,7 @@ def train_conditioned(
     (possibly the same one), each under its own random color grade
     (:func:`augment_colors`), ``n_colors`` colors each; the loss is the sliced
     W2 between the mapped source colors and the style's, with the smoothness
-    terms of :func:`colorot.learned.generator.regularity_penalties`.
+    terms of :func:`colorot.learned.training.regularity_penalties`.
     """
 
     photos = list(photos)

@@ -13,7 +13,7 @@ __all__ = ["load_generator"]
 
 
 def load_generator(path, device=None) -> nn.Module:
-    """Read a generator file written by :func:`save_generator` (never runs code from it).
+    """Read a generator file written by :func:`colorot.learned.generator.save_generator` (never runs code from it).
 
     Examples
     --------

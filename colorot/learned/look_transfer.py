@@ -11,9 +11,9 @@ Two estimates of "what was done to the reference" are fitted from the two photos
   alone, applied to the photo.
 
 A scene gate weighs them: ``T_w(x) = x + w (T(x) - x) + (1 - w) (L(x) - x)``, ``w`` a logistic function of how
-well each explains the reference (:func:`scene_features`: sliced W2 distances in CIELAB from the photo, its
+well each explains the reference (``scene_features``: sliced W2 distances in CIELAB from the photo, its
 transport and its look to the reference). The gate's four weights are fitted after the look model, by least
-squares on the blended output over same- and cross-scene training pairs (:func:`fit_scene_gate`), and ship in
+squares on the blended output over same- and cross-scene training pairs (``fit_scene_gate``), and ship in
 the same file. The result is a function of color, baked into the same table as every method.
 """
 

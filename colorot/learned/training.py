@@ -104,7 +104,7 @@ def train_generator(
     learning_rate : float
         Adam's initial step size (cosine-decayed to a tenth).
     smoothness : float
-        Weight of the roughness term of :func:`regularity_penalties`: larger
+        Weight of the roughness term of :func:`colorot.learned.training.regularity_penalties`: larger
         keeps the map closer to a translation (smoother, less contrast added
         to noise), at the training colors and over the whole color cube.
     order : float

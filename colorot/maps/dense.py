@@ -4,13 +4,13 @@ A table applied to many 8-bit photos (a batch graded to one look, a video)
 is worth evaluating once at all ``2**24`` colors (about 0.2 s and 64 MB),
 after which grading a pixel is reading one word. This module does both with
 numpy alone, so that applying a saved look to a folder of JPEGs never
-imports torch (about a second of start-up); :meth:`colorot.ColorLUT.densify`
+imports torch (about a second of start-up); :meth:`colorot.maps.lut.ColorLUT.densify`
 uses it too.
 
 The tabulated outputs are the table's trilinear interpolation rounded to the
-nearest code, as :func:`torch.nn.functional.grid_sample` computes it (Pillow's
+nearest code, as ``torch.nn.functional.grid_sample`` computes it (Pillow's
 fixed-point kernel differs from it by one code at most, on about 1% of colors).
-The packed words assume a little-endian machine (:data:`AVAILABLE`).
+The packed words assume a little-endian machine (``AVAILABLE``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ AVAILABLE = sys.byteorder == "little"
 SLAB = 8
 
 #: From this many images on, a table applied to all of them is tabulated at every 8-bit color first
-#: (:meth:`colorot.ColorLUT.densify`: about 0.2 s once, then about 5 ms instead of 23 ms per megapixel).
+#: (:meth:`colorot.maps.lut.ColorLUT.densify`: about 0.2 s once, then about 5 ms instead of 23 ms per megapixel).
 DENSIFY_FROM = 8
 
 

@@ -15,7 +15,7 @@ Three lookup kernels give the same result (within one 8-bit code):
   color (for a table applied to many photos or frames), through one gather
   per pixel (:mod:`colorot.maps.dense`), 2-5x faster than Pillow;
 * everything else (16-bit, float, any torch device) goes through
-  :func:`torch.nn.functional.grid_sample` in chunks of bounded size.
+  ``torch.nn.functional.grid_sample`` in chunks of bounded size.
 """
 
 from __future__ import annotations

@@ -6,18 +6,18 @@ tensor of the same shape, device and dtype. sRGB values are the usual encoded
 (gamma) values in ``[0, 1]``; conversions are not clipped, so a round trip is
 exact up to floating-point error even out of gamut.
 
-The working spaces of the engine (:data:`SPACES`) are scaled so that all three
+The working spaces of the engine (``SPACES``) are scaled so that all three
 axes span roughly unit range, which keeps one smoothing bandwidth meaningful
 in every space:
 
 ``"rgb"``
-    sRGB-encoded values, ``[0, 1]``.
+    sRGB-encoded values [1]_, ``[0, 1]``.
 ``"linear"``
     linear-light sRGB, ``[0, 1]``.
 ``"lab"``
     CIELAB under D65 divided by 100 (``L/100``, ``a/100``, ``b/100``).
 ``"oklab"``
-    Oklab (Ottosson 2020): ``L`` in ``[0, 1]``, ``a``, ``b`` about ``[-0.4, 0.4]``.
+    Oklab (Ottosson 2020) [2]_: ``L`` in ``[0, 1]``, ``a``, ``b`` about ``[-0.4, 0.4]``.
 
 References
 ----------

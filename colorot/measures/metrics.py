@@ -2,7 +2,7 @@
 
 * :func:`color_distance` -- sliced W2 between two images' colors (sRGB in
   ``[0, 1]`` by default): how well the look is matched.
-* :func:`exact_distance` -- exact W2 on subsamples (POT), and :func:`ssim`;
+* :func:`exact_distance` -- exact W2 on subsamples (POT), and :func:`colorot.measures.metrics.ssim`;
 * :func:`evaluate` -- all of them at once, as ``colorot evaluate`` prints them;
 * :func:`structure_similarity` -- the structure term of SSIM on luma, the
   local correlation of luminance between two images: 1 means no detail lost
@@ -137,7 +137,7 @@ def exact_distance(image, reference, *, n_samples: int = 2000, seed: int = 0) ->
     """Exact W2 between the colors of two images, on seeded subsamples (POT's network simplex).
 
     ``n_samples`` pixels of each image (sRGB in ``[0, 1]``, drawn in proportion to alpha) are matched by
-    :func:`ot.emd2` with the squared Euclidean cost; the cost is cubic in ``n_samples``.
+    POT's ``ot.emd2`` with the squared Euclidean cost; the cost is cubic in ``n_samples``.
 
     Examples
     --------
@@ -179,7 +179,7 @@ def evaluate(output, *, style=None, source=None, n_exact: int = 2000, seed: int 
         The style it should match: gives ``sliced_w2_to_style`` (:func:`color_distance`) and
         ``exact_w2_to_style`` (:func:`exact_distance` on ``n_exact`` samples).
     source : array, PIL image or tensor, optional
-        The image it came from: gives ``ssim_to_source`` (:func:`ssim`) and ``structure_to_source``
+        The image it came from: gives ``ssim_to_source`` (:func:`colorot.measures.metrics.ssim`) and ``structure_to_source``
         (:func:`structure_similarity`).
 
     Returns

@@ -6,7 +6,7 @@ the evidence of a shared scene that no grade can fake or hide is structure. Each
 thumbnail of its luma, which is replaced by its ranks (so that any increasing tone curve, and most channel
 mixes, leave it unchanged), and cut into small overlapping patches, each normalized to zero mean and unit norm
 (so that any local gain and offset leave it unchanged). A patch of the photo *reappears* in the reference when
-its best match there correlates with it above :data:`MATCH` (0.9) and lies where most such matches put the
+its best match there correlates with it above ``MATCH`` (0.9) and lies where most such matches put the
 photo: one translation, at one of three scales of the reference (so that a closer or wider view of the scene
 still matches). Natural images share many patches by chance (a straight edge is a straight edge), so the same
 count is made against the reference turned by 180 degrees, which has the same patch statistics but none of the
@@ -128,7 +128,7 @@ def pooled_structure(structures) -> Structure:
 
 def _agreeing(photo: Structure, reference: Structure, patches: torch.Tensor) -> float:
     """The share of the photo's patches whose best match among ``patches`` (the reference's, or the reference's
-    turned) correlates above :data:`MATCH` *and* lies where the most matches put the photo: one translation at one
+    turned) correlates above ``MATCH`` *and* lies where the most matches put the photo: one translation at one
     of the reference's scales, voted on a grid of :data:`_BIN` pixels."""
     best, index = (photo.patches @ patches.T).max(dim=1)
     found = best > MATCH

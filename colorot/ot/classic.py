@@ -8,7 +8,7 @@
 ``fit_reinhard``
     Per-channel mean and standard deviation in CIELAB (Reinhard et al. 2001).
 ``fit_histogram``
-    Per-channel histogram matching (as :func:`skimage.exposure.match_histograms`):
+    Per-channel histogram matching (as scikit-image's ``match_histograms``):
     monotone 1-D transport of R, G and B separately, which ignores their correlation.
 ``fit_emd``
     Exact OT (POT) between 1,000 samples of each image, extended to every

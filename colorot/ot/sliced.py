@@ -1,6 +1,6 @@
 """The sliced Wasserstein distance and iterative sliced distribution transfer, in PyTorch.
 
-One-dimensional transport (:mod:`colorot.ot.one_d`) is solved exactly by
+One-dimensional transport (``colorot.ot.one_d``) is solved exactly by
 sorting. In higher dimension, the *sliced* Wasserstein distance
 averages this 1-D cost over random directions [1]_, and Pitié's iterative
 distribution transfer [2]_ (Rabin's sliced projection [1]_) matches two point
@@ -52,7 +52,7 @@ def sliced_wasserstein(
               W_p^p(\\theta_\\# \\mu, \\theta_\\# \\nu)\\Big)^{1/p}
 
     estimated with ``n_projections`` uniform random directions, the quantity
-    POT's :func:`ot.sliced_wasserstein_distance` computes. The clouds may have
+    POT's ``ot.sliced_wasserstein_distance`` computes. The clouds may have
     different sizes and weights.
 
     Parameters
@@ -165,7 +165,7 @@ class SlicedStep:
 
 class SlicedSteps:
     """The map fitted by iterative sliced transport: a composition of
-    :class:`SlicedStep`, hence a continuous function of color.
+    ``SlicedStep``, hence a continuous function of color.
 
     Attributes
     ----------
@@ -279,10 +279,10 @@ def fit_sliced_steps(
 
     Parameters
     ----------
-    source : torch.Tensor, shape (*batch, n, d)
+    source : torch.Tensor, shape (..., n, d)
         Source samples (equal weights; subsample weighted data beforehand).
         A batch fits one map per cloud, all in the same tensor operations.
-    target : torch.Tensor, shape (*batch, m, d)
+    target : torch.Tensor, shape (..., m, d)
         Target samples; ``m`` may differ from ``n``; a batch of one broadcasts.
     n_iter : int
         Maximum number of steps.
@@ -306,7 +306,7 @@ def fit_sliced_steps(
     neutral_axis : torch.Tensor, shape (d,), optional
         With ``luma_axis``: the direction of the neutral colors. A last step
         matches exactly, by 1-D transport, two chroma coordinates that
-        vanish on neutral colors (see :func:`chroma_step_bases`), moving
+        vanish on neutral colors (see :func:`colorot.ot.directions.chroma_step_bases`), moving
         colors at constant luma: a target with no chroma (a black-and-white
         style) is reached, every color made neutral, and a narrow chroma
         distribution (a toned print) is matched rather than approached.
@@ -317,7 +317,7 @@ def fit_sliced_steps(
     -------
     steps : SlicedSteps
         The fitted map, a function of color.
-    moved : torch.Tensor, shape (*batch, n, d)
+    moved : torch.Tensor, shape (..., n, d)
         ``steps(source)``, the transported samples.
     """
     dim = source.shape[-1]

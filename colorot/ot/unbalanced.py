@@ -16,8 +16,8 @@ plan transports. The steps start from the identity and stop after ``n_steps``: t
 change" as far as the matched colors support it (more steps drift toward the balanced fit; measured in
 ``benchmarks/look_recovery.py``).
 
-Both clouds are first reduced to weighted points on a fixed ``bins``^3 grid by linear binning: a few hundred
-points whatever the photo's size (a coarser grid where a cloud would fill more than :data:`MAX_POINTS` nodes), which move continuously with the colors, so the fit is deterministic given the
+Both clouds are first reduced to weighted points on a fixed grid of ``bins**3`` nodes by linear binning: a few hundred
+points whatever the photo's size (a coarser grid where a cloud would fill more than ``MAX_POINTS`` nodes), which move continuously with the colors, so the fit is deterministic given the
 colors, changes little with the random draw, a crop or a re-encode, and costs milliseconds. The reach and the blur are set relative to the two clouds' spread, so they mean
 the same in every working space.
 """
@@ -276,7 +276,7 @@ def fit_unbalanced_affine(source: torch.Tensor, style: torch.Tensor, *, reach: f
         Majorize-minimize steps from the identity, and Sinkhorn iterations in the first (a third of that in
         each later one, warm-started from the potentials before).
     bins : int
-        Grid nodes per axis of the binned measures (:func:`binned_measure`).
+        Grid nodes per axis of the binned measures (``binned_measure``).
 
     Returns
     -------
