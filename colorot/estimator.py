@@ -17,7 +17,7 @@ from .maps.protocol import ColorMap
 from .measures.structure import Structure, pooled_structure, structure_patches
 from .methods import METHODS
 from .pixels import image_to_pixels, mask_to_weights
-from .options import DEFAULT_METHOD, DEFAULTS, TransferOptions, check_strength, mix_weights
+from .options import DEFAULT_METHOD, DEFAULT_SEED, DEFAULTS, TransferOptions, check_strength, mix_weights
 from .ot.barycenter import sliced_barycenter
 
 __all__ = ["ColorTransfer"]
@@ -251,7 +251,7 @@ class ColorTransfer:
     @torch.inference_mode()
     def _barycenter(self, clouds: list, mix: list) -> torch.Tensor:
         # Its own generator, so that mixing leaves the random streams of sampling and fitting alone.
-        generator = seeded_generator(None if self.seed is None else self.seed + 7919, torch.device("cpu"))
+        generator = seeded_generator((DEFAULT_SEED if self.seed is None else self.seed) + 7919, torch.device("cpu"))
         return sliced_barycenter(torch.stack(clouds), torch.tensor(mix), n_iter=self.n_iter, generator=generator)
 
     def _check_fitted(self) -> None:

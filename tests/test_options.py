@@ -52,3 +52,23 @@ def test_the_estimator_and_the_commands_take_the_options_as_the_options_object_h
             field = fields[param.name]
             assert param.default == (field.metadata["shown"] or field.default), (command, param.name)
             assert field.metadata["help"] in param.help, (command, param.name)
+
+
+def test_no_seed_is_seed_0_everywhere():
+    """One seed rule: ``seed=None`` is :data:`colorot.options.DEFAULT_SEED` in every function that draws."""
+    import torch
+
+    from colorot.learned.training import train_generator
+    from colorot.measures.sampling import color_measure
+
+    rng = np.random.default_rng(0)
+    photo, warm, cool = rng.random((24, 24, 3)), rng.random((16, 16, 3)) ** 2, rng.random((16, 16, 3)) ** 0.5
+    assert np.array_equal(colorot.transfer(photo, [warm, cool], weights=[0.5, 0.5]),
+                          colorot.transfer(photo, [warm, cool], weights=[0.5, 0.5], seed=0))  # a mix too
+    assert torch.equal(color_measure(photo, n_samples=64)[0], color_measure(photo, n_samples=64, seed=0)[0])
+    x, y = torch.rand(200, 3), torch.rand(200, 3)
+    assert float(colorot.sliced_wasserstein(x, y)) == float(colorot.sliced_wasserstein(x, y, seed=0))
+    state = torch.get_rng_state()
+    first, second = (train_generator(warm, [photo], n_steps=3, batch_size=64, seed=seed) for seed in (None, 0))
+    assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+    assert torch.equal(torch.get_rng_state(), state)  # torch's global generator is left alone

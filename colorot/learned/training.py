@@ -11,6 +11,7 @@ from torch import nn
 
 from ..devices import resolve_device, seeded_generator
 from ..errors import ColorotError
+from ..options import DEFAULT_SEED
 from ..pixels import image_to_pixels
 from ..measures import sample_colors
 from ..measures.colorspaces import luma_axis, to_space
@@ -128,7 +129,8 @@ def train_generator(
         Early stop: training ends when the smoothed loss has improved by less
         than this fraction over the last 100 steps.
     seed : int, optional
-        Makes training reproducible on one device.
+        The run of the random draws and the initial weights (None is :data:`colorot.options.DEFAULT_SEED`,
+        as everywhere in colorot): training is reproducible on one device; torch's global state is left alone.
     device : str or torch.device, optional
         Where to train (``"auto"`` picks the GPU when there is one).
     progress : callable, optional
@@ -158,9 +160,9 @@ def train_generator(
         raise ColorotError("n_steps, batch_size and n_directions must be positive (batch_size >= 16)")
     device = resolve_device(device)
     generator = seeded_generator(seed, device)
-    if seed is not None:
-        torch.manual_seed(seed)  # the network's initial weights
-    model = ColorGenerator(space, hidden, depth, monotone_luma=monotone_luma).to(device)
+    with torch.random.fork_rng(devices=[]):  # the initial weights from the seed; torch's global state untouched
+        torch.manual_seed(DEFAULT_SEED if seed is None else int(seed))
+        model = ColorGenerator(space, hidden, depth, monotone_luma=monotone_luma).to(device)
 
     def colors_of(image, name, count):
         view = image_to_pixels(image, name)

@@ -14,6 +14,7 @@ import torch
 from ..pixels import image_to_pixels
 from .colorspaces import to_space
 from ..errors import ColorotError
+from ..options import DEFAULT_SEED
 
 __all__ = ["color_measure", "sample_colors"]
 
@@ -120,7 +121,7 @@ def color_measure(
         Draw this many colors (with replacement, in proportion to alpha)
         instead of returning every pixel.
     seed : int, optional
-        Seed of the subsample.
+        Seed of the subsample (None is :data:`colorot.options.DEFAULT_SEED`, as everywhere in colorot).
 
     Returns
     -------
@@ -143,7 +144,7 @@ def color_measure(
     if pixels.shape[0] != 1:
         raise ColorotError("color_measure takes one image, not a batch")
     if n_samples is not None:
-        generator = torch.Generator().manual_seed(seed if seed is not None else torch.seed())
+        generator = torch.Generator().manual_seed(DEFAULT_SEED if seed is None else int(seed))
         colors = sample_colors(pixels, view.scale, n_samples, generator)[0]
         weights = torch.full((n_samples,), 1.0 / n_samples)
     else:

@@ -22,6 +22,7 @@ import math
 import torch
 
 from .. import threads
+from ..options import DEFAULT_SEED
 from .directions import _chroma_directions, _draw_bases, _gen_device, chroma_step_bases, random_directions
 from .one_d import _Quantiles, wasserstein_1d
 from .pieces import _broadcast_shapes, evaluate_rows, linear_pieces
@@ -66,7 +67,7 @@ def sliced_wasserstein(
     p : float
         Order of the distance.
     seed : int or None
-        Seed of the directions (None draws from torch's global generator).
+        Seed of the directions (None is :data:`colorot.options.DEFAULT_SEED`, as everywhere in colorot).
     directions : torch.Tensor, shape (d, k), optional
         Use these unit directions instead of random ones.
 
@@ -83,7 +84,7 @@ def sliced_wasserstein(
     1.0...
     """
     if directions is None:
-        generator = None if seed is None else torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(DEFAULT_SEED if seed is None else int(seed))
         directions = random_directions(n_projections, source.shape[-1], generator)
     directions = directions.to(device=source.device, dtype=source.dtype)
     # (*batch, k, n), contiguous: sorting along a strided axis costs 2.5x as much (bit-identical result)
