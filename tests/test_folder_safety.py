@@ -158,7 +158,7 @@ def test_new_files_follow_the_umask_and_files_written_in_place_keep_their_mode(t
 
 def test_a_video_gets_the_mode_of_a_new_file(tmp_path):
     pytest.importorskip("av")
-    from test_video import _make_clip
+    from test_apps_video import _make_clip
 
     clip = tmp_path / "clip.mp4"
     _make_clip(clip, load_sample("astronaut", 320), with_audio=False)

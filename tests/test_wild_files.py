@@ -246,7 +246,7 @@ def test_a_narrow_chroma_style_is_reached_not_approached(astronaut, coffee):
 
 def test_video_converts_a_tagged_style_into_srgb(tmp_path, astronaut, coffee):
     pytest.importorskip("av")
-    from test_video import _decode, _make_clip
+    from test_apps_video import _decode, _make_clip
 
     clip = tmp_path / "clip.mp4"
     _make_clip(clip, astronaut, with_audio=False)
