@@ -2,7 +2,7 @@
 Methods compared
 ================
 
-The default ``sliced`` method against the classic ones, on one pair: each panel gives the sliced W2
+The palette methods (the style's own colors: ``sliced``, v0.1's default, and the classic ones) on one pair: each panel gives the sliced W2
 distance to the style (lower: closer look) and the SSIM structure term against the source (1: no detail
 lost). ``emd`` is exact OT on 1,000 samples, extended to every color by the nearest sample.
 """
