@@ -32,8 +32,9 @@ def transfer(
     """Give ``source`` the look of ``style``.
 
     By default (``method="look"``) the grade is fitted by unbalanced optimal transport between the two images'
-    colors (an affine map fitted on the plan of Chizat et al. 2018's unbalanced Sinkhorn) where the two photos share their scene, and
-    read off the style by the shipped learned look model where they do not, weighed by a scene gate
+    colors (an affine map fitted on the plan of Chizat et al. 2018's unbalanced Sinkhorn) where the two photos
+    share their scene, and read off the style by the shipped learned look model where they do not, weighed by a
+    scene gate
     (:func:`colorot.learned.look_transfer.fit_look`); ``method="sliced"`` matches the style's whole palette
     by iterative sliced transport (Pitié et al. 2005, Rabin et al. 2011), and the other methods are in
     :data:`colorot.methods.METHODS`. The map, a smooth function of color, is applied to every pixel through a

@@ -1,4 +1,4 @@
-"""The package's layout keeps its promises: one home per concept, no import cycles, old names importable,
+"""The package's layout keeps its promises: one home per concept, no import cycles, no import from a higher floor,
 torch-free paths, small modules and functions."""
 
 from __future__ import annotations
