@@ -113,7 +113,12 @@ class MapFitter:
                   "n_iter": lambda: options.n_iter if n_iter is None else n_iter,
                   "smoothing": lambda: options.smoothing, "generator": lambda: generator,
                   "shared_structure": structure}
-        return {name: values[name]() for name in names}
+        fields = {field.name for field in dataclasses.fields(options)}
+        unknown = [name for name in names if name not in values and name not in fields]
+        if unknown:
+            raise ColorotError(f"method {options.method!r} takes {', '.join(unknown)}, which is neither an option "
+                               "nor an argument of colorot.methods.ARGUMENTS")
+        return {name: values[name]() if name in values else getattr(options, name) for name in names}
 
     def shared_structure(self, sources: Sequence[PixelView], batch: int) -> torch.Tensor | None:
         """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources (None

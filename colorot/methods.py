@@ -48,11 +48,12 @@ from typing import Callable
 
 __all__ = ["Method", "METHODS", "METHOD_NAMES", "DEFAULT_METHOD", "ARGUMENTS", "fit_notes"]
 
-#: What a fitter may take besides the two clouds, each with the options of
-#: :class:`~colorot.options.TransferOptions` it is made from (the estimator computes it: ``luma_axis`` is the
-#: working space's luma direction when ``monotone_luma`` or ``keep_luma`` is on, else None; ``generator`` the
-#: seeded random stream; ``shared_structure`` the share of the photo's structure found in the style,
-#: :mod:`colorot.measures.structure`).
+#: What a fitter may take besides the two clouds and the options of :class:`~colorot.options.TransferOptions`
+#: (any field, passed under its own name), each with the options it is made from (the fitter computes it:
+#: ``luma_axis`` is the working space's luma direction when ``monotone_luma`` or ``keep_luma`` is on, else None;
+#: ``generator`` the seeded random stream; ``shared_structure`` the share of the photo's structure found in the
+#: style, :mod:`colorot.measures.structure`). A method with an option of its own adds a field to the options
+#: object and names it in its line.
 ARGUMENTS = {
     "reach": ("reach",),
     "keep_luma": ("keep_luma",),
@@ -80,13 +81,20 @@ class Method:
     space : str or None
         The working space it is defined in (``"rgb"``, ``"lab"``...), None for the estimator's ``space``.
     takes : tuple of str
-        The fitter's keyword arguments besides the two clouds, names of :data:`ARGUMENTS`.
+        The fitter's keyword arguments besides the two clouds: names of :data:`ARGUMENTS` or fields of
+        :class:`~colorot.options.TransferOptions`.
     n_samples : int
         Colors drawn from each image when ``n_samples`` is not given.
     regrain : (int, float)
         The guided-filter regrain's default radius (pixels, 0: off) and eps.
     lut_blur : float
         The default blur of the map's displacement over the color cube (sRGB units).
+
+    Examples
+    --------
+    >>> line = Method("colorot.ot.classic:fit_mkl", "palette")
+    >>> line.fitter().__name__, line.options, line.n_samples
+    ('fit_mkl', (), 65536)
     """
 
     fit: str | Callable
@@ -98,15 +106,14 @@ class Method:
     lut_blur: float = 0.0
 
     def __post_init__(self):
-        unknown = set(self.takes) - set(ARGUMENTS)
-        if unknown or self.intent not in ("look", "palette"):
-            raise ValueError(f"a method takes {sorted(ARGUMENTS)} and has intent look or palette: {self}")
+        if self.intent not in ("look", "palette") or not all(isinstance(name, str) for name in self.takes):
+            raise ValueError(f"a method has intent look or palette and takes argument names: {self}")
 
     @property
     def options(self) -> tuple[str, ...]:
         """The options of :class:`~colorot.options.TransferOptions` that this method honours beyond those every
         method honours, sorted."""
-        return tuple(sorted({option for name in self.takes for option in ARGUMENTS[name]}))
+        return tuple(sorted({option for name in self.takes for option in ARGUMENTS.get(name, (name,))}))
 
     def fitter(self) -> Callable:
         """The fitting function (imported on first call)."""
@@ -153,6 +160,17 @@ DEFAULT_METHOD = "look"
 
 def fit_notes(fitted) -> list[str]:
     """What a fitted map says about its fit, one line each: its ``describe()`` (the default: which way its scene
-    gate leaned) and its ``warnings`` (a transport that left most colors unmatched, with what to try)."""
+    gate leaned) and its ``warnings`` (a transport that left most colors unmatched, with what to try).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from colorot.ot.unbalanced import fit_unbalanced_affine
+    >>> g = torch.Generator().manual_seed(0)
+    >>> photo, style = torch.rand(1, 4000, 3, generator=g) * 0.2, torch.rand(1, 4000, 3, generator=g) * 0.2 + 0.8
+    >>> notes = fit_notes(fit_unbalanced_affine(photo, style, reach=0.05))
+    >>> len(notes), notes[0].startswith("warning: the transport matched only")
+    (1, True)
+    """
     notes = [fitted.describe()] if hasattr(fitted, "describe") else []
     return notes + list(getattr(fitted, "warnings", []))

@@ -202,6 +202,13 @@ def mask_to_weights(mask, view: PixelView, name: str = "mask") -> torch.Tensor:
     Accepts an ``(H, W)`` numpy array (bool, uint8 0-255, uint16 0-65535 or
     float in ``[0, 1]``), a PIL image (converted to grayscale), or a tensor
     ``(H, W)``, ``(B, H, W)`` or ``(B, 1, H, W)``; ``(H, W)`` must match the image.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> view = image_to_pixels(np.zeros((2, 3, 3), np.uint8))
+    >>> mask_to_weights(np.array([[0, 1, 1], [0.5, 1, 0]]), view).tolist()
+    [[0.0, 1.0, 1.0, 0.5, 1.0, 0.0]]
     """
     if isinstance(mask, torch.Tensor):
         values = mask.detach()

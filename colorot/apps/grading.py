@@ -20,7 +20,13 @@ __all__ = ["GradedFile", "grade_file", "grade_clip", "fit_shared_table"]
 
 @dataclass
 class GradedFile:
-    """What :func:`colorot.grade_file` wrote, and what its fit said of itself (:func:`colorot.methods.fit_notes`)."""
+    """What :func:`colorot.grade_file` wrote, and what its fit said of itself (:func:`colorot.methods.fit_notes`).
+
+    Examples
+    --------
+    >>> GradedFile(Path("graded.jpg"), ["look: scene gate 0.12 -> leaned on the look"]).fit_notes
+    ['look: scene gate 0.12 -> leaned on the look']
+    """
 
     path: Path
     fit_notes: list[str] = field(default_factory=list)
@@ -67,6 +73,17 @@ def grade_file(source, styles: Sequence, output, *, options: dict | None = None,
     ------
     ColorotError
         An unreadable file, a mask of the wrong size, an option out of range.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> folder = tempfile.mkdtemp()
+    >>> rng = np.random.default_rng(0)
+    >>> photo = colorot.write_image(os.path.join(folder, "photo.png"), (rng.random((32, 48, 3)) * 255).astype(np.uint8))
+    >>> style = colorot.write_image(os.path.join(folder, "style.png"), (rng.random((32, 32, 3)) ** 2 * 255).astype(np.uint8))
+    >>> graded = grade_file(photo, [style], os.path.join(folder, "graded.png"), options={"method": "mkl"})
+    >>> graded.path.name, colorot.read_image(graded.path).pixels.shape
+    ('graded.png', (32, 48, 3))
     """
     from ..estimator import ColorTransfer
     from ..io.images import read_mask
@@ -109,7 +126,20 @@ def fit_shared_table(styles, sources: Sequence, options: dict | None = None, *, 
     :class:`~colorot.io.ImageFile` or a list of them, mixed by ``weights``), as a
     :class:`~colorot.maps.lut.ColorLUT` of :data:`~colorot.options.LUT_SIZE` nodes: what ``colorot fit``,
     ``colorot batch --shared-map`` and the window's shared batch fit (each photo sampled from a reduced decode,
-    :func:`colorot.apps.looks.fit_lut_from_files`)."""
+    :func:`colorot.apps.looks.fit_lut_from_files`).
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> folder = tempfile.mkdtemp()
+    >>> rng = np.random.default_rng(0)
+    >>> shoot = [colorot.write_image(os.path.join(folder, f"{i}.png"), (rng.random((24, 24, 3)) * 255).astype(np.uint8))
+    ...          for i in range(2)]
+    >>> style = colorot.write_image(os.path.join(folder, "style.png"), (rng.random((24, 24, 3)) ** 2 * 255).astype(np.uint8))
+    >>> table = fit_shared_table(style, shoot, {"method": "mkl"})
+    >>> table.size, bool(table.table.mean() < 0.5)   # one 65^3 table, darker like the style
+    (65, True)
+    """
     from .looks import fit_lut_from_files
 
     return fit_lut_from_files(styles, sources, size=LUT_SIZE, skip_unreadable=skip_unreadable, workers=workers,

@@ -154,6 +154,20 @@ def probe_clip(path) -> ClipInfo:
     ------
     ColorotError
         For a missing or unreadable file, or one without a video stream.
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, av
+    >>> path = os.path.join(tempfile.mkdtemp(), "clip.mp4")
+    >>> with av.open(path, "w") as container:
+    ...     stream = container.add_stream("libx264", rate=10)
+    ...     stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    ...     for _ in range(5):
+    ...         container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")))
+    ...     container.mux(stream.encode(None))
+    >>> clip = probe_clip(path)
+    >>> clip.width, clip.height, clip.bits, clip.frames, clip.audio
+    (64, 48, 8, 5, ())
     """
     path = Path(path)
     container = _open(path)

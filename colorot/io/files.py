@@ -79,7 +79,19 @@ _UMASK = _read_umask()
 
 class OutputExists(ColorotError):
     """The output file appeared while colorot was writing it (another run, another photo), and the policy was
-    not to replace it."""
+    not to replace it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "out.txt")
+    >>> _ = atomic_write(path, lambda handle: handle.write(b"first"))
+    >>> try:
+    ...     atomic_write(path, lambda handle: handle.write(b"second"), on_exists="fail")
+    ... except OutputExists:
+    ...     print(open(path, "rb").read())
+    b'first'
+    """
 
 
 #: What :func:`atomic_write` does when the output exists at the moment of writing.
@@ -117,6 +129,15 @@ def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
     ColorotError
         The folder is missing or cannot be written, or the disk is full
         (one line that says which); :class:`colorot.io.OutputExists` as above.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    >>> atomic_write(path, lambda handle: handle.write(b"graded")).read_bytes()
+    b'graded'
+    >>> atomic_write(path, lambda handle: handle.write(b"again"), on_exists="rename").name
+    'notes_1.txt'
     """
     with atomic_output(path, on_exists=on_exists) as (temporary, written):
         with open(temporary, "wb") as handle:

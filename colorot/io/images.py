@@ -93,6 +93,14 @@ class ImageFile:
     notes : list of str
         What was done on reading that the user should know (first frame of an
         animation, grayscale read as RGB, CMYK converted).
+
+    Examples
+    --------
+    >>> import tempfile, os, numpy as np, colorot
+    >>> path = colorot.write_image(os.path.join(tempfile.mkdtemp(), "gray16.png"), np.full((4, 6, 3), 40000, np.uint16))
+    >>> image = read_image(path)
+    >>> image.pixels.shape, image.pixels.dtype, image.format
+    ((4, 6, 3), dtype('uint16'), 'PNG')
     """
 
     pixels: np.ndarray

@@ -188,7 +188,16 @@ def load_pretrained(device=None) -> ConditionedGenerator:
 
 def fit_conditioned(source: torch.Tensor, style: torch.Tensor) -> _ContextMap:
     """The ``"conditioned"`` method (:data:`colorot.methods.METHODS`): the shipped generator's map from
-    ``source`` to ``style`` colors (sRGB, ``(B, n, 3)``), one forward pass, no fitting."""
+    ``source`` to ``style`` colors (sRGB, ``(B, n, 3)``), one forward pass, no fitting.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> source, style = torch.rand(1, 2000, 3, generator=g), torch.rand(1, 2000, 3, generator=g) ** 3
+    >>> bool(fit_conditioned(source, style)(source).mean() < source.mean())   # a much darker style
+    True
+    """
     model = load_pretrained(source.device)
     source, style = source.reshape(-1, *source.shape[-2:]), style.reshape(-1, *style.shape[-2:])
     style = style.expand(source.shape[0], -1, -1)

@@ -215,7 +215,15 @@ class _AsColorMap:
 
 # -- files ---------------------------------------------------------------------------------------
 def save_generator(path, model: nn.Module, metadata: dict | None = None) -> Path:
-    """Write a generator's weights and its parameters (JSON) to ``.safetensors``, atomically."""
+    """Write a generator's weights and its parameters (JSON) to ``.safetensors``, atomically.
+
+    Examples
+    --------
+    >>> import tempfile, os, colorot
+    >>> path = save_generator(os.path.join(tempfile.mkdtemp(), "look.safetensors"), ColorGenerator(hidden=8))
+    >>> path.suffix, type(colorot.load_generator(path)).__name__
+    ('.safetensors', 'ColorGenerator')
+    """
     from safetensors.torch import save  # an optional dependency's import, kept where it is needed
 
     path = Path(path)

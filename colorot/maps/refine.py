@@ -51,7 +51,19 @@ REFINE_ROUND_LUT = 33
 def refined_transform(fitter, view: PixelView, strength: float, mask: torch.Tensor | None, notes: list | None = None):
     """A photo graded by ``fitter`` (a :class:`~colorot.fitting.MapFitter`) with ``refine`` rounds of regrain
     (guided filter) and re-transfer; the caller's image type back. ``notes`` (a list) gets what the last fit said
-    of itself."""
+    of itself.
+
+    Examples
+    --------
+    >>> import numpy as np, colorot
+    >>> from colorot.pixels import image_to_pixels
+    >>> rng = np.random.default_rng(0)
+    >>> photo, style = rng.random((48, 48, 3)), rng.random((32, 32, 3)) ** 2
+    >>> fitter = colorot.ColorTransfer(method="mkl", refine=2, seed=0).fit(style).fitter
+    >>> out = refined_transform(fitter, image_to_pixels(photo), 1.0, None)
+    >>> out.shape, bool(out.mean() < photo.mean())
+    ((48, 48, 3), True)
+    """
     options = fitter.options
     generator = seeded_generator(options.seed, fitter.device)
     pixels = view.pixels

@@ -84,7 +84,17 @@ def fit_histogram(source: torch.Tensor, style: torch.Tensor, n_knots: int = 256)
 
 class NearestDisplacementMap(_BatchedMap):
     """Out-of-sample extension of a discrete transport plan: each color moves by the displacement of its
-    nearest fitted source sample (as POT's ``ot.da`` transports do), batched as ``(*batch, k, 3)``."""
+    nearest fitted source sample (as POT's ``ot.da`` transports do), batched as ``(*batch, k, 3)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> anchors = torch.tensor([[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]])
+    >>> moves = NearestDisplacementMap(anchors, torch.tensor([[[0.1, 0.0, 0.0], [0.0, 0.0, -0.1]]]))
+    >>> moved = moves(torch.tensor([[[0.2, 0.1, 0.0], [0.9, 0.9, 0.8]]]))
+    >>> torch.allclose(moved, torch.tensor([[[0.3, 0.1, 0.0], [0.9, 0.9, 0.7]]]))
+    True
+    """
 
     def __init__(self, anchors: torch.Tensor, displacements: torch.Tensor):
         self.anchors, self.displacements = anchors, displacements

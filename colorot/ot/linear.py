@@ -24,7 +24,15 @@ class _BatchedMap:
 
 
 class LinearMap(_BatchedMap):
-    """The affine map ``x -> (x - source_mean) @ matrix.T + style_mean``, batched."""
+    """The affine map ``x -> (x - source_mean) @ matrix.T + style_mean``, batched.
+
+    Examples
+    --------
+    >>> import torch
+    >>> double = LinearMap(2 * torch.eye(3)[None], torch.zeros(1, 1, 3), torch.full((1, 1, 3), 0.5))
+    >>> double(torch.tensor([[[0.1, 0.2, 0.3]]])).tolist()   # (x - 0) * 2 + 0.5
+    [[[0.699999988079071, 0.8999999761581421, 1.100000023841858]]]
+    """
 
     def __init__(self, matrix: torch.Tensor, source_mean: torch.Tensor, style_mean: torch.Tensor):
         self.matrix, self.source_mean, self.style_mean = matrix, source_mean, style_mean
