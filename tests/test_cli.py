@@ -192,3 +192,10 @@ def test_ctrl_c_stops_a_command_with_the_shells_status_and_one_line(monkeypatch,
     result = CliRunner().invoke(main, ["transfer", str(source), str(style), "-o", str(source.with_name("o.png"))])
     assert result.exit_code == 130 and "interrupted" in result.output and "Aborted" not in result.output
     assert not source.with_name("o.png").exists()
+
+
+def test_every_command_is_there():
+    from colorot.cli import main as commands
+
+    assert set(commands.commands) == {"apply", "batch", "evaluate", "fit", "lut", "style", "train", "transfer", "ui",
+                                      "video"}

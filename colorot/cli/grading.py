@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _parse_weights, _run, _UsageFail, default_output, main)
+from ..options import PIXEL_SCALES
+from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _parse_weights, _read_mask,
+                     _run, _show_notes, _UsageFail, default_output, main)
 
 
 @main.command(context_settings=CONTEXT)
@@ -65,6 +68,65 @@ def transfer(source: Path, styles: tuple, output: Path | None, quality: int | No
             if verbose or line.startswith("warning"):
                 click.echo(f"colorot: {line}", err=True)
         return graded.path
+
+    click.echo(str(_run(action)))
+
+@main.command(context_settings=CONTEXT)
+@click.argument("content", type=click.Path(path_type=Path))
+@click.argument("style", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file [default: CONTENT_colorot.EXT].")
+@click.option("--size", type=click.IntRange(16), default=512, show_default=True,
+              help="Longer side of the result (never above the content's own).")
+@click.option("--content-weight", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Higher keeps more of the content's structure; lower lets the style's texture in.")
+@click.option("--patch-size", type=click.IntRange(3, 15), default=7, show_default=True, help="Patch side (odd).")
+@click.option("--strength", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="0 gives the color transfer only, 1 the full texture transfer.")
+@click.option("--mask", type=click.Path(path_type=Path), default=None,
+              help="Where the style applies (an image: white = fully, black = not at all).")
+@click.option("--seed", type=int, default=None, help="Another run of the random draws [default: 0: the same output every run].")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
+@click.option("--quality", type=click.IntRange(1, 100), default=None, help="JPEG/WebP/AVIF quality.")
+def style(content: Path, style: Path, output: Path | None, size: int, content_weight: float, patch_size: int,
+          strength: float, mask: Path | None, seed: int | None, device: str, quality: int | None) -> None:
+    """Give CONTENT the colors and the texture of STYLE (patch distributions matched by sliced OT).
+
+    \b
+    Examples:
+      colorot style photo.jpg painting.jpg -o painted.png
+      colorot style photo.jpg painting.jpg --content-weight 5 --size 1024 --device cuda
+    """
+    output = output or default_output(content)
+    if patch_size % 2 == 0:
+        raise _UsageFail(f"--patch-size must be odd, got {patch_size}")
+
+    def action():
+        import numpy as np
+
+        from .. import io
+
+        _check_paths(output, (content, style, mask))
+        from ..io import styles as style_files
+        from ..stylize import stylize
+
+        content_file = io.read_image(content)
+        _show_notes(content_file)
+        style_pixels = style_files.read_style_pixels(style, content_file.icc_profile, max_side=2 * size,
+                                                     notes=_show_notes)
+        weights = _read_mask(mask, None) if mask else None
+        pixels = content_file.pixels[..., :3]
+        with click.progressbar(length=1, label="stylizing", file=sys.stderr) as bar:
+            def progress(done, total):
+                bar.length = total
+                bar.update(done - bar.pos)
+
+            result = stylize(pixels, style_pixels, size=size, content_weight=content_weight, patch_size=patch_size,
+                             strength=strength, content_mask=weights, seed=seed, device=device, progress=progress)
+        scale = PIXEL_SCALES.get(pixels.dtype.name)
+        if scale is not None:
+            result = (result * scale).round().astype(pixels.dtype)
+        io.write_image(output, np.ascontiguousarray(result), like=content_file, quality=quality)
+        return output
 
     click.echo(str(_run(action)))
 
