@@ -4,7 +4,7 @@ For each pair: the output's sliced W2 to the style (RGB in [0, 1]; lower = look 
 (the same distance between two random halves of the style's own pixels), and the SSIM structure term
 between output and source (1 = no detail lost, no noise added). colorot runs as its default (a function of
 color), with ``refine=11`` (rounds of guided-filter regrain and re-transfer, coarse to fine, spatial), raw
-(Pitie's plain IDT), ``sliced`` (v0.1's default) and its other methods; the last summary line counts the pairs where refine keeps structure
+(Pitie's plain IDT), ``unbalanced`` (v0.2's default), ``sliced`` (v0.1's default) and its other methods; the last summary line counts the pairs where refine keeps structure
 >= 0.985 with a lower distance than every other method in the run. Also colorot's noise gain: how much the
 fitted map amplifies a small Gaussian perturbation of the source, std(T(x + n) - T(x)) / std(n), and
 that gain divided by the map's global contrast gain std(T(x)) / std(x) ("excess": 1 = noise grows no more
@@ -57,19 +57,20 @@ def main() -> None:
     methods["colorot-refine"] = lambda s, t: colorot.transfer(s, t, seed=0, refine=11)
     methods["colorot-raw"] = lambda s, t: colorot.transfer(s, t, seed=0, method="sliced", smoothing=0.0,
                                                            monotone_luma=False)
-    for name in ("sliced", "mkl", "reinhard", "histogram", "emd"):
+    for name in ("unbalanced", "sliced", "mkl", "reinhard", "histogram", "emd"):
         methods[f"colorot-{name}"] = lambda s, t, name=name: colorot.transfer(s, t, seed=0, method=name)
     if not args.no_peers:
         methods.update(peers())
     rows = []
     for source_name, style_name in ordered_pairs():
         source, style = load(source_name), load(style_name)
-        (gain, excess), (gain_raw, excess_raw), (gain_sliced, excess_sliced) = (
+        (gain, excess), (gain_raw, excess_raw), (gain_sliced, excess_sliced), (gain_unbalanced, excess_unbalanced) = (
             noise_gain(source, style), noise_gain(source, style, method="sliced", smoothing=0.0, monotone_luma=False),
-            noise_gain(source, style, method="sliced"))
+            noise_gain(source, style, method="sliced"), noise_gain(source, style, method="unbalanced"))
         row = {"source": source_name, "style": style_name, "floor": floor(style),
                "gain": gain, "gain_raw": gain_raw, "excess": excess, "excess_raw": excess_raw,
-               "gain_sliced": gain_sliced, "excess_sliced": excess_sliced}
+               "gain_sliced": gain_sliced, "excess_sliced": excess_sliced,
+               "gain_unbalanced": gain_unbalanced, "excess_unbalanced": excess_unbalanced}
         for name, method in methods.items():
             start = time.perf_counter()
             out = method(source, style)
@@ -101,6 +102,17 @@ def main() -> None:
         print(f"{label}       colorot median {np.median(mine):.2f} max {max(mine):.2f}; sliced (v0.1 default) median "
               f"{np.median(sliced):.2f} max {max(sliced):.2f}; raw IDT median {np.median(raw):.2f} max {max(raw):.2f};"
               f" colorot higher than sliced (by > 0.01) on {higher}/{len(rows)} pairs")
+    # Against v0.2's default (the transport's grade alone, now method="unbalanced"): the look may not lose structure
+    # (0.005) or amplify noise (10%) on any pair.
+    for key, label in (("gain", "noise gain "), ("excess", "excess gain")):
+        mine, unbalanced = [r[key] for r in rows], [r[f"{key}_unbalanced"] for r in rows]
+        above = [(r, a, b) for r, a, b in zip(rows, mine, unbalanced) if a > 1.10 * b]
+        print(f"{label}       colorot above unbalanced (v0.2 default) by more than 10% on {len(above)}/{len(rows)} pairs"
+              + "".join(f"; {r['source']}->{r['style']} {a:.2f} vs {b:.2f}" for r, a, b in above))
+    below = [r for r in rows if r["colorot"][1] < r["colorot-unbalanced"][1] - 0.005]
+    print(f"structure         colorot below unbalanced (v0.2 default) by more than 0.005 on {len(below)}/{len(rows)} "
+          "pairs" + "".join(f"; {r['source']}->{r['style']} {r['colorot'][1]:.3f} vs {r['colorot-unbalanced'][1]:.3f}"
+                            for r in below))
     lower = [r for r in rows if r["colorot"][1] < r["colorot-sliced"][1] - 0.005]
     print(f"structure         colorot below sliced (v0.1 default) by more than 0.005 on {len(lower)}/{len(rows)} pairs"
           + "".join(f"; {r['source']}->{r['style']} {r['colorot'][1]:.3f} vs {r['colorot-sliced'][1]:.3f}"

@@ -110,6 +110,11 @@ class ColorTransfer:
         The map fitted from ``sources`` (None when each source gets its own).
     lut_ : ColorLUT or None
         ``steps_`` baked into a lookup table at the estimator's strength.
+    options : TransferOptions
+        The options above as one object (:class:`colorot.options.TransferOptions`).
+    fitter : MapFitter
+        The fitted style with the options as they are now: the steps of a transform one at a time
+        (:class:`colorot.fitting.MapFitter`).
     fit_notes_ : list of str
         What the last fit said of itself (:func:`colorot.methods.fit_notes`).
 
