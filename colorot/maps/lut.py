@@ -413,12 +413,14 @@ def _gaussian_blur_3d(volume: torch.Tensor, sigma: float) -> torch.Tensor:
     offsets = torch.arange(-radius, radius + 1, device=volume.device, dtype=volume.dtype)
     kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
     kernel = kernel / kernel.sum()
-    batch, channels = volume.shape[:2]
-    out = volume.reshape(batch * channels, 1, *volume.shape[2:])
-    for axis in range(3):
-        shape = [1, 1, 1, 1, 1]
-        shape[2 + axis] = -1
-        padding = [0, 0, 0, 0, 0, 0]
-        padding[2 * (2 - axis)] = padding[2 * (2 - axis) + 1] = radius
-        out = F.conv3d(F.pad(out, padding, mode="replicate"), kernel.view(shape))
-    return out.reshape(volume.shape)
+    blurred = []
+    for one in volume:  # one table at a time: a table's blur must not depend on its place in a batch (conv3d's
+        out = one.reshape(one.shape[0], 1, *one.shape[1:])  # blocking over a batch differs by a bit with 1 thread)
+        for axis in range(3):
+            shape = [1, 1, 1, 1, 1]
+            shape[2 + axis] = -1
+            padding = [0, 0, 0, 0, 0, 0]
+            padding[2 * (2 - axis)] = padding[2 * (2 - axis) + 1] = radius
+            out = F.conv3d(F.pad(out, padding, mode="replicate"), kernel.view(shape))
+        blurred.append(out.reshape(one.shape))
+    return torch.stack(blurred)
