@@ -174,8 +174,8 @@ class ColorTransfer:
     # -- fitting -----------------------------------------------------------
     @property
     def fit_space(self) -> str:
-        """The working space the map is fitted in (fixed by some methods, e.g. Lab for Reinhard)."""
-        return METHODS[self.method].space or self.space
+        """The working space the map is fitted in (:attr:`colorot.options.TransferOptions.fit_space`)."""
+        return self.options.fit_space
 
     @property
     def fitter(self) -> MapFitter:

@@ -71,8 +71,8 @@ class MapFitter:
 
     @property
     def fit_space(self) -> str:
-        """The working space the map is fitted in (fixed by some methods, e.g. Lab for Reinhard)."""
-        return METHODS[self.options.method].space or self.options.space
+        """The working space the map is fitted in (:attr:`colorot.options.TransferOptions.fit_space`)."""
+        return self.options.fit_space
 
     @torch.inference_mode()  # internal tensors: no autograd bookkeeping per op
     def sample(self, view: PixelView, generator: torch.Generator, name: str = "source", mask=None,

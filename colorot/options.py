@@ -177,6 +177,12 @@ class TransferOptions:
             normal(name, kind(getattr(self, name)))
         normal("reach", reach)
 
+    @property
+    def fit_space(self) -> str:
+        """The working space the map is fitted in: the method's own where its line fixes one (Lab for Reinhard),
+        else ``space``."""
+        return METHODS[self.method].space or self.space
+
     def ignored(self) -> list[str]:
         """One warning line per option set away from its default that the chosen method does not use
         (:attr:`colorot.methods.Method.options`)."""
