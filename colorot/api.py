@@ -212,6 +212,13 @@ class ColorTransferModule(torch.nn.Module):
         self.register_buffer("style_positions", torch.cat([s.positions for s in structures] or [torch.zeros(0, 3)]))
         self.register_buffer("style_patch_counts", torch.tensor([s.patches.shape[0] for s in structures],
                                                                 dtype=torch.int64))
+        # The style's thumbnails (one style: its color pairs with a photo of the same scene), flat, with each one's
+        # (scale, height, width).
+        thumbnails = structures[0].thumbnails if len(structures) == 1 else ()
+        self.register_buffer("style_thumbnails", torch.cat([image.flatten() for _, image in thumbnails]
+                                                           or [torch.zeros(0)]))
+        self.register_buffer("style_thumbnail_shapes", torch.tensor(
+            [[scale, *image.shape[1:]] for scale, image in thumbnails] or torch.zeros(0, 3), dtype=torch.float64))
 
     def forward(self, *inputs):
         """Transform an image, or the images of a sample (``module(image, label)``, a dict, nested
@@ -221,8 +228,11 @@ class ColorTransferModule(torch.nn.Module):
         from .sample_structures import map_images
 
         counts = self.style_patch_counts.tolist()
-        structure = [Structure(*parts) for parts in zip(self.style_patches.split(counts),
-                                                        self.style_positions.split(counts))] or None
+        shapes = [(scale, int(height), int(width)) for scale, height, width in self.style_thumbnail_shapes.tolist()]
+        images = self.style_thumbnails.split([3 * height * width for _, height, width in shapes])
+        thumbnails = tuple((scale, image.view(3, height, width)) for (scale, height, width), image in zip(shapes, images))
+        structure = [Structure(*parts, thumbnails) for parts in zip(self.style_patches.split(counts),
+                                                                    self.style_positions.split(counts))] or None
         # The fitted style is this module's buffers (moved with it), the options the estimator's.
         fitter = MapFitter(self.model.options, self.style_colors, self.style_colors.device, structure)
         return map_images(inputs[0] if len(inputs) == 1 else inputs,
@@ -230,7 +240,8 @@ class ColorTransferModule(torch.nn.Module):
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """The style's structure has a size of its own: take the saved one's."""
-        for name in ("style_patches", "style_positions", "style_patch_counts"):
+        for name in ("style_patches", "style_positions", "style_patch_counts", "style_thumbnails",
+                     "style_thumbnail_shapes"):
             if prefix + name in state_dict:
                 setattr(self, name, torch.empty_like(state_dict[prefix + name], device="cpu"))
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
@@ -238,9 +249,11 @@ class ColorTransferModule(torch.nn.Module):
     def _apply(self, fn, recurse=True):
         """Moves follow ``fn`` (``.to``, ``.cuda``...); dtype casts leave the style's colors float32 at full
         precision, as the engine uses them, and its structure float32 on the CPU."""
-        colors, kept = self.style_colors, (self.style_patches, self.style_positions, self.style_patch_counts)
+        colors, kept = self.style_colors, (self.style_patches, self.style_positions, self.style_patch_counts,
+                                           self.style_thumbnails, self.style_thumbnail_shapes)
         super()._apply(fn, recurse)
         self.style_colors = colors.to(device=fn(colors).device)
-        self.style_patches, self.style_positions, self.style_patch_counts = kept
+        (self.style_patches, self.style_positions, self.style_patch_counts, self.style_thumbnails,
+         self.style_thumbnail_shapes) = kept
         return self
 

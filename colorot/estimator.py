@@ -223,9 +223,13 @@ class ColorTransfer:
         clouds = [sampler.sample(view, generator, "style", mask) for view, mask, weight in zip(views, masks, mix)
                   if weight > 0]
         # The structure of the style (for methods that tell a shared scene from another by it), every style's pooled.
+        # A masked style gives no color pairs: its mask, not the whole scene, says what to match.
+        reads = {"shared_structure", "corresponding_colors"} & set(METHODS[self.method].takes)
         self.style_structure_ = [pooled_structure(parts) for parts in zip(*(
-            structure_patches(view.pixels, view.size, view.scale, reference=True) for view, weight in zip(views, mix)
-            if weight > 0))] if "shared_structure" in METHODS[self.method].takes else None
+            structure_patches(view.pixels, view.size, 1 / view.scale, reference=True) for view, weight in zip(views, mix)
+            if weight > 0))] if reads else None
+        if self.style_structure_ is not None and any(mask is not None for mask in masks):
+            self.style_structure_ = [Structure(*structure[:2]) for structure in self.style_structure_]
         mix = [weight for weight in mix if weight > 0]
         if len(clouds) == 1:
             self.style_colors_ = clouds[0]
@@ -249,7 +253,8 @@ class ColorTransfer:
             pooled = torch.cat([fitter.sample(view, generator, f"source {i}", mask, n_samples=per_source)
                                 for i, (view, mask) in enumerate(zip(views, masks, strict=True))],
                                dim=-2).reshape(1, -1, 3)
-            self.steps_, self.fit_notes_ = fitter.fit(pooled, generator, sources=views)
+            self.steps_, self.fit_notes_ = fitter.fit(pooled, generator, sources=views,
+                                                      pairs=all(mask is None for mask in masks))
             self.lut_ = fitter.bake(self.steps_, self.strength)
         return self
 

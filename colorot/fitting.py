@@ -18,7 +18,7 @@ from .maps.protocol import ColorMap
 from .maps.refine import refined_transform
 from .measures import sample_colors
 from .measures.colorspaces import luma_axis, neutral_axis, to_space
-from .measures.structure import Structure, shared_structure, structure_patches
+from .measures.structure import Structure, corresponding_colors, shared_structure, structure_patches
 from .methods import METHODS, fit_notes
 from .options import TransferOptions
 from .pixels import PixelView, mask_to_weights
@@ -86,23 +86,37 @@ class MapFitter:
 
     @torch.inference_mode()
     def fit(self, source_colors: torch.Tensor, generator: torch.Generator, *, n_iter: int | None = None,
-            sources: Sequence[PixelView] = (), structure: torch.Tensor | None = None) -> tuple[ColorMap, list[str]]:
+            sources: Sequence[PixelView] = (), structure: torch.Tensor | None = None,
+            pairs: bool = True) -> tuple[ColorMap, list[str]]:
         """The method's map from ``source_colors`` ``(B, n, 3)`` to the style's colors, and what the fit says of
         itself (an option the method ignores, which way the default leaned: :func:`colorot.methods.fit_notes`).
 
         ``sources`` are the images the colors come from (for the methods that read their structure; or give
         ``structure``, the share of each one's structure found in the style); ``n_iter`` overrides the option.
+        ``pairs=False`` (a masked photo: the mask, not the whole scene, says what to match) reads no color pairs
+        of a shared scene (:meth:`corresponding_colors`); neither does a fit given ``structure``.
         """
         if self.style_colors.shape[0] not in (1, source_colors.shape[0]):
             raise ColorotError(f"got {self.style_colors.shape[0]} styles for {source_colors.shape[0]} source "
                                "images; pass one style or one per image")
         method = METHODS[self.options.method]
-        arguments = self._arguments(method.takes, generator, n_iter, lambda: self.shared_structure(
-            sources, len(source_colors)) if structure is None else structure)
+        measured: dict = {}
+
+        def photos() -> list[Structure]:  # the sources' structure, measured once for both arguments
+            if "photos" not in measured:
+                measured["photos"] = [] if self.style_structure is None else [
+                    patches for view in sources for patches in structure_patches(view.pixels, view.size, 1 / view.scale)]
+            return measured["photos"]
+
+        arguments = self._arguments(method.takes, generator, n_iter, {
+            "shared_structure": lambda: self.shared_structure(sources, len(source_colors), photos())
+            if structure is None else structure,
+            "corresponding_colors": lambda: self.corresponding_colors(len(source_colors), photos())
+            if structure is None and pairs else None})
         fitted = method.fitter()(source_colors, self.style_colors, **arguments)
         return fitted, self.options.ignored() + fit_notes(fitted)
 
-    def _arguments(self, names: Sequence[str], generator, n_iter: int | None, structure) -> dict:
+    def _arguments(self, names: Sequence[str], generator, n_iter: int | None, measures: dict) -> dict:
         """The arguments a method's fitter takes (:data:`colorot.methods.ARGUMENTS`), from the options."""
         options = self.options
         luma_first = options.monotone_luma or options.keep_luma
@@ -111,8 +125,7 @@ class MapFitter:
                   "neutral_axis": lambda: neutral_axis(self.fit_space) if luma_first else None,
                   "transport_luma": lambda: not options.keep_luma, "n_knots": lambda: options.n_knots,
                   "n_iter": lambda: options.n_iter if n_iter is None else n_iter,
-                  "smoothing": lambda: options.smoothing, "generator": lambda: generator,
-                  "shared_structure": structure}
+                  "smoothing": lambda: options.smoothing, "generator": lambda: generator, **measures}
         fields = {field.name for field in dataclasses.fields(options)}
         unknown = [name for name in names if name not in values and name not in fields]
         if unknown:
@@ -120,16 +133,29 @@ class MapFitter:
                                "nor an argument of colorot.methods.ARGUMENTS")
         return {name: values[name]() if name in values else getattr(options, name) for name in names}
 
-    def shared_structure(self, sources: Sequence[PixelView], batch: int) -> torch.Tensor | None:
+    def shared_structure(self, sources: Sequence[PixelView], batch: int,
+                         photos: list[Structure] | None = None) -> torch.Tensor | None:
         """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources (None
-        for a method that does not read structure)."""
-        photos = [] if self.style_structure is None else [
-            patches for view in sources for patches in structure_patches(view.pixels, view.size, view.scale)]
+        for a method that does not read structure). ``photos``: the sources' structure, when measured already."""
+        if photos is None:
+            photos = [] if self.style_structure is None else [
+                patches for view in sources for patches in structure_patches(view.pixels, view.size, 1 / view.scale)]
         if not photos:  # a method that does not read structure, or no image to measure
             return None
         styles = self.style_structure * (len(photos) if len(self.style_structure) == 1 else 1)
         shares = torch.tensor([shared_structure(photo, style) for photo, style in zip(photos, styles, strict=True)])
         return shares if len(photos) == batch else shares.mean().reshape(1)
+
+    def corresponding_colors(self, batch: int, photos: list[Structure]) -> list | None:
+        """For each of ``batch`` photos, the color pairs of the scene it shares with its style
+        (:func:`colorot.measures.structure.corresponding_colors`: ``(photo, style, weights)``), or None where they
+        share none; None for pooled photos (a map fitted over a shoot) and for a method that does not read
+        structure. Colors are sRGB in ``[0, 1]``."""
+        if not photos or len(photos) != batch or self.style_structure is None:
+            return None
+        styles = self.style_structure * (len(photos) if len(self.style_structure) == 1 else 1)
+        pairs = [corresponding_colors(photo, style) for photo, style in zip(photos, styles, strict=True)]
+        return None if all(pair is None for pair in pairs) else pairs
 
     @torch.inference_mode()
     def bake(self, fitted: ColorMap, strength: float, nodes: torch.Tensor | None = None,
@@ -162,7 +188,8 @@ class MapFitter:
             notes: list[str] = []
             return refined_transform(self, view, strength, weights, notes), notes
         generator = seeded_generator(self.options.seed, self.device)
-        fitted, notes = self.fit(self.sample(view, generator, "source", mask), generator, sources=[view])
+        fitted, notes = self.fit(self.sample(view, generator, "source", mask), generator, sources=[view],
+                                 pairs=mask is None)
         return self.apply(self.bake_for(view, fitted, strength), view, weights), notes
 
     def apply(self, lut: ColorLUT, view: PixelView, weights: torch.Tensor | None = None):

@@ -52,7 +52,8 @@ __all__ = ["Method", "METHODS", "METHOD_NAMES", "DEFAULT_METHOD", "ARGUMENTS", "
 #: (any field, passed under its own name), each with the options it is made from (the fitter computes it:
 #: ``luma_axis`` is the working space's luma direction when ``monotone_luma`` or ``keep_luma`` is on, else None;
 #: ``generator`` the seeded random stream; ``shared_structure`` the share of the photo's structure found in the
-#: style, :mod:`colorot.measures.structure`). A method with an option of its own adds a field to the options
+#: style, :mod:`colorot.measures.structure`; ``corresponding_colors`` the color pairs of a scene the two share,
+#: :func:`colorot.measures.structure.corresponding_colors`). A method with an option of its own adds a field to the options
 #: object and names it in its line.
 ARGUMENTS = {
     "reach": ("reach",),
@@ -65,6 +66,7 @@ ARGUMENTS = {
     "smoothing": ("smoothing",),
     "generator": (),
     "shared_structure": (),
+    "corresponding_colors": (),
 }
 
 
@@ -136,7 +138,7 @@ class Method:
 #:   codes' spread) shifts the photo's noise instead of amplifying it (tests/test_palette.py).
 METHODS = {
     "look": Method("colorot.learned.look_transfer:fit_look", "look", "rgb", n_samples=1 << 17,
-                   takes=("reach", "keep_luma", "luma_axis", "shared_structure")),
+                   takes=("reach", "keep_luma", "luma_axis", "shared_structure", "corresponding_colors")),
     "unbalanced": Method("colorot.ot.unbalanced:fit_unbalanced_affine", "look", n_samples=1 << 17,
                          takes=("reach", "keep_luma", "luma_axis")),
     "sliced": Method("colorot.ot.sliced:fit_sliced", "palette", regrain=(8, 4e-3), lut_blur=0.08,

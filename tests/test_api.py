@@ -272,6 +272,20 @@ class _Graded(torch.utils.data.Dataset):
         return self.module(self.images[index])
 
 
+def test_the_module_grades_a_view_of_its_style_s_scene_as_the_estimator_does(coffee):
+    """The style's thumbnails travel with the module (its buffers): a photo of the same scene is registered
+    there too."""
+    view, style = coffee[:, :104], np.ascontiguousarray(coffee[:, 56:] // 2 + 40)  # two views of one size
+    module = ColorTransferModule(style, seed=0)
+    image = torch.from_numpy(np.ascontiguousarray(view)).permute(2, 0, 1).float() / 255
+    graded = module(image)
+    assert torch.equal(graded, module.model.transform(image))
+    assert "registered" in module.model.fit_notes_[0]
+    restored = ColorTransferModule(coffee[::-1].copy(), seed=0)
+    restored.load_state_dict(module.state_dict())
+    assert torch.equal(restored(image), graded)
+
+
 def test_the_module_survives_state_dict_casts_copies_pickling_and_workers(coffee):
     import copy
     import pickle

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from colorot.measures.structure import shared_structure, structure_patches
+from colorot.measures.structure import corresponding_colors, shared_structure, structure_patches
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 
@@ -73,3 +73,29 @@ def test_a_flat_or_tiny_image_shares_nothing_and_raises_nothing():
     assert patches(flat).patches.shape == (0, 64)
     assert shared_structure(patches(flat), patches(photo("coffee"), reference=True)) == 0.0
     assert abs(shared_structure(patches(photo("coffee")), patches(tiny, reference=True))) < 0.05
+
+
+@pytest.mark.parametrize("grade", GRADES)
+def test_color_pairs_of_two_views_carry_the_grade_and_two_scenes_give_none(grade):
+    """Where two views overlap, each pair is one point of the scene: the reference's color is the photo's graded."""
+    scene = photo("coffee")
+    width = scene.shape[1]
+    view, reference = scene[:, :int(0.65 * width)], graded(GRADES[grade], scene[:, int(0.35 * width):])
+    pairs = corresponding_colors(patches(view), patches(reference, reference=True))
+    assert pairs is not None
+    mine, theirs, weights = (part.double() for part in pairs)
+    assert len(mine) > 0.3 * 128 * 128 * view.shape[0] / view.shape[1] * 0.5  # about the overlap's thumbnail pixels
+    expected = torch.from_numpy(np.clip(GRADES[grade](mine.numpy()), 0, 1))
+    off = ((expected - theirs).abs().sum(dim=1) * weights).sum() / weights.sum()
+    unpaired = ((expected - mine).abs().sum(dim=1) * weights).sum() / weights.sum()
+    assert float(off) < 0.03 and (grade == "none" or float(off) < 0.25 * float(unpaired))
+    for other in ("astronaut", "rocket", "chelsea"):
+        assert corresponding_colors(patches(view), patches(graded(GRADES[grade], photo(other)), reference=True)) is None
+
+
+def test_a_structure_without_thumbnails_gives_no_color_pairs():
+    scene = photo("coffee")
+    view = patches(scene[:, :150])
+    reference = patches(scene[:, 90:], reference=True)
+    assert corresponding_colors(view, reference) is not None
+    assert corresponding_colors(view, type(reference)(*reference[:2])) is None

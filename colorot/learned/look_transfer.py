@@ -31,7 +31,7 @@ from ..ot.sliced import sliced_wasserstein
 from ..ot.unbalanced import DEFAULT_REACH, LOW_MATCHED_SHARE, fit_unbalanced_affine
 from .look import LookMap, LookModel, load_look
 
-__all__ = ["fit_look", "LookTransferMap", "scene_features", "fit_scene_gate", "chroma_by_luma"]
+__all__ = ["fit_look", "LookTransferMap", "RegisteredGrade", "scene_features", "fit_scene_gate", "chroma_by_luma"]
 
 #: Colors of each photo the look and the gate read (the transport reads all it is given).
 LOOK_COLORS = 4096
@@ -137,17 +137,18 @@ class LookTransferMap:
 
     @property
     def device(self) -> torch.device:
-        return self.look.device
+        return self.share.device
 
     @property
     def batch_shape(self) -> torch.Size:
-        return self.look.batch_shape
+        return self.share.shape
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         share = self.share.to(colors).reshape(*self.share.shape, 1, 1)
         strength = self.strength.to(colors).reshape(*self.strength.shape, 1, 1)
-        moved = colors + share * (self.transport(colors) - colors) \
-            + (1 - share) * strength * (self.look(colors) - colors)
+        moved = colors + share * (self.transport(colors) - colors)
+        if self.look is not None:  # None: every photo's grade was read off the scene it shares with the reference
+            moved = moved + (1 - share) * strength * (self.look(colors) - colors)
         if self.luma is not None:  # keep each color's luma: remove the change along the luma axis
             axis = self.luma.to(colors)
             moved = moved - ((moved - colors) @ axis)[..., None] * axis
@@ -158,9 +159,45 @@ class LookTransferMap:
         share = float(self.share.double().mean())
         lean = "the transport (shared scene)" if share >= 0.5 else "the learned look (another scene)"
         note = getattr(self.transport, "note", None)
+        if self.look is None:  # every photo registered: no gate, no look
+            return f"look: the two photos share their scene -> {note}"
         strength = float(self.strength.double().mean())
         return (f"look: scene gate {share:.2f} -> leaned on {lean} (look at strength {strength:.2f})"
                 + (f"; {note}" if note else ""))
+
+
+#: A shared scene's color pairs are read when at least this many thumbnail pixels overlap (a 16 x 16 patch).
+MIN_PAIRS = 256
+
+
+class RegisteredGrade:
+    """The transport's grade, batched, with the photos that share their scene with the reference graded by the
+    grade read off their color pairs instead (:func:`colorot.maps.paired.fit_paired_grade`)."""
+
+    def __init__(self, transport: Callable | None, grades: list):
+        self.transport, self.grades = transport, grades
+        counted = [len(grade.pairs) for grade in grades if grade is not None]
+        self.note = (f"the grade is read off {sum(counted)} color pairs of the scene the two photos share "
+                     "(registered)")
+
+    def __call__(self, colors: torch.Tensor) -> torch.Tensor:
+        flat = colors.reshape(-1, *colors.shape[-2:]).expand(len(self.grades), -1, -1)
+        base = self.transport(flat) if self.transport is not None else flat
+        out = [base[index] if grade is None else grade(flat[index]) for index, grade in enumerate(self.grades)]
+        return torch.stack(out).reshape(*colors.shape[:-2] if colors.shape[:-2].numel() == len(self.grades)
+                                         else (len(self.grades),), *colors.shape[-2:])
+
+
+def _registered(pairs: list | None, batch: int) -> list:
+    """The grade read off each photo's color pairs (None where it shares no scene with the reference)."""
+    from ..maps.paired import fit_paired_grade
+
+    grades = [None] * batch
+    for index, pair in enumerate(pairs or []):
+        if pair is not None and len(pair[0]) >= MIN_PAIRS:
+            grades[index] = fit_paired_grade(*pair)
+            grades[index].pairs = pair[0]
+    return grades
 
 
 def _transport(sources: torch.Tensor, styles: torch.Tensor, reach: float | None, luma_axis: torch.Tensor | None):
@@ -194,7 +231,8 @@ def _subsample(colors: torch.Tensor, count: int) -> torch.Tensor:
 @torch.inference_mode()
 def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None = DEFAULT_REACH,
              luma_axis: torch.Tensor | None = None, keep_luma: bool = False,
-             shared_structure: torch.Tensor | None = None, model: LookModel | None = None) -> LookTransferMap:
+             shared_structure: torch.Tensor | None = None, corresponding_colors: list | None = None,
+             model: LookModel | None = None) -> LookTransferMap:
     """Fit colorot's default map: the transport's grade, the learned look, and the scene gate between them.
 
     Parameters
@@ -212,6 +250,13 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
         ``(*batch,)`` share of each photo's structure found in the reference
         (:func:`colorot.measures.structure.shared_structure`; the estimator measures it from the two images).
         Not given, the gate has the colors only and leans on the look unless they leave no doubt.
+    corresponding_colors : list, optional
+        For each photo, ``(photo_colors, reference_colors, weights)``, the ``(k, 3)`` sRGB color pairs of the
+        scene it shares with the reference and their ``(k,)`` weights
+        (:func:`colorot.measures.structure.corresponding_colors`), or None. A photo with at least
+        :data:`MIN_PAIRS` pairs is graded by the grade read off them (:func:`colorot.maps.paired.fit_paired_grade`:
+        the same points of one scene are stronger evidence than any match of distributions), the transport and
+        the look set aside.
     model : LookModel, optional
         The look model (default: the shipped weights, ``colorot/learned/weights/look.safetensors``).
 
@@ -231,10 +276,18 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     >>> bool(shared.share > 0.5 > another.share)
     True
     """
-    model = model if model is not None else _shipped(source.device)
     batch = source.shape[:-2]
     sources = source.reshape(-1, *source.shape[-2:])
     styles = style.reshape(-1, *style.shape[-2:]).expand(sources.shape[0], -1, -1)
+    luma = None
+    if keep_luma:
+        luma = luma_axis if luma_axis is not None else torch.tensor(REC709_LUMA, dtype=torch.float64)
+        luma = luma / luma.norm()
+    registered = _registered(corresponding_colors, sources.shape[0])
+    if all(grade is not None for grade in registered):  # every photo shares its scene: its pairs say the grade
+        ones = torch.ones(batch, dtype=torch.float64, device=source.device)
+        return LookTransferMap(RegisteredGrade(None, registered), None, ones, torch.zeros_like(ones), luma)
+    model = model if model is not None else _shipped(source.device)
     transport = _transport(sources, styles, reach, luma_axis)
     few_sources = _subsample(sources, LOOK_COLORS).float()
     few_styles = _subsample(styles, LOOK_COLORS).float()
@@ -253,10 +306,9 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     # color goes onto that curve, which the transport's grade carries exactly.
     spread, swing = chroma_by_luma(few_styles)
     share = torch.where((spread < TONED_SPREAD) & (swing < TONED_SWING), torch.ones_like(share), share)
-    luma = None
-    if keep_luma:
-        luma = luma_axis if luma_axis is not None else torch.tensor(REC709_LUMA, dtype=torch.float64)
-        luma = luma / luma.norm()
+    if any(grade is not None for grade in registered):
+        transport = RegisteredGrade(transport, registered)
+        share = torch.where(torch.tensor([grade is not None for grade in registered]), torch.ones_like(share), share)
     return LookTransferMap(transport, look, share.reshape(batch), strength.reshape(batch), luma)
 
 
