@@ -176,9 +176,8 @@ class RegisteredGrade:
 
     def __init__(self, transport: Callable | None, grades: list):
         self.transport, self.grades = transport, grades
-        counted = [len(grade.pairs) for grade in grades if grade is not None]
-        self.note = (f"the grade is read off {sum(counted)} color pairs of the scene the two photos share "
-                     "(registered)")
+        counted = sum(grade.pair_count for grade in grades if grade is not None)
+        self.note = f"the grade is read off {counted} color pairs of the scene the two photos share (registered)"
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         flat = colors.reshape(-1, *colors.shape[-2:]).expand(len(self.grades), -1, -1)
@@ -196,7 +195,7 @@ def _registered(pairs: list | None, batch: int) -> list:
     for index, pair in enumerate(pairs or []):
         if pair is not None and len(pair[0]) >= MIN_PAIRS:
             grades[index] = fit_paired_grade(*pair)
-            grades[index].pairs = pair[0]
+            grades[index].pair_count = len(pair[0])
     return grades
 
 
@@ -254,7 +253,7 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
         For each photo, ``(photo_colors, reference_colors, weights)``, the ``(k, 3)`` sRGB color pairs of the
         scene it shares with the reference and their ``(k,)`` weights
         (:func:`colorot.measures.structure.corresponding_colors`), or None. A photo with at least
-        :data:`MIN_PAIRS` pairs is graded by the grade read off them (:func:`colorot.maps.paired.fit_paired_grade`:
+        ``MIN_PAIRS`` pairs is graded by the grade read off them (:func:`colorot.maps.paired.fit_paired_grade`:
         the same points of one scene are stronger evidence than any match of distributions), the transport and
         the look set aside.
     model : LookModel, optional
@@ -308,7 +307,8 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     share = torch.where((spread < TONED_SPREAD) & (swing < TONED_SWING), torch.ones_like(share), share)
     if any(grade is not None for grade in registered):
         transport = RegisteredGrade(transport, registered)
-        share = torch.where(torch.tensor([grade is not None for grade in registered]), torch.ones_like(share), share)
+        paired = torch.tensor([grade is not None for grade in registered], device=share.device)
+        share = torch.where(paired, torch.ones_like(share), share)
     return LookTransferMap(transport, look, share.reshape(batch), strength.reshape(batch), luma)
 
 

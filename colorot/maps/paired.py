@@ -12,6 +12,7 @@ object) are down-weighted by iteratively reweighted least squares with Huber's w
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 __all__ = ["PairedGrade", "fit_paired_grade"]
 
@@ -71,12 +72,12 @@ class PairedGrade:
         offsets = self.offset.reshape(-1, 3).to(flat).expand(flat.shape[0], -1)
         lattices = self.lattice.reshape(-1, *self.lattice.shape[-2:]).to(flat).expand(flat.shape[0], -1, -1)
         nodes = round(lattices.shape[1] ** (1 / 3))
-        out = []
-        for one, matrix, offset, lattice in zip(flat, matrices, offsets, lattices):
-            index, weights = _corners(one, nodes)
-            residual = (lattice[index] * weights[..., None]).sum(dim=1)
-            out.append(one @ matrix.T + offset + residual)
-        return torch.stack(out).reshape(colors.shape).to(colors.dtype)
+        # the lattice as a volume (channel, red, green, blue): grid_sample's (x, y, z) are (blue, green, red)
+        volumes = lattices.transpose(1, 2).reshape(-1, 3, nodes, nodes, nodes)
+        grid = flat.clamp(0, 1).flip(-1)[:, None, None] * 2 - 1  # (B, 1, 1, n, 3)
+        residual = F.grid_sample(volumes, grid, mode="bilinear", align_corners=True)[:, :, 0, 0].transpose(1, 2)
+        out = flat @ matrices.transpose(1, 2) + offsets[:, None] + residual
+        return out.reshape(colors.shape).to(colors.dtype)
 
 
 def _fit_one(source: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, nodes: int, rounds: int
@@ -95,12 +96,15 @@ def _fit_one(source: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, 
         prior = torch.cat([torch.eye(3, dtype=source.dtype), torch.zeros(1, 3, dtype=source.dtype)])
         affine = torch.linalg.solve(gram, features.T @ (target * weight[:, None]) + 1e-6 * prior)
         residual = target - features @ affine
-        # the smooth residual on the lattice: B^T W B + smoothing + ridge
-        basis = torch.zeros(len(source), nodes ** 3, dtype=source.dtype)
-        basis.scatter_add_(1, index, shares)
-        lattice = torch.linalg.solve(basis.T @ (basis * weight[:, None]) + SMOOTHING * penalty + RIDGE * eye,
-                                     basis.T @ (residual * weight[:, None]))
-        error = (residual - basis @ lattice).norm(dim=1)
+        # the smooth residual on the lattice: B^T W B + smoothing + ridge, B's 8 non-zeros a row summed in place
+        weighted = shares * weight[:, None]  # (k, 8)
+        normal = torch.zeros(nodes ** 6, dtype=source.dtype).index_add_(
+            0, (index[:, :, None] * nodes ** 3 + index[:, None, :]).reshape(-1),
+            (weighted[:, :, None] * shares[:, None, :]).reshape(-1)).reshape(nodes ** 3, nodes ** 3)
+        right = torch.zeros(nodes ** 3, 3, dtype=source.dtype).index_add_(
+            0, index.reshape(-1), (weighted[..., None] * residual[:, None]).reshape(-1, 3))
+        lattice = torch.linalg.solve(normal + SMOOTHING * penalty + RIDGE * eye, right)
+        error = (residual - (lattice[index] * shares[..., None]).sum(dim=1)).norm(dim=1)
         scale = max(HUBER * float(error.median()), HUBER_FLOOR)
         robust = (scale / error.clamp_min(1e-12)).clamp(max=1.0)
     return affine[:3].T, affine[3], lattice

@@ -229,7 +229,7 @@ def corresponding_colors(photo: Structure, reference: Structure) -> tuple[torch.
         ``(photo_colors, reference_colors, weights)``: ``(k, 3)`` float32 colors in ``[0, 1]`` of the thumbnails'
         overlap (area means of the pixels, so thumbnail pixels, not image pixels) and ``(k,)`` weights in
         ``(0, 1]`` (less near edges, where a fraction of a pixel matters). None when fewer than
-        :data:`MIN_AGREEING` more patches agree on a displacement than in the reference turned by 180 degrees
+        ``MIN_AGREEING`` more patches agree on a displacement than in the reference turned by 180 degrees
         (chance), when the overlap is smaller than a patch, or when either structure has no thumbnail.
 
     Examples

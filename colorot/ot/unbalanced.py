@@ -101,11 +101,13 @@ def binned_measure(colors: torch.Tensor, bins: int = 12, box: tuple | None = Non
     position = ((colors - low) / (high - low) * (bins - 1)).clamp(0, bins - 1)
     corner = position.floor().clamp(max=bins - 2)
     fraction = position - corner
-    steps = torch.tensor([[(offset >> 2) & 1, (offset >> 1) & 1, offset & 1] for offset in range(8)],
-                         dtype=colors.dtype, device=colors.device)  # (8, 3): the cell's corners
-    shares = torch.where(steps.bool(), fraction[:, None], 1 - fraction[:, None]).prod(dim=-1)  # (n, 8)
-    nodes = (corner[:, None] + steps).long()
-    keys = ((nodes[..., 0] * bins + nodes[..., 1]) * bins + nodes[..., 2]).reshape(-1)
+    # the 8 corners' trilinear shares, corner (i, j, k) at index 4i + 2j + k: outer products of (1 - f, f) per axis
+    both = torch.stack([1 - fraction, fraction], dim=-1)  # (n, 3, 2)
+    shares = (both[:, 0, :, None, None] * both[:, 1, None, :, None] * both[:, 2, None, None, :]).reshape(-1, 8)
+    base = corner.long()
+    steps = torch.tensor([((offset >> 2) & 1) * bins * bins + ((offset >> 1) & 1) * bins + (offset & 1)
+                          for offset in range(8)], device=colors.device)
+    keys = (((base[:, 0] * bins + base[:, 1]) * bins + base[:, 2])[:, None] + steps).reshape(-1)
     mass = torch.zeros(bins ** 3, dtype=colors.dtype, device=colors.device).index_add_(0, keys, shares.reshape(-1))
     sums = torch.zeros(bins ** 3, 3, dtype=colors.dtype, device=colors.device).index_add_(
         0, keys, (colors[:, None] * shares[..., None]).reshape(-1, 3))
