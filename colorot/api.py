@@ -218,7 +218,7 @@ class ColorTransferModule(torch.nn.Module):
         self.register_buffer("style_thumbnails", torch.cat([image.flatten() for _, image in thumbnails]
                                                            or [torch.zeros(0)]))
         self.register_buffer("style_thumbnail_shapes", torch.tensor(
-            [[scale, *image.shape[1:]] for scale, image in thumbnails] or torch.zeros(0, 3), dtype=torch.float64))
+            [[scale, *image.shape[1:]] for scale, image in thumbnails], dtype=torch.float64).reshape(-1, 3))
 
     def forward(self, *inputs):
         """Transform an image, or the images of a sample (``module(image, label)``, a dict, nested
