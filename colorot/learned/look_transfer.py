@@ -172,7 +172,26 @@ MIN_PAIRS = 256
 
 class RegisteredGrade:
     """The transport's grade, batched, with the photos that share their scene with the reference graded by the
-    grade read off their color pairs instead (:func:`colorot.maps.paired.fit_paired_grade`)."""
+    grade read off their color pairs instead (:func:`colorot.maps.paired.fit_paired_grade`).
+
+    Parameters
+    ----------
+    transport : callable or None
+        The transport's map on ``(B, n, 3)`` colors (None: every photo is registered).
+    grades : list
+        ``B`` entries: a :class:`~colorot.maps.paired.PairedGrade` where photo ``b`` is registered, else None.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from colorot.maps.paired import fit_paired_grade
+    >>> photo = torch.rand(2000, 3, generator=torch.Generator().manual_seed(0))
+    >>> warm = fit_paired_grade(photo, photo * torch.tensor([1.0, 0.9, 0.8]))
+    >>> both = RegisteredGrade(lambda colors: colors * 0, [warm, None])  # the second photo keeps the transport's
+    >>> out = both(torch.full((2, 1, 3), 0.5))
+    >>> [round(value, 3) for value in out[0, 0].tolist()], out[1, 0].tolist()
+    ([0.5, 0.45, 0.4], [0.0, 0.0, 0.0])
+    """
 
     def __init__(self, transport: Callable | None, grades: list):
         self.transport, self.grades = transport, grades
@@ -195,7 +214,6 @@ def _registered(pairs: list | None, batch: int) -> list:
     for index, pair in enumerate(pairs or []):
         if pair is not None and len(pair[0]) >= MIN_PAIRS:
             grades[index] = fit_paired_grade(*pair)
-            grades[index].pair_count = len(pair[0])
     return grades
 
 

@@ -53,10 +53,19 @@ def _second_differences(nodes: int, dtype) -> torch.Tensor:
 
 class PairedGrade:
     """``x -> x @ A.T + t + R(x)``, batched: ``matrix`` ``(*batch, 3, 3)``, ``offset`` ``(*batch, 3)`` and the
-    residual ``R``'s lattice ``(*batch, NODES**3, 3)``, read by trilinear interpolation on ``[0, 1]^3``."""
+    residual ``R``'s lattice ``(*batch, NODES**3, 3)``, read by trilinear interpolation on ``[0, 1]^3``;
+    ``pair_count``, how many color pairs it was fitted to (:func:`fit_paired_grade`).
 
-    def __init__(self, matrix: torch.Tensor, offset: torch.Tensor, lattice: torch.Tensor):
-        self.matrix, self.offset, self.lattice = matrix, offset, lattice
+    Examples
+    --------
+    >>> import torch
+    >>> grade = PairedGrade(torch.eye(3) * 0.8, torch.tensor([0.1, 0.1, 0.1]), torch.zeros(NODES ** 3, 3))
+    >>> [round(value, 4) for value in grade(torch.tensor([[0.5, 0.25, 1.0]]))[0].tolist()]
+    [0.5, 0.3, 0.9]
+    """
+
+    def __init__(self, matrix: torch.Tensor, offset: torch.Tensor, lattice: torch.Tensor, pair_count: int = 0):
+        self.matrix, self.offset, self.lattice, self.pair_count = matrix, offset, lattice, pair_count
 
     @property
     def device(self) -> torch.device:
@@ -151,4 +160,4 @@ def fit_paired_grade(source: torch.Tensor, target: torch.Tensor, weights: torch.
     if not float(weights.sum()) > 0:
         raise ValueError("no color pair has weight")
     matrix, offset, lattice = _fit_one(source.double().cpu(), target.double().cpu(), weights.cpu(), nodes, rounds)
-    return PairedGrade(matrix.to(source.device), offset.to(source.device), lattice.to(source.device))
+    return PairedGrade(matrix.to(source.device), offset.to(source.device), lattice.to(source.device), len(source))
