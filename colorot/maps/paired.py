@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ..ot.linear import _BatchedMap
+
 __all__ = ["PairedGrade", "fit_paired_grade"]
 
 #: Lattice nodes per axis of the residual (over ``[0, 1]^3``).
@@ -51,7 +53,7 @@ def _second_differences(nodes: int, dtype) -> torch.Tensor:
     return torch.cat(rows)
 
 
-class PairedGrade:
+class PairedGrade(_BatchedMap):
     """``x -> x @ A.T + t + R(x)``, batched: ``matrix`` ``(*batch, 3, 3)``, ``offset`` ``(*batch, 3)`` and the
     residual ``R``'s lattice ``(*batch, NODES**3, 3)``, read by trilinear interpolation on ``[0, 1]^3``;
     ``pair_count``, how many color pairs it was fitted to (:func:`fit_paired_grade`).
@@ -66,14 +68,7 @@ class PairedGrade:
 
     def __init__(self, matrix: torch.Tensor, offset: torch.Tensor, lattice: torch.Tensor, pair_count: int = 0):
         self.matrix, self.offset, self.lattice, self.pair_count = matrix, offset, lattice, pair_count
-
-    @property
-    def device(self) -> torch.device:
-        return self.matrix.device
-
-    @property
-    def batch_shape(self) -> torch.Size:
-        return self.matrix.shape[:-2]
+        self.parameters = matrix  # device and batch shape (_BatchedMap)
 
     def __call__(self, colors: torch.Tensor) -> torch.Tensor:
         flat = colors.reshape(-1, *colors.shape[-2:]).double()
