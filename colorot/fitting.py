@@ -18,7 +18,7 @@ from .maps.protocol import ColorMap
 from .maps.refine import refined_transform
 from .measures import sample_colors
 from .measures.colorspaces import luma_axis, neutral_axis, to_space
-from .measures.structure import Structure, corresponding_colors, shared_structure, structure_patches
+from .measures.structure import Structure, scene_match, structure_patches
 from .methods import METHODS, fit_notes
 from .options import TransferOptions
 from .pixels import PixelView, mask_to_weights
@@ -102,16 +102,15 @@ class MapFitter:
         method = METHODS[self.options.method]
         measured: dict = {}
 
-        def photos() -> list[Structure]:  # the sources' structure, measured once for both arguments
-            if "photos" not in measured:
-                measured["photos"] = [] if self.style_structure is None else [
-                    patches for view in sources for patches in structure_patches(view.pixels, view.size, 1 / view.scale)]
-            return measured["photos"]
+        def matches() -> list:  # each source against its style, voted once for both arguments
+            if "matches" not in measured:
+                measured["matches"] = self._scene_matches(sources)
+            return measured["matches"]
 
         arguments = self._arguments(method.takes, generator, n_iter, {
-            "shared_structure": lambda: self.shared_structure(sources, len(source_colors), photos())
+            "shared_structure": lambda: self.shared_structure(sources, len(source_colors), matches())
             if structure is None else structure,
-            "corresponding_colors": lambda: self.corresponding_colors(len(source_colors), photos())
+            "corresponding_colors": lambda: self.corresponding_colors(sources, len(source_colors), matches())
             if structure is None and pairs else None})
         fitted = method.fitter()(source_colors, self.style_colors, **arguments)
         return fitted, self.options.ignored() + fit_notes(fitted)
@@ -133,29 +132,36 @@ class MapFitter:
                                "nor an argument of colorot.methods.ARGUMENTS")
         return {name: values[name]() if name in values else getattr(options, name) for name in names}
 
-    def shared_structure(self, sources: Sequence[PixelView], batch: int,
-                         photos: list[Structure] | None = None) -> torch.Tensor | None:
-        """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources (None
-        for a method that does not read structure). ``photos``: the sources' structure, when measured already."""
-        if photos is None:
-            photos = [] if self.style_structure is None else [
-                patches for view in sources for patches in structure_patches(view.pixels, view.size, 1 / view.scale)]
-        if not photos:  # a method that does not read structure, or no image to measure
-            return None
+    def _scene_matches(self, sources: Sequence[PixelView]) -> list:
+        """``(share, pairs)`` of each source against its style (:func:`colorot.measures.structure.scene_match`);
+        empty for a method that does not read structure."""
+        if self.style_structure is None:
+            return []
+        photos = [patches for view in sources for patches in structure_patches(view.pixels, view.size, 1 / view.scale)]
         styles = self.style_structure * (len(photos) if len(self.style_structure) == 1 else 1)
-        shares = torch.tensor([shared_structure(photo, style) for photo, style in zip(photos, styles, strict=True)])
-        return shares if len(photos) == batch else shares.mean().reshape(1)
+        return [scene_match(photo, style) for photo, style in zip(photos, styles, strict=True)]
 
-    def corresponding_colors(self, batch: int, photos: list[Structure]) -> list | None:
-        """For each of ``batch`` photos, the color pairs of the scene it shares with its style
-        (:func:`colorot.measures.structure.corresponding_colors`: ``(photo, style, weights)``), or None where they
-        share none; None for pooled photos (a map fitted over a shoot) and for a method that does not read
-        structure. Colors are sRGB in ``[0, 1]``."""
-        if not photos or len(photos) != batch or self.style_structure is None:
+    def shared_structure(self, sources: Sequence[PixelView], batch: int, matches: list | None = None
+                         ) -> torch.Tensor | None:
+        """``(batch,)`` share of each source's structure found in its style; the mean over pooled sources (None
+        for a method that does not read structure). ``matches``: each source's ``(share, pairs)``
+        (:func:`colorot.measures.structure.scene_match`), when voted already."""
+        matches = self._scene_matches(sources) if matches is None else matches
+        if not matches:  # a method that does not read structure, or no image to measure
             return None
-        styles = self.style_structure * (len(photos) if len(self.style_structure) == 1 else 1)
-        pairs = [corresponding_colors(photo, style) for photo, style in zip(photos, styles, strict=True)]
-        return None if all(pair is None for pair in pairs) else pairs
+        shares = torch.tensor([share for share, _ in matches])
+        return shares if len(matches) == batch else shares.mean().reshape(1)
+
+    def corresponding_colors(self, sources: Sequence[PixelView], batch: int, matches: list | None = None
+                             ) -> list | None:
+        """For each of ``batch`` sources, the color pairs of the scene it shares with its style
+        (:func:`colorot.measures.structure.corresponding_colors`: ``(photo, style, weights)``), or None where they
+        share none; None for pooled sources (a map fitted over a shoot) and for a method that does not read
+        structure. Colors are sRGB in ``[0, 1]``. ``matches`` as :meth:`shared_structure` takes them."""
+        matches = self._scene_matches(sources) if matches is None else matches
+        if not matches or len(matches) != batch or all(pairs is None for _, pairs in matches):
+            return None
+        return [pairs for _, pairs in matches]
 
     @torch.inference_mode()
     def bake(self, fitted: ColorMap, strength: float, nodes: torch.Tensor | None = None,

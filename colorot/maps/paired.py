@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..ot.linear import _BatchedMap
+from ..ot.unbalanced import trilinear_corners
 
 __all__ = ["PairedGrade", "fit_paired_grade"]
 
@@ -30,14 +31,7 @@ HUBER, HUBER_FLOOR = 2.0, 0.01
 
 def _corners(colors: torch.Tensor, nodes: int) -> tuple[torch.Tensor, torch.Tensor]:
     """``(k, 8)`` flat lattice indices of each color's cell corners and their trilinear weights."""
-    position = colors.clamp(0, 1) * (nodes - 1)
-    corner = position.floor().clamp(max=nodes - 2)
-    fraction = position - corner
-    steps = torch.tensor([[(offset >> 2) & 1, (offset >> 1) & 1, offset & 1] for offset in range(8)],
-                         dtype=colors.dtype, device=colors.device)
-    weights = torch.where(steps.bool(), fraction[:, None], 1 - fraction[:, None]).prod(dim=-1)
-    index = (corner[:, None] + steps).long()
-    return (index[..., 0] * nodes + index[..., 1]) * nodes + index[..., 2], weights
+    return trilinear_corners(colors.clamp(0, 1) * (nodes - 1), nodes)
 
 
 def _second_differences(nodes: int, dtype) -> torch.Tensor:

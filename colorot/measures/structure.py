@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from .colorspaces import REC709_LUMA
 
 __all__ = ["Structure", "structure_patches", "shared_structure", "pooled_structure", "corresponding_colors",
-           "PATCH", "MATCH"]
+           "scene_match", "PATCH", "MATCH"]
 
 #: Side of a patch, in thumbnail pixels.
 PATCH = 8
@@ -140,13 +140,6 @@ def pooled_structure(structures) -> Structure:
                      structures[0].thumbnails if len(structures) == 1 else ())
 
 
-def _agreeing(photo: Structure, reference: Structure, patches: torch.Tensor) -> float:
-    """The share of the photo's patches whose best match among ``patches`` (the reference's, or the reference's
-    turned) correlates above ``MATCH`` *and* lies where the most matches put the photo: one translation at one
-    of the reference's scales, voted on a grid of :data:`_BIN` pixels."""
-    return _displacement(photo, reference, patches)[0] / max(photo.patches.shape[0], 1)
-
-
 def _displacement(photo: Structure, reference: Structure, patches: torch.Tensor) -> tuple[int, torch.Tensor]:
     """How many of the photo's patches agree on one displacement into the reference, and that displacement's
     matches: ``(k, 3)`` rows of (the reference's scale, row shift, column shift), empty when none is found."""
@@ -195,11 +188,34 @@ def shared_structure(photo: Structure, reference: Structure) -> float:
     >>> shared_structure(photo, graded) > 0.2 > 0.05 > shared_structure(photo, other)
     True
     """
+    return scene_match(photo, reference)[0]
+
+
+def scene_match(photo: Structure, reference: Structure) -> tuple[float, tuple | None]:
+    """:func:`shared_structure` and :func:`corresponding_colors` of one photo and reference, from one vote.
+
+    A photo's patch agrees when its best match correlates above ``MATCH`` and lies where the most matches put
+    the photo: one translation at one of the reference's scales, voted on a grid of 6 thumbnail pixels. The
+    same vote against the reference's patches turned by 180 degrees (the same statistics, none of the same
+    content) counts the patches that agree by chance.
+
+    Examples
+    --------
+    >>> import torch, torch.nn.functional as F
+    >>> g = torch.Generator().manual_seed(0)
+    >>> scene = F.interpolate(torch.rand(1, 3, 30, 45, generator=g), size=(240, 360), mode="bicubic").clamp(0, 1)
+    >>> photo, = structure_patches(scene[..., :240].flatten(2), (240, 240))
+    >>> graded, = structure_patches(scene[..., 120:].flatten(2) ** 2, (240, 240), reference=True)
+    >>> share, pairs = scene_match(photo, graded)
+    >>> share == shared_structure(photo, graded), len(pairs)
+    (True, 3)
+    """
     if photo.patches.shape[0] == 0 or reference.patches.shape[0] == 0:
-        return 0.0
-    # each reference patch turned by 180 degrees (a row-major patch read backwards): the same statistics, none of
-    # the same content
-    return _agreeing(photo, reference, reference.patches) - _agreeing(photo, reference, reference.patches.flip(1))
+        return 0.0, None
+    votes, matches = _displacement(photo, reference, reference.patches)
+    chance = _displacement(photo, reference, reference.patches.flip(1))[0]
+    count = photo.patches.shape[0]
+    return votes / count - chance / count, _pairs(photo, reference, votes - chance, matches)
 
 
 #: Luma step between neighbouring thumbnail pixels (in ``[0, 1]``) at which a color pair counts half: near an edge,
@@ -243,12 +259,14 @@ def corresponding_colors(photo: Structure, reference: Structure) -> tuple[torch.
     >>> bool(((mine ** 2 - theirs).abs() * weights[:, None]).sum() / weights.sum() < 0.01)   # the grade x -> x^2
     True
     """
-    if not photo.thumbnails or not reference.thumbnails or photo.patches.shape[0] == 0 \
-            or reference.patches.shape[0] == 0:
-        return None
-    votes, matches = _displacement(photo, reference, reference.patches)
-    if votes - _displacement(photo, reference, reference.patches.flip(1))[0] < MIN_AGREEING:
-        return None  # too few agree, beyond those that agree by chance
+    return scene_match(photo, reference)[1]
+
+
+def _pairs(photo: Structure, reference: Structure, agreeing: int, matches: torch.Tensor) -> tuple | None:
+    """:func:`corresponding_colors` given the vote: ``agreeing`` patches beyond chance, the displacement's
+    ``matches``."""
+    if not photo.thumbnails or not reference.thumbnails or agreeing < MIN_AGREEING:
+        return None  # no thumbnail, or too few agree beyond those that agree by chance
     factor = float(matches[0, 0])
     theirs = next(image for scale, image in reference.thumbnails if abs(scale - factor) < 1e-6)
     mine = photo.thumbnails[0][1]

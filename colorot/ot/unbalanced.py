@@ -58,6 +58,20 @@ RIDGE = 0.005
 MAX_POINTS = 800
 
 
+def trilinear_corners(position: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 8 nodes of each point's cell on a ``size``^3 grid and the point's trilinear shares of them: ``(n, 8)``
+    flat node indices (first axis slowest) and ``(n, 8)`` shares summing to 1, for ``(n, 3)`` positions in grid
+    units (``[0, size - 1]`` per axis). Corner ``(i, j, k)`` of a cell is column ``4i + 2j + k``."""
+    corner = position.floor().clamp(max=size - 2)
+    fraction = position - corner
+    both = torch.stack([1 - fraction, fraction], dim=-1)  # (n, 3, 2): outer products of (1 - f, f) per axis
+    shares = (both[:, 0, :, None, None] * both[:, 1, None, :, None] * both[:, 2, None, None, :]).reshape(-1, 8)
+    base = corner.long()
+    steps = torch.tensor([((offset >> 2) & 1) * size * size + ((offset >> 1) & 1) * size + (offset & 1)
+                          for offset in range(8)], device=position.device)
+    return ((base[:, 0] * size + base[:, 1]) * size + base[:, 2])[:, None] + steps, shares
+
+
 def binned_measure(colors: torch.Tensor, bins: int = 12, box: tuple | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """A cloud reduced to weighted points on a ``bins``^3 grid, by linear binning (Wand 1994).
@@ -99,15 +113,8 @@ def binned_measure(colors: torch.Tensor, bins: int = 12, box: tuple | None = Non
         low, high = (bound.to(colors) for bound in box)
     high = torch.maximum(high, low + 1e-6)
     position = ((colors - low) / (high - low) * (bins - 1)).clamp(0, bins - 1)
-    corner = position.floor().clamp(max=bins - 2)
-    fraction = position - corner
-    # the 8 corners' trilinear shares, corner (i, j, k) at index 4i + 2j + k: outer products of (1 - f, f) per axis
-    both = torch.stack([1 - fraction, fraction], dim=-1)  # (n, 3, 2)
-    shares = (both[:, 0, :, None, None] * both[:, 1, None, :, None] * both[:, 2, None, None, :]).reshape(-1, 8)
-    base = corner.long()
-    steps = torch.tensor([((offset >> 2) & 1) * bins * bins + ((offset >> 1) & 1) * bins + (offset & 1)
-                          for offset in range(8)], device=colors.device)
-    keys = (((base[:, 0] * bins + base[:, 1]) * bins + base[:, 2])[:, None] + steps).reshape(-1)
+    keys, shares = trilinear_corners(position, bins)
+    keys = keys.reshape(-1)
     mass = torch.zeros(bins ** 3, dtype=colors.dtype, device=colors.device).index_add_(0, keys, shares.reshape(-1))
     sums = torch.zeros(bins ** 3, 3, dtype=colors.dtype, device=colors.device).index_add_(
         0, keys, (colors[:, None] * shares[..., None]).reshape(-1, 3))
