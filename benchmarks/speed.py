@@ -4,14 +4,20 @@
   alone (``method="unbalanced"``, v0.2's default) and with ``refine=11`` (the spatial quality mode);
 * color-matcher's ``mkl`` and python-color-transfer's IDT on the same arrays (when installed);
 * the CLI on a 12 MP JPEG (decode, fit, apply, encode) against a bare ``python -c "import torch"``,
-  each a fresh process, with the CLI's peak resident memory.
+  each a fresh process, with the CLI's peak resident memory; optionally against another checkout's CLI
+  (``--baseline DIR``, e.g. ``git worktree add /tmp/v0.2 <commit>``), run in turn in the same loop.
 
-    python benchmarks/speed.py [--repeats 5] [--skip-slow-peers]
+colorot's modules are compiled to bytecode first, as an installed package has them (an environment with
+``PYTHONDONTWRITEBYTECODE`` set would otherwise compile every module in every process: about 0.1 s).
+
+    python benchmarks/speed.py [--repeats 5] [--skip-slow-peers] [--baseline DIR [--baseline-method NAME]]
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
+import os
 import statistics
 import subprocess
 import sys
@@ -40,27 +46,37 @@ _LAUNCHER = (
 )
 
 
-def process_time(command: list[str], repeats: int) -> tuple[float, float]:
-    """Median wall time of a fresh process, and its peak resident memory in MB.
-
-    The memory is read by a small launcher process: a child forked straight from this (large)
-    benchmark process would start its peak-memory count at this process's size.
-    """
-    times, peak = [], 0.0
+def process_times(commands: dict, repeats: int, env: dict | None = None) -> dict:
+    """Median wall time of each command as a fresh process, the commands run in turn (``A B C A B C ...``) so that
+    a drift of the machine's speed moves them alike. ``commands``: name -> (argv, environment additions)."""
+    times: dict = {name: [] for name in commands}
     for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
-    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], check=True, capture_output=True, text=True)
-    peak = int(launched.stdout.strip()) / 1024
-    return statistics.median(times), peak
+        for name, (command, extra) in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, env={**(env or os.environ), **extra})
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def peak_memory(command: list[str], env: dict | None = None) -> float:
+    """Peak resident memory of ``command`` in MB, read by a small launcher process: a child forked straight from
+    this (large) benchmark process would start its peak-memory count at this process's size."""
+    launched = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], check=True, capture_output=True,
+                              text=True, env=env)
+    return int(launched.stdout.strip()) / 1024
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-slow-peers", action="store_true")
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout of colorot whose CLI is timed in the same loop")
+    parser.add_argument("--baseline-method", default=None, help="the baseline's --method [default: its default]")
     args = parser.parse_args()
+    package = Path(colorot.__file__).parent
+    for root in [package] + ([args.baseline / "colorot"] if args.baseline else []):
+        compileall.compile_dir(str(root), quiet=1)
     source, style = make_12mp("astronaut"), make_12mp("coffee")
     print(f"images: {WIDTH}x{HEIGHT} uint8, torch threads: {torch.get_num_threads()}")
 
@@ -83,20 +99,29 @@ def main() -> None:
         folder = Path(folder)
         Image.fromarray(source).save(folder / "photo.jpg", quality=92)
         Image.fromarray(style).save(folder / "look.jpg", quality=92)
-        bare, _ = process_time([sys.executable, "-c", "import torch"], args.repeats)
+        env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
         command = [sys.executable, "-m", "colorot", "transfer", str(folder / "photo.jpg"), str(folder / "look.jpg"),
                    "-o", str(folder / "out.jpg"), "--seed", "0"]
-        cli, peak = process_time(command, args.repeats)
+        commands = {"bare": ([sys.executable, "-c", "import torch"], {}), "cli": (command, {}),
+                    "transport": (command + ["--method", "unbalanced"], {})}
+        if args.baseline:
+            method = ["--method", args.baseline_method] if args.baseline_method else []
+            commands["baseline"] = (command + method, {"PYTHONPATH": str(args.baseline.resolve())})
+        medians = process_times(commands, args.repeats, env)
+        bare, cli = medians["bare"], medians["cli"]
         print(f"bare 'import torch' process         median {bare:.3f} s")
         print(f"colorot transfer CLI (12 MP JPEG)   median {cli:.3f} s   -> {cli - bare:.3f} s beyond import torch")
-        cli_transport, _ = process_time(command + ["--method", "unbalanced"], args.repeats)
-        print(f"  the same with --method unbalanced median {cli_transport:.3f} s   -> {cli_transport - bare:.3f} s beyond"
-              " import torch")
-        print(f"peak resident memory of the CLI process          {peak:.0f} MB")
-        cli_refined, peak_refined = process_time(command + ["--refine", "11"], max(3, args.repeats // 2))
-        print(f"  the same with --refine 11         median {cli_refined:.3f} s   -> {cli_refined - bare:.3f} s beyond"
-              f" import torch, peak {peak_refined:.0f} MB")
-
+        print(f"  the same with --method unbalanced median {medians['transport']:.3f} s   -> "
+              f"{medians['transport'] - bare:.3f} s beyond import torch")
+        if args.baseline:
+            beyond = medians["baseline"] - bare
+            print(f"  baseline {args.baseline} median {medians['baseline']:.3f} s   -> {beyond:.3f} s beyond import"
+                  f" torch (the CLI takes {(cli - bare) / beyond:.2f}x of it)")
+        print(f"peak resident memory of the CLI process          {peak_memory(command, env):.0f} MB")
+        refined = process_times({"refined": (command + ["--refine", "11"], {})}, max(3, args.repeats // 2), env)
+        print(f"  the same with --refine 11         median {refined['refined']:.3f} s   -> "
+              f"{refined['refined'] - bare:.3f} s beyond import torch, peak "
+              f"{peak_memory(command + ['--refine', '11'], env):.0f} MB")
 
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ import ot
 import pytest
 import torch
 from colorot.ot import one_d
+from colorot.ot.one_d import linear_quantiles, sorted_values
 
 
 def _cloud(n, seed, power=1.0, dtype=torch.float64):
@@ -44,3 +45,22 @@ def test_quantiles_sorted_and_histogram_agree_with_torch():
     histogram = one_d._Quantiles(values.shape[-1], levels, exact=False)(values)
     bin_width = (values.max(dim=-1).values - values.min(dim=-1).values) / 4096
     assert bool(((histogram - reference).abs() <= 2 * bin_width[:, None]).all())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_sorted_values_and_linear_quantiles_are_torchs_bit_for_bit(dtype):
+    generator = torch.Generator().manual_seed(3)
+    for shape, dim in [((5, 1000), -1), ((7, 3, 4097), 2), ((20000, 3), 0), ((2, 65536, 3), 1)]:
+        values = torch.randn(shape, generator=generator, dtype=dtype) * 3
+        values[..., :5] = 0.25  # ties
+        assert torch.equal(sorted_values(values, dim), values.sort(dim=dim).values)
+        levels = torch.tensor([0.0, 0.001, 0.02, 0.5, 0.731, 0.999, 1.0], dtype=dtype)
+        assert torch.equal(linear_quantiles(values, levels, dim), torch.quantile(values, levels, dim=dim))
+
+
+def test_sorted_values_keeps_gradients_and_integers_on_torchs_sort():
+    values = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    ordered = sorted_values(values)
+    ordered.sum().backward()  # the gradient reaches the input through torch's sort
+    assert values.grad.tolist() == [1.0, 1.0, 1.0]
+    assert sorted_values(torch.tensor([3, 1, 2])).tolist() == [1, 2, 3]

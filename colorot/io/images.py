@@ -275,7 +275,7 @@ def _read(path: Path, max_side: int | None, limit: int) -> ImageFile:
             notes.append(f"{image.n_frames} frames: only the first is used")
         exif = _read_exif(image)
         image.load()
-        image = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)  # turned by its EXIF Orientation (no copy when upright)
         pixels, icc = _pillow_pixels(image, notes)
     return ImageFile(np.ascontiguousarray(pixels), path, image_format, icc, exif, save_options, notes)
 

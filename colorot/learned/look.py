@@ -33,6 +33,7 @@ from torch import nn
 
 from ..errors import ColorotError
 from ..measures.colorspaces import REC709_LUMA, from_space, rgb_to_lab, to_space
+from ..ot.one_d import sorted_values
 from .generator import _safetensors_metadata, check_declared_sizes
 
 __all__ = ["LookModel", "LookMap", "look_features", "apply_grade", "load_look", "PRETRAINED_LOOK", "LOOK_FORMAT",
@@ -92,8 +93,8 @@ def look_features(colors: torch.Tensor) -> torch.Tensor:
 
 def _quantiles(values: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
     """Quantiles ``(..., L)`` of ``values`` ``(..., n)`` at ``levels`` (linear interpolation, as ``torch.quantile``;
-    sorting along the last, contiguous axis is several times faster than ``torch.quantile`` along another)."""
-    ordered = values.contiguous().sort(dim=-1).values
+    sorted along the last, contiguous axis, by :func:`~colorot.ot.one_d.sorted_values`)."""
+    ordered = sorted_values(values.contiguous())
     position = levels * (ordered.shape[-1] - 1)
     low = position.floor().long()
     high = (low + 1).clamp(max=ordered.shape[-1] - 1)

@@ -24,7 +24,7 @@ import torch
 from .. import threads
 from ..options import DEFAULT_SEED
 from .directions import _chroma_directions, _draw_bases, _gen_device, chroma_step_bases, random_directions
-from .one_d import _Quantiles, wasserstein_1d
+from .one_d import _Quantiles, sorted_values, wasserstein_1d
 from .pieces import _broadcast_shapes, evaluate_rows, linear_pieces
 
 __all__ = [
@@ -93,7 +93,7 @@ def sliced_wasserstein(
 
     if source_weights is None and target_weights is None and source.shape[-2] == target.shape[-2]:
         # Equal sizes and weights: the 1-D plans match sorted samples one to one.
-        gap = source_projected.sort(dim=-1).values - target_projected.sort(dim=-1).values
+        gap = sorted_values(source_projected) - sorted_values(target_projected)
         return (gap.abs() ** p).mean(dim=-1).mean(dim=-1) ** (1 / p)
 
     def expand(weights, projected):

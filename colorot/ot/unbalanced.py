@@ -29,6 +29,7 @@ import torch
 from .. import progress
 from ..options import DEFAULTS
 from .linear import LinearMap, moments
+from .one_d import linear_quantiles
 
 __all__ = ["DEFAULT_REACH", "binned_measure", "unbalanced_sinkhorn", "fit_unbalanced_affine"]
 
@@ -107,7 +108,7 @@ def binned_measure(colors: torch.Tensor, bins: int = 12, box: tuple | None = Non
     """
     colors = colors.float()  # float32 is plenty for masses and means, and halves the cost
     if box is None:  # the cloud's own extent, robust to a few stray colors
-        low, high = torch.quantile(colors[:: max(len(colors) // 65536, 1)], torch.tensor(
+        low, high = linear_quantiles(colors[:: max(len(colors) // 65536, 1)], torch.tensor(
             [BOX_QUANTILE, 1 - BOX_QUANTILE], device=colors.device), dim=0)
     else:
         low, high = (bound.to(colors) for bound in box)
