@@ -64,3 +64,4 @@ def test_sorted_values_keeps_gradients_and_integers_on_torchs_sort():
     ordered.sum().backward()  # the gradient reaches the input through torch's sort
     assert values.grad.tolist() == [1.0, 1.0, 1.0]
     assert sorted_values(torch.tensor([3, 1, 2])).tolist() == [1, 2, 3]
+    assert sorted_values(torch.tensor(2.5)).item() == 2.5 and sorted_values(torch.empty(0, 3), 0).shape == (0, 3)
