@@ -31,8 +31,8 @@ import time
 from . import progress
 from .errors import ColorotError
 
-__all__ = ["cpu_threads", "free_threads", "others_running", "limit", "torch_threads", "fitting", "for_work",
-           "in_strips", "SMALL_WORK"]
+__all__ = ["cpu_threads", "free_threads", "others_running", "limit", "leaving", "torch_threads", "fitting",
+           "for_work", "in_strips", "SMALL_WORK"]
 
 #: Elements (pixels, colors) below which a torch pass runs on one thread: a 65^3 table, a 640 px copy.
 SMALL_WORK = 1 << 20
@@ -80,6 +80,26 @@ def limit(count: int):
         yield
     finally:
         _limit = previous
+
+
+@contextlib.contextmanager
+def leaving(cores: int):
+    """Within the block, the fits and bakes that this thread runs leave ``cores`` cores to work that this process
+    runs meanwhile in another thread (a photo decoding while its style is read and fitted): :func:`free_threads`
+    counts them as taken, so that torch's threads do not spin waiting for them. Other threads are not affected.
+
+    Examples
+    --------
+    >>> with limit(2), leaving(1):
+    ...     free_threads() <= 1
+    True
+    """
+    previous = getattr(_local, "busy", 0)
+    _local.busy = previous + max(0, int(cores))
+    try:
+        yield
+    finally:
+        _local.busy = previous
 
 
 @contextlib.contextmanager
@@ -178,13 +198,14 @@ _last_count: tuple[float, int] = (-1.0, 0)
 
 
 def free_threads() -> int:
-    """:func:`cpu_threads`, less the cores other processes are using now (at least 1)."""
+    """:func:`cpu_threads`, less the cores other processes are using now and those this thread leaves to the
+    process's other work (:func:`leaving`); at least 1."""
     global _last_count
-    count = cpu_threads()
+    count = cpu_threads() - getattr(_local, "busy", 0)
     try:
-        cores = len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0)) - getattr(_local, "busy", 0)
     except AttributeError:
-        return count
+        return max(1, count)
     now = time.monotonic()
     when, others = _last_count
     if now - when > RECOUNT_AFTER:

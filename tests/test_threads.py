@@ -137,3 +137,23 @@ def test_the_output_does_not_depend_on_how_many_cores_are_free(monkeypatch, astr
         results.append((colorot.fit_lut(coffee, [astronaut], size=17, seed=0).table,
                         colorot.transfer(astronaut, coffee, seed=0, refine=2)))
     assert torch.equal(results[0][0], results[1][0]) and np.array_equal(results[0][1], results[1][1])
+
+
+def test_leaving_cores_counts_them_taken_in_this_thread_only(monkeypatch):
+    monkeypatch.setattr(threads, "others_running", lambda: 0)
+    monkeypatch.setattr(threads, "_last_count", (-1.0, 0))
+    monkeypatch.setattr(threads.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    monkeypatch.setenv("COLOROT_THREADS", "4")
+    assert threads.free_threads() == 4
+    seen = []
+    with threads.leaving(1):
+        assert threads.free_threads() == 3
+        with threads.leaving(2):
+            assert threads.free_threads() == 1
+        worker = threading.Thread(target=lambda: seen.append(threads.free_threads()))
+        worker.start()
+        worker.join()
+        with threads.leaving(9):
+            assert threads.free_threads() == 1  # never below one
+    assert seen == [4]  # another thread keeps every core
+    assert threads.free_threads() == 4

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .. import io
+from .. import io, threads
 from ..errors import ColorotError
 from ..io import styles as style_files
 from ..options import LUT_SIZE
@@ -96,7 +96,7 @@ def grade_file(source, styles: Sequence, output, *, options: dict | None = None,
     source_profile = io.read_icc_profile(source)
     # Decode the source in the background while the styles are read and sampled. Masks are read whole: a style
     # mask must match its style, which is then decoded at full size too.
-    with ThreadPoolExecutor(1) as pool:
+    with ThreadPoolExecutor(1) as pool, threads.leaving(1):  # the decoder holds one core meanwhile
         source_job = pool.submit(io.read_image, source, max_pixels=max_pixels)
         style_pixels = []
         for style in styles:
