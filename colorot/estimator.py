@@ -106,6 +106,9 @@ class ColorTransfer:
     ----------
     style_colors_ : torch.Tensor, shape (B, n_samples, 3)
         Sampled style colors in the working space (after :meth:`fit`).
+    style_summary_ : tuple or None
+        ``((method, working space), summary)``: what the method reads of the style alone
+        (:meth:`colorot.fitting.MapFitter.summarize_style`), read once at :meth:`fit` for every photo graded to it.
     steps_ : ColorMap or None
         The map fitted from ``sources`` (None when each source gets its own).
     lut_ : ColorLUT or None
@@ -162,6 +165,7 @@ class ColorTransfer:
         self.__dict__.update({field.name: getattr(options, field.name) for field in dataclasses.fields(options)})
         self.style_colors_: torch.Tensor | None = None
         self.style_structure_: list[Structure] | None = None
+        self.style_summary_: tuple | None = None
         self.fit_notes_: list[str] = []
         self.steps_: ColorMap | None = None
         self.lut_: ColorLUT | None = None
@@ -182,7 +186,10 @@ class ColorTransfer:
         """What samples a photo's colors, fits the map to the style's and bakes it, with the options as they are
         now (:class:`colorot.fitting.MapFitter`; after :meth:`fit`)."""
         self._check_fitted()
-        return MapFitter(self.options, self.style_colors_, self.device_, self.style_structure_)
+        options = self.options
+        read_for, summary = self.style_summary_ or (None, None)
+        return MapFitter(options, self.style_colors_, self.device_, self.style_structure_,
+                         summary if read_for == (options.method, options.fit_space) else None)
 
     @threads.fitting
     def fit(self, style, sources=None, *, weights=None, style_mask=None, source_mask=None) -> "ColorTransfer":
@@ -237,6 +244,11 @@ class ColorTransfer:
             if len({cloud.shape for cloud in clouds}) > 1:
                 raise ColorotError("styles to mix must be single images (or batches of one size)")
             self.style_colors_ = self._barycenter(clouds, mix)
+        # What the method reads of the style alone, read once here for every photo graded to it (the method and
+        # working space it was read for kept beside it: an option changed since is not given a stale one).
+        options = self.options
+        self.style_summary_ = ((options.method, options.fit_space),
+                               MapFitter(options, self.style_colors_, self.device_).summarize_style())
         self.steps_ = self.lut_ = None
         if sources is not None:
             sources = list(sources)

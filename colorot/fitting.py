@@ -43,6 +43,9 @@ class MapFitter:
         Where colors are sampled and maps fitted.
     style_structure : list of Structure, optional
         The style's structure (:mod:`colorot.measures.structure`), for the methods that read it.
+    style_summary : object, optional
+        What the method reads of the style alone (:meth:`summarize_style`), when read already; else read at each
+        fit.
 
     Examples
     --------
@@ -68,6 +71,7 @@ class MapFitter:
     style_colors: torch.Tensor
     device: torch.device
     style_structure: list[Structure] | None = None
+    style_summary: object = None
 
     @property
     def fit_space(self) -> str:
@@ -111,9 +115,18 @@ class MapFitter:
             "shared_structure": lambda: self.shared_structure(sources, len(source_colors), matches())
             if structure is None else structure,
             "corresponding_colors": lambda: self.corresponding_colors(sources, len(source_colors), matches())
-            if structure is None and pairs else None})
+            if structure is None and pairs else None,
+            "style_summary": lambda: self.summarize_style() if self.style_summary is None else self.style_summary})
         fitted = method.fitter()(source_colors, self.style_colors, **arguments)
         return fitted, self.options.ignored() + fit_notes(fitted)
+
+    @torch.inference_mode()
+    def summarize_style(self):
+        """What the method reads of the style's colors alone (its line's ``summarize``,
+        :attr:`colorot.methods.Method.summarize`), or None for a method without one. The estimator reads it once
+        per fitted style (``ColorTransfer.style_summary_``) and passes it on."""
+        summarize = METHODS[self.options.method].summarizer()
+        return None if summarize is None else summarize(self.style_colors)
 
     def _arguments(self, names: Sequence[str], generator, n_iter: int | None, measures: dict) -> dict:
         """The arguments a method's fitter takes (:data:`colorot.methods.ARGUMENTS`), from the options."""
@@ -206,8 +219,11 @@ class MapFitter:
         return apply_table(lut, view, self.device, mask=weights, regrain=self.regrain)
 
     def with_options(self, **changes) -> "MapFitter":
-        """The same fitted style with some options changed (checked again)."""
-        return dataclasses.replace(self, options=dataclasses.replace(self.options, **changes))
+        """The same fitted style with some options changed (checked again; the style's summary kept only while the
+        method and its working space stay)."""
+        options = dataclasses.replace(self.options, **changes)
+        same = (options.method, options.fit_space) == (self.options.method, self.options.fit_space)
+        return dataclasses.replace(self, options=options, style_summary=self.style_summary if same else None)
 
     def bakes_partially(self, size: tuple[int, int]) -> bool:
         """Whether the table for an image of this size alone is baked only around its colors: on the CPU, an

@@ -53,8 +53,9 @@ __all__ = ["Method", "METHODS", "METHOD_NAMES", "DEFAULT_METHOD", "ARGUMENTS", "
 #: ``luma_axis`` is the working space's luma direction when ``monotone_luma`` or ``keep_luma`` is on, else None;
 #: ``generator`` the seeded random stream; ``shared_structure`` the share of the photo's structure found in the
 #: style, :mod:`colorot.measures.structure`; ``corresponding_colors`` the color pairs of a scene the two share,
-#: :func:`colorot.measures.structure.corresponding_colors`). A method with an option of its own adds a field to the options
-#: object and names it in its line.
+#: :func:`colorot.measures.structure.corresponding_colors`; ``style_summary`` what the line's ``summarize``
+#: function reads of the style alone, computed once per fitted style). A method with an option of its own adds a
+#: field to the options object and names it in its line.
 ARGUMENTS = {
     "reach": ("reach",),
     "keep_luma": ("keep_luma",),
@@ -67,6 +68,7 @@ ARGUMENTS = {
     "generator": (),
     "shared_structure": (),
     "corresponding_colors": (),
+    "style_summary": (),
 }
 
 
@@ -91,6 +93,11 @@ class Method:
         The guided-filter regrain's default radius (pixels, 0: off) and eps.
     lut_blur : float
         The default blur of the map's displacement over the color cube (sRGB units).
+    summarize : str or callable, optional
+        What the fitter reads of the style alone, ``"module:function"`` or the function: called as
+        ``summarize(style_colors)`` once per fitted style (``ColorTransfer.style_summary_``), its
+        result passed to the fitter as ``style_summary`` (the line then takes it), so that a style graded onto
+        many photos is read once.
 
     Examples
     --------
@@ -106,6 +113,7 @@ class Method:
     n_samples: int = 1 << 16
     regrain: tuple[int, float] = (0, 1e-3)
     lut_blur: float = 0.0
+    summarize: str | Callable | None = None
 
     def __post_init__(self):
         if self.intent not in ("look", "palette") or not all(isinstance(name, str) for name in self.takes):
@@ -119,10 +127,19 @@ class Method:
 
     def fitter(self) -> Callable:
         """The fitting function (imported on first call)."""
-        if callable(self.fit):
-            return self.fit
-        module, _, name = self.fit.partition(":")
-        return getattr(importlib.import_module(module), name)
+        return _resolve(self.fit)
+
+    def summarizer(self) -> Callable | None:
+        """The function that reads the style alone (imported on first call), None for a method without one."""
+        return None if self.summarize is None else _resolve(self.summarize)
+
+
+def _resolve(function: str | Callable) -> Callable:
+    """A function given as itself or as ``"module:function"``."""
+    if callable(function):
+        return function
+    module, _, name = function.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 #: The methods of ``method=`` / ``--method``, the default first.
@@ -138,7 +155,8 @@ class Method:
 #:   codes' spread) shifts the photo's noise instead of amplifying it (tests/test_palette.py).
 METHODS = {
     "look": Method("colorot.learned.look_transfer:fit_look", "look", "rgb", n_samples=1 << 17,
-                   takes=("reach", "keep_luma", "luma_axis", "shared_structure", "corresponding_colors")),
+                   takes=("reach", "keep_luma", "luma_axis", "shared_structure", "corresponding_colors",
+                          "style_summary"), summarize="colorot.learned.look_transfer:summarize_style"),
     "unbalanced": Method("colorot.ot.unbalanced:fit_unbalanced_affine", "look", n_samples=1 << 17,
                          takes=("reach", "keep_luma", "luma_axis")),
     "sliced": Method("colorot.ot.sliced:fit_sliced", "palette", regrain=(8, 4e-3), lut_blur=0.08,

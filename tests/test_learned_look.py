@@ -124,6 +124,25 @@ def test_the_default_is_deterministic_and_a_function_of_color():
     assert np.array_equal(out[order][1:][same], out[order][:-1][same])
 
 
+def test_a_style_is_read_once_for_every_photo_graded_to_it(monkeypatch):
+    from colorot.learned import look as look_module
+
+    sources = [photo("coffee"), photo("chelsea")]
+    style = graded(GRADES["teal shadows"], photo("rocket"))
+    alone = [colorot.transfer(source, style) for source in sources]  # each call reads the style itself
+    model = colorot.ColorTransfer().fit(style)
+    assert model.style_summary_[0] == ("look", "rgb")
+    read = []
+    features = look_module.look_features
+    monkeypatch.setattr(look_module, "look_features", lambda colors: read.append(colors.shape[0]) or features(colors))
+    graded_ = [model.transform(source) for source in sources]
+    assert len(read) == 2  # each photo's colors only: the style's features were read at fit
+    assert all(np.array_equal(a, b) for a, b in zip(alone, graded_))  # the same bytes
+    model.method = "mkl"  # an option changed since: the summary read for the look is not passed on
+    assert model.fitter.style_summary is None
+    assert model.transform(sources[0]).shape == sources[0].shape
+
+
 def test_the_scene_gate_leans_on_the_transport_for_a_shared_scene_and_away_for_another():
     """Two overlapping views of one photo, the reference warmed, against a photo of another scene warmed alike: the
     structure they share (or not) decides, whatever the colors say."""

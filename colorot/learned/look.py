@@ -186,20 +186,29 @@ class LookModel(nn.Module):
         self.register_buffer("gate_bias", torch.zeros(2))
         self.metadata: dict = {}
 
-    def forward(self, reference: torch.Tensor, photo: torch.Tensor | None = None, noise: float = 0.0,
-                generator: torch.Generator | None = None) -> torch.Tensor:
+    def forward(self, reference: torch.Tensor | None, photo: torch.Tensor | None = None, noise: float = 0.0,
+                generator: torch.Generator | None = None, *,
+                reference_features: torch.Tensor | None = None) -> torch.Tensor:
         """Grade parameters ``(B, P)`` from reference colors ``(B, n, 3)`` and, for a model that reads it, the
         photo's colors ``(B, m, 3)`` (sRGB in ``[0, 1]``); ``noise`` (training only) perturbs the normalized
-        features."""
-        features = self.features(reference, photo)
+        features. ``reference_features``: the reference's :meth:`reference_features` ``(B, F)``, when read
+        already (the reference's colors are then not read)."""
+        features = self.features(reference, photo, reference_features=reference_features)
         features = (features - self.feature_mean) / self.feature_scale
         if noise:
             features = features + noise * torch.randn(features.shape, generator=generator, dtype=features.dtype)
         return self.net(features)
 
-    def features(self, reference: torch.Tensor, photo: torch.Tensor | None = None) -> torch.Tensor:
-        """The network's input ``(B, F)``: the reference's statistics, then the photo's when it reads them."""
-        features = look_features(reference.to(self.feature_mean.dtype))
+    def reference_features(self, reference: torch.Tensor) -> torch.Tensor:
+        """The reference's part of the network's input, ``(B, F)``, from its colors ``(B, n, 3)``: what a reference
+        graded onto many photos gives each of them."""
+        return look_features(reference.to(self.feature_mean.dtype))
+
+    def features(self, reference: torch.Tensor | None, photo: torch.Tensor | None = None, *,
+                 reference_features: torch.Tensor | None = None) -> torch.Tensor:
+        """The network's input ``(B, F)``: the reference's statistics (``reference_features`` when given), then the
+        photo's when it reads them."""
+        features = self.reference_features(reference) if reference_features is None else reference_features
         if not self.reads_photo:
             return features
         if photo is None:

@@ -20,7 +20,7 @@ the same file. The result is a function of color, baked into the same table as e
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -31,7 +31,8 @@ from ..ot.sliced import sliced_wasserstein
 from ..ot.unbalanced import DEFAULT_REACH, LOW_MATCHED_SHARE, fit_unbalanced_affine
 from .look import LookMap, LookModel, load_look
 
-__all__ = ["fit_look", "LookTransferMap", "RegisteredGrade", "scene_features", "fit_scene_gate", "chroma_by_luma"]
+__all__ = ["fit_look", "summarize_style", "StyleSummary", "LookTransferMap", "RegisteredGrade", "scene_features",
+           "fit_scene_gate", "chroma_by_luma"]
 
 #: Colors of each photo the look and the gate read (the transport reads all it is given).
 LOOK_COLORS = 4096
@@ -45,6 +46,35 @@ def _shipped(device: torch.device) -> LookModel:
     if key not in _MODELS:
         _MODELS[key] = load_look(device=device)
     return _MODELS[key]
+
+
+class StyleSummary(NamedTuple):
+    """What :func:`fit_look` reads of a reference alone, read once for every photo graded to it
+    (:func:`summarize_style`): the look ``model`` that read it and its ``features`` ``(S, F)`` of each of the ``S``
+    references (:meth:`~colorot.learned.look.LookModel.reference_features`)."""
+
+    model: LookModel
+    features: torch.Tensor
+
+
+@torch.inference_mode()
+def summarize_style(style: torch.Tensor, model: LookModel | None = None) -> StyleSummary:
+    """The look model's features of references ``(*batch or 1, m, 3)`` (sRGB colors in ``[0, 1]``), for
+    :func:`fit_look`'s ``style_summary``: the same as it reads itself, read once.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> photo, reference = torch.rand(1, 4000, 3, generator=g), torch.rand(1, 4000, 3, generator=g) ** 2
+    >>> summary = summarize_style(reference)
+    >>> once, again = fit_look(photo, reference, style_summary=summary), fit_look(photo, reference)
+    >>> bool(torch.equal(once(photo), again(photo)))
+    True
+    """
+    model = model if model is not None else _shipped(style.device)
+    styles = style.reshape(-1, *style.shape[-2:]).float().to(model.feature_mean.device)
+    return StyleSummary(model, model.reference_features(styles))
 
 
 def _directions(dtype, device) -> torch.Tensor:
@@ -249,7 +279,7 @@ def _subsample(colors: torch.Tensor, count: int) -> torch.Tensor:
 def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None = DEFAULT_REACH,
              luma_axis: torch.Tensor | None = None, keep_luma: bool = False,
              shared_structure: torch.Tensor | None = None, corresponding_colors: list | None = None,
-             model: LookModel | None = None) -> LookTransferMap:
+             model: LookModel | None = None, style_summary: StyleSummary | None = None) -> LookTransferMap:
     """Fit colorot's default map: the transport's grade, the learned look, and the scene gate between them.
 
     Parameters
@@ -276,6 +306,8 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
         the look set aside.
     model : LookModel, optional
         The look model (default: the shipped weights, ``colorot/learned/weights/look.safetensors``).
+    style_summary : StyleSummary, optional
+        The references' features read already (:func:`summarize_style`; used when read by this look model).
 
     Returns
     -------
@@ -312,7 +344,9 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     # The look reads every sampled color (its features are quantiles and shares: a sparse palette's few colors
     # vary from draw to draw among 4096); the gate reads 4096 of each, as it was fitted.
     device = model.feature_mean.device
-    parameters = model(styles.float().to(device), sources.float().to(device))
+    read = style_summary.features if style_summary is not None and style_summary.model is model else None
+    parameters = model(None if read is not None else styles.float().to(device), sources.float().to(device),
+                       reference_features=None if read is None else read.to(device).expand(sources.shape[0], -1))
     look = LookMap(parameters.reshape(*batch, -1), "rgb")
     looked = LookMap(parameters, "rgb")(few_sources)
     structure = None if shared_structure is None else shared_structure.reshape(-1)
