@@ -111,6 +111,11 @@ def main() -> None:
         if args.baseline:
             method = ["--method", args.baseline_method] if args.baseline_method else []
             commands["baseline"] = (command + method, {"PYTHONPATH": str(args.baseline.resolve())})
+            where = subprocess.run([sys.executable, "-c", "import colorot; print(colorot.__file__)"], check=True,
+                                   capture_output=True, text=True, cwd=folder,
+                                   env={**env, **commands["baseline"][1]}).stdout.strip()
+            if not where.startswith(str(args.baseline.resolve())):
+                raise SystemExit(f"the baseline runs {where}, not the checkout in {args.baseline}")
         medians = process_times(commands, args.repeats, env, folder)
         bare, cli = medians["bare"], medians["cli"]
         print(f"bare 'import torch' process         median {bare:.3f} s")
@@ -118,11 +123,6 @@ def main() -> None:
         print(f"  the same with --method unbalanced median {medians['transport']:.3f} s   -> "
               f"{medians['transport'] - bare:.3f} s beyond import torch")
         if args.baseline:
-            where = subprocess.run([sys.executable, "-c", "import colorot; print(colorot.__file__)"], check=True,
-                                   capture_output=True, text=True, cwd=folder,
-                                   env={**env, **commands["baseline"][1]}).stdout.strip()
-            if not where.startswith(str(args.baseline.resolve())):
-                raise SystemExit(f"the baseline runs {where}, not the checkout in {args.baseline}")
             beyond = medians["baseline"] - bare
             print(f"  baseline {args.baseline} median {medians['baseline']:.3f} s   -> {beyond:.3f} s beyond import"
                   f" torch (the CLI takes {(cli - bare) / beyond:.2f}x of it)")
@@ -131,6 +131,7 @@ def main() -> None:
         print(f"  the same with --refine 11         median {refined['refined']:.3f} s   -> "
               f"{refined['refined'] - bare:.3f} s beyond import torch, peak "
               f"{peak_memory(command + ['--refine', '11'], env, folder):.0f} MB")
+
 
 if __name__ == "__main__":
     main()

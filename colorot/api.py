@@ -233,10 +233,22 @@ class ColorTransferModule(torch.nn.Module):
         thumbnails = tuple((scale, image.view(3, height, width)) for (scale, height, width), image in zip(shapes, images))
         structure = [Structure(*parts, thumbnails) for parts in zip(self.style_patches.split(counts),
                                                                     self.style_positions.split(counts))] or None
-        # The fitted style is this module's buffers (moved with it), the options the estimator's.
-        fitter = MapFitter(self.model.options, self.style_colors, self.style_colors.device, structure)
+        # The fitted style is this module's buffers (moved with it), the options the estimator's; what the method
+        # reads of the style alone is read once for those buffers (again once they are moved, loaded or replaced).
+        options = self.model.options
+        read = self.__dict__.get("_style_summary")
+        if read is None or read[0] is not self.style_colors or read[1] != (self.style_colors._version, options.method,
+                                                                         options.fit_space):
+            summary = MapFitter(options, self.style_colors, self.style_colors.device).summarize_style()
+            read = self._style_summary = (self.style_colors, (self.style_colors._version, options.method,
+                                                              options.fit_space), summary)
+        fitter = MapFitter(options, self.style_colors, self.style_colors.device, structure, read[2])
         return map_images(inputs[0] if len(inputs) == 1 else inputs,
                           lambda image: fitter.grade(image_to_pixels(image, "source"), self.model.strength)[0])
+
+    def __getstate__(self) -> dict:
+        """Pickled and copied without the style's summary (it holds the look model; a copy reads it again)."""
+        return {**self.__dict__, "_style_summary": None}
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         """The style's structure has a size of its own: take the saved one's."""

@@ -108,7 +108,8 @@ class ColorTransfer:
         Sampled style colors in the working space (after :meth:`fit`).
     style_summary_ : tuple or None
         ``((method, working space), summary)``: what the method reads of the style alone
-        (:meth:`colorot.fitting.MapFitter.summarize_style`), read once at :meth:`fit` for every photo graded to it.
+        (:meth:`colorot.MapFitter.summarize_style`), read once at :meth:`fit` for every photo graded to it
+        (again after the method or working space changes; not pickled).
     steps_ : ColorMap or None
         The map fitted from ``sources`` (None when each source gets its own).
     lut_ : ColorLUT or None
@@ -187,9 +188,19 @@ class ColorTransfer:
         now (:class:`colorot.fitting.MapFitter`; after :meth:`fit`)."""
         self._check_fitted()
         options = self.options
-        read_for, summary = self.style_summary_ or (None, None)
-        return MapFitter(options, self.style_colors_, self.device_, self.style_structure_,
-                         summary if read_for == (options.method, options.fit_space) else None)
+        return MapFitter(options, self.style_colors_, self.device_, self.style_structure_, self._style_summary(options))
+
+    def _style_summary(self, options: TransferOptions):
+        """What ``options``' method reads of the fitted style alone (:meth:`MapFitter.summarize_style`), read once
+        and kept with the method and working space it was read for (read again when either has changed since)."""
+        key = (options.method, options.fit_space)
+        if self.style_summary_ is None or self.style_summary_[0] != key:
+            self.style_summary_ = (key, MapFitter(options, self.style_colors_, self.device_).summarize_style())
+        return self.style_summary_[1]
+
+    def __getstate__(self) -> dict:
+        """Pickled and copied without the style's summary (it holds the look model; a copy reads it again)."""
+        return {**self.__dict__, "style_summary_": None}
 
     @threads.fitting
     def fit(self, style, sources=None, *, weights=None, style_mask=None, source_mask=None) -> "ColorTransfer":
@@ -224,6 +235,7 @@ class ColorTransfer:
         if len(masks) != len(styles):
             raise ColorotError(f"got {len(masks)} style masks for {len(styles)} styles")
         mix = mix_weights(weights, len(styles))
+        self.style_summary_ = None  # the last style's, until this one's is read
         views = [image_to_pixels(image, f"style {i + 1}" if len(styles) > 1 else "style") for i, image in enumerate(styles)]
         self.device_ = resolve_device(self.device, styles[0] if views[0].kind == "torch" else None)
         generator, sampler = seeded_generator(self.seed, self.device_), MapFitter(self.options, None, self.device_)
@@ -244,11 +256,8 @@ class ColorTransfer:
             if len({cloud.shape for cloud in clouds}) > 1:
                 raise ColorotError("styles to mix must be single images (or batches of one size)")
             self.style_colors_ = self._barycenter(clouds, mix)
-        # What the method reads of the style alone, read once here for every photo graded to it (the method and
-        # working space it was read for kept beside it: an option changed since is not given a stale one).
-        options = self.options
-        self.style_summary_ = ((options.method, options.fit_space),
-                               MapFitter(options, self.style_colors_, self.device_).summarize_style())
+        # What the method reads of the style alone, read once here for every photo graded to it.
+        self._style_summary(self.options)
         self.steps_ = self.lut_ = None
         if sources is not None:
             sources = list(sources)

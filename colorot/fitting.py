@@ -123,7 +123,7 @@ class MapFitter:
     @torch.inference_mode()
     def summarize_style(self):
         """What the method reads of the style's colors alone (its line's ``summarize``,
-        :attr:`colorot.methods.Method.summarize`), or None for a method without one. The estimator reads it once
+        ``colorot.methods.Method.summarize``), or None for a method without one. The estimator reads it once
         per fitted style (``ColorTransfer.style_summary_``) and passes it on."""
         summarize = METHODS[self.options.method].summarizer()
         return None if summarize is None else summarize(self.style_colors)

@@ -118,6 +118,8 @@ class Method:
     def __post_init__(self):
         if self.intent not in ("look", "palette") or not all(isinstance(name, str) for name in self.takes):
             raise ValueError(f"a method has intent look or palette and takes argument names: {self}")
+        if (self.summarize is not None) != ("style_summary" in self.takes):
+            raise ValueError(f"a method with a summarize function takes style_summary, and only then: {self}")
 
     @property
     def options(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ trains on (``training/train_look.py``'s HOLDOUT), so grades recovered on it are 
 from __future__ import annotations
 
 import json
+import pickle
 import struct
 from pathlib import Path
 
@@ -141,6 +142,13 @@ def test_a_style_is_read_once_for_every_photo_graded_to_it(monkeypatch):
     model.method = "mkl"  # an option changed since: the summary read for the look is not passed on
     assert model.fitter.style_summary is None
     assert model.transform(sources[0]).shape == sources[0].shape
+    model.method = "look"  # and back: read again
+    assert np.array_equal(model.transform(sources[0]), alone[0])
+    copied = pickle.loads(pickle.dumps(model))  # a copy carries no look model; it reads the style again
+    assert copied.style_summary_ is None and np.array_equal(copied.transform(sources[1]), alone[1])
+    other = graded(GRADES["warm"], photo("astronaut"))
+    model.fit(other)  # a new style: its own summary, never the last one's
+    assert np.array_equal(model.transform(sources[0]), colorot.transfer(sources[0], other))
 
 
 def test_the_scene_gate_leans_on_the_transport_for_a_shared_scene_and_away_for_another():

@@ -58,6 +58,17 @@ def test_sorted_values_and_linear_quantiles_are_torchs_bit_for_bit(dtype):
         assert torch.equal(linear_quantiles(values, levels, dim), torch.quantile(values, levels, dim=dim))
 
 
+def test_sorted_values_of_views_nan_and_bad_levels():
+    base = torch.tensor([[2.0, float("nan"), -1.0, 0.5]])
+    expanded = base.expand(3, -1)  # stride 0 along the rows
+    ordered = sorted_values(expanded)
+    assert ordered.is_contiguous() and torch.allclose(ordered, expanded.sort(dim=-1).values, equal_nan=True)
+    negative = torch._neg_view(torch.tensor([1.0, -3.0, 2.0]))
+    assert sorted_values(negative).tolist() == [-2.0, -1.0, 3.0]
+    with pytest.raises(ValueError, match="one-dimensional"):
+        linear_quantiles(torch.rand(10, 3), torch.tensor(0.5), dim=0)
+
+
 def test_sorted_values_keeps_gradients_and_integers_on_torchs_sort():
     values = torch.tensor([3.0, 1.0, 2.0], requires_grad=True)
     ordered = sorted_values(values)

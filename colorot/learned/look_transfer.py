@@ -51,7 +51,15 @@ def _shipped(device: torch.device) -> LookModel:
 class StyleSummary(NamedTuple):
     """What :func:`fit_look` reads of a reference alone, read once for every photo graded to it
     (:func:`summarize_style`): the look ``model`` that read it and its ``features`` ``(S, F)`` of each of the ``S``
-    references (:meth:`~colorot.learned.look.LookModel.reference_features`)."""
+    references (:meth:`~colorot.learned.look.LookModel.reference_features`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> summary = summarize_style(torch.rand(1, 2000, 3, generator=torch.Generator().manual_seed(0)))
+    >>> summary.features.shape[0], summary.model is summarize_style(torch.rand(1, 10, 3)).model
+    (1, True)
+    """
 
     model: LookModel
     features: torch.Tensor
@@ -344,7 +352,8 @@ def fit_look(source: torch.Tensor, style: torch.Tensor, *, reach: float | None =
     # The look reads every sampled color (its features are quantiles and shares: a sparse palette's few colors
     # vary from draw to draw among 4096); the gate reads 4096 of each, as it was fitted.
     device = model.feature_mean.device
-    read = style_summary.features if style_summary is not None and style_summary.model is model else None
+    read = style_summary.features if style_summary is not None and style_summary.model is model \
+        and style_summary.features.shape[0] in (1, sources.shape[0]) else None  # else read here
     parameters = model(None if read is not None else styles.float().to(device), sources.float().to(device),
                        reference_features=None if read is None else read.to(device).expand(sources.shape[0], -1))
     look = LookMap(parameters.reshape(*batch, -1), "rgb")
