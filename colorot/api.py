@@ -235,14 +235,10 @@ class ColorTransferModule(torch.nn.Module):
                                                                     self.style_positions.split(counts))] or None
         # The fitted style is this module's buffers (moved with it), the options the estimator's; what the method
         # reads of the style alone is read once for those buffers (again once they are moved, loaded or replaced).
-        options = self.model.options
-        read = self.__dict__.get("_style_summary")
-        if read is None or read[0] is not self.style_colors or read[1] != (self.style_colors._version, options.method,
-                                                                         options.fit_space):
-            summary = MapFitter(options, self.style_colors, self.style_colors.device).summarize_style()
-            read = self._style_summary = (self.style_colors, (self.style_colors._version, options.method,
-                                                              options.fit_space), summary)
-        fitter = MapFitter(options, self.style_colors, self.style_colors.device, structure, read[2])
+        options, device = self.model.options, self.style_colors.device
+        self._style_summary = MapFitter(options, self.style_colors, device).read_summary(
+            self.__dict__.get("_style_summary"))
+        fitter = MapFitter(options, self.style_colors, device, structure, self._style_summary[1])
         return map_images(inputs[0] if len(inputs) == 1 else inputs,
                           lambda image: fitter.grade(image_to_pixels(image, "source"), self.model.strength)[0])
 

@@ -107,9 +107,9 @@ class ColorTransfer:
     style_colors_ : torch.Tensor, shape (B, n_samples, 3)
         Sampled style colors in the working space (after :meth:`fit`).
     style_summary_ : tuple or None
-        ``((method, working space), summary)``: what the method reads of the style alone
-        (:meth:`colorot.MapFitter.summarize_style`), read once at :meth:`fit` for every photo graded to it
-        (again after the method or working space changes; not pickled).
+        ``(read_for, summary)``: what the method reads of the style alone (:meth:`colorot.MapFitter.read_summary`),
+        read once at :meth:`fit` for every photo graded to it (again after the method or working space changes;
+        not pickled).
     steps_ : ColorMap or None
         The map fitted from ``sources`` (None when each source gets its own).
     lut_ : ColorLUT or None
@@ -191,11 +191,9 @@ class ColorTransfer:
         return MapFitter(options, self.style_colors_, self.device_, self.style_structure_, self._style_summary(options))
 
     def _style_summary(self, options: TransferOptions):
-        """What ``options``' method reads of the fitted style alone (:meth:`MapFitter.summarize_style`), read once
-        and kept with the method and working space it was read for (read again when either has changed since)."""
-        key = (options.method, options.fit_space)
-        if self.style_summary_ is None or self.style_summary_[0] != key:
-            self.style_summary_ = (key, MapFitter(options, self.style_colors_, self.device_).summarize_style())
+        """What ``options``' method reads of the fitted style alone (:meth:`MapFitter.read_summary`: read once,
+        again when the style, the method or the working space has changed since)."""
+        self.style_summary_ = MapFitter(options, self.style_colors_, self.device_).read_summary(self.style_summary_)
         return self.style_summary_[1]
 
     def __getstate__(self) -> dict:
@@ -235,7 +233,6 @@ class ColorTransfer:
         if len(masks) != len(styles):
             raise ColorotError(f"got {len(masks)} style masks for {len(styles)} styles")
         mix = mix_weights(weights, len(styles))
-        self.style_summary_ = None  # the last style's, until this one's is read
         views = [image_to_pixels(image, f"style {i + 1}" if len(styles) > 1 else "style") for i, image in enumerate(styles)]
         self.device_ = resolve_device(self.device, styles[0] if views[0].kind == "torch" else None)
         generator, sampler = seeded_generator(self.seed, self.device_), MapFitter(self.options, None, self.device_)

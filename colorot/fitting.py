@@ -120,6 +120,17 @@ class MapFitter:
         fitted = method.fitter()(source_colors, self.style_colors, **arguments)
         return fitted, self.options.ignored() + fit_notes(fitted)
 
+    def read_summary(self, kept: tuple | None = None) -> tuple:
+        """``(read_for, summary)``: :meth:`summarize_style`, with what it was read for (this style's colors, their
+        version, the method and its working space). ``kept``, an earlier return, is returned as it is while it
+        was read for the same: the one cache of the estimator and of :class:`colorot.ColorTransferModule`."""
+        colors = self.style_colors
+        read_for = (colors, 0 if colors.is_inference() else colors._version, self.options.method,
+                    self.options.fit_space)
+        if kept is not None and kept[0][0] is colors and kept[0][1:] == read_for[1:]:
+            return kept
+        return read_for, self.summarize_style()
+
     @torch.inference_mode()
     def summarize_style(self):
         """What the method reads of the style's colors alone (its line's ``summarize``,

@@ -132,7 +132,7 @@ def test_a_style_is_read_once_for_every_photo_graded_to_it(monkeypatch):
     style = graded(GRADES["teal shadows"], photo("rocket"))
     alone = [colorot.transfer(source, style) for source in sources]  # each call reads the style itself
     model = colorot.ColorTransfer().fit(style)
-    assert model.style_summary_[0] == ("look", "rgb")
+    assert model.style_summary_[0][0] is model.style_colors_ and model.style_summary_[0][2:] == ("look", "rgb")
     read = []
     features = look_module.look_features
     monkeypatch.setattr(look_module, "look_features", lambda colors: read.append(colors.shape[0]) or features(colors))
