@@ -157,3 +157,30 @@ def test_leaving_cores_counts_them_taken_in_this_thread_only(monkeypatch):
             assert threads.free_threads() == 1  # never below one
     assert seen == [4]  # another thread keeps every core
     assert threads.free_threads() == 4
+
+
+@pytest.mark.parametrize("method", ["sliced", "histogram", "look"])
+def test_a_transfer_gives_the_same_bytes_on_any_number_of_threads(method, astronaut, coffee, chelsea):
+    # colorot gives a fit the cores that other processes leave free, so a rerun on a busy machine may run on
+    # fewer threads: the bytes must not change (the table's blur used conv3d, whose blocking did)
+    from colorot import ColorTransfer
+
+    for photo, style in ((astronaut, coffee), (chelsea, astronaut), (coffee, chelsea)):
+        outputs = []
+        for count in (1, 2):
+            with threads.limit(count), threads.torch_threads(count):
+                outputs.append(ColorTransfer(method=method, seed=0).fit(style).transform(photo))
+        assert np.array_equal(*outputs)
+
+
+def test_the_table_s_blur_does_not_depend_on_threads_or_batch():
+    from colorot.maps.lut import _gaussian_blur_3d
+
+    volume = torch.rand(2, 3, 17, 17, 17, generator=torch.Generator().manual_seed(0))
+    blurred = []
+    for count in (1, 2):
+        with threads.torch_threads(count):
+            blurred.append(_gaussian_blur_3d(volume, 1.3))
+    assert torch.equal(*blurred) and torch.equal(_gaussian_blur_3d(volume[1:], 1.3)[0], blurred[1][1])
+    assert torch.allclose(blurred[0].mean(dim=(2, 3, 4)), volume.mean(dim=(2, 3, 4)), atol=0.02)  # a blur, not a shift
+    assert blurred[0].std() < 0.5 * volume.std()

@@ -408,19 +408,22 @@ def used_nodes(image: np.ndarray, size: int) -> torch.Tensor:
 
 
 def _gaussian_blur_3d(volume: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of ``(B, C, S, S, S)`` volumes, edges replicated."""
+    """Separable Gaussian blur of ``(B, C, S, S, S)`` volumes, edges replicated.
+
+    Each axis is a sum of shifted copies weighted by the kernel's taps, added in one fixed order: the result does
+    not depend on the number of threads, nor on a table's place in a batch (``conv3d`` blocks its work by both,
+    which changed the last bit of a node and, through it, a code of the output)."""
     radius = max(1, int(math.ceil(3 * sigma)))
     offsets = torch.arange(-radius, radius + 1, device=volume.device, dtype=volume.dtype)
     kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    blurred = []
-    for one in volume:  # one table at a time: a table's blur must not depend on its place in a batch (conv3d's
-        out = one.reshape(one.shape[0], 1, *one.shape[1:])  # blocking over a batch differs by a bit with 1 thread)
-        for axis in range(3):
-            shape = [1, 1, 1, 1, 1]
-            shape[2 + axis] = -1
-            padding = [0, 0, 0, 0, 0, 0]
-            padding[2 * (2 - axis)] = padding[2 * (2 - axis) + 1] = radius
-            out = F.conv3d(F.pad(out, padding, mode="replicate"), kernel.view(shape))
-        blurred.append(out.reshape(one.shape))
-    return torch.stack(blurred)
+    kernel = (kernel / kernel.sum()).tolist()
+    out = volume
+    for axis in (2, 3, 4):
+        size = out.shape[axis]
+        index = torch.arange(-radius, size + radius, device=volume.device).clamp(0, size - 1)  # edges replicated
+        padded = out.index_select(axis, index)
+        blurred = padded.narrow(axis, 0, size) * kernel[0]
+        for tap in range(1, 2 * radius + 1):
+            blurred.add_(padded.narrow(axis, tap, size), alpha=kernel[tap])
+        out = blurred
+    return out
