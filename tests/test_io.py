@@ -26,6 +26,31 @@ def test_icc_profile_and_exif_survive_a_round_trip(tmp_path, suffix):
         assert written.getexif().get(0x010F) == "colorot-test-camera"
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_camera_s_exif_and_gps_directories_are_written_to_tiff(tmp_path, dtype):
+    # a camera JPEG's EXIF points to its Exif and GPS sub-directories: Pillow's TIFF writer could not set those
+    # pointers, and every such photo failed to write as .tif
+    exif = Image.Exif()
+    exif[0x010F] = "colorot-test-camera"
+    exif.get_ifd(0x8769)[0x9003] = "2024:01:01 10:00:00"  # DateTimeOriginal
+    exif.get_ifd(0x8825)[0x0002] = (1.0, 2.0, 3.0)  # GPSLatitude
+    path = tmp_path / "camera.jpg"
+    Image.fromarray(load_sample("chelsea", 64)).save(path, exif=exif.tobytes())
+    image = read_image(path)
+    pixels = image.pixels.astype(dtype) * (257 if dtype == np.uint16 else 1)
+    out = write_image(tmp_path / "out.tif", pixels, like=image)
+    assert np.array_equal(read_image(out).pixels, pixels)
+    with Image.open(out) as written:
+        tags = written.getexif()
+        assert tags.get(0x010F) == "colorot-test-camera"
+        assert tags.get_ifd(0x8769).get(0x9003) == "2024:01:01 10:00:00"
+        assert tags.get_ifd(0x8825).get(0x0002) == (1.0, 2.0, 3.0)
+    Image.fromarray(load_sample("chelsea", 64)).save(tmp_path / "300dpi.tif", dpi=(300, 300))
+    source = read_image(tmp_path / "300dpi.tif")
+    with Image.open(write_image(tmp_path / "out300.tif", source.pixels.astype(dtype), like=source)) as written:
+        assert written.info.get("dpi") == (300.0, 300.0)  # the photo's resolution, kept
+
+
 def test_exif_orientation_is_applied_and_reset(tmp_path):
     pixels = load_sample("chelsea", 64)
     exif = Image.Exif()

@@ -91,7 +91,7 @@ _TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
 
 
 def write_tiff(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None = None) -> bytes:
-    """Encode a uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF.
+    """Encode a uint8, uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF.
 
     The ICC profile goes in tag 34675; EXIF's text tags go in the first
     directory and its EXIF and GPS sub-directories are appended and pointed to.
@@ -105,9 +105,13 @@ def write_tiff(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None
     if icc_profile:
         extratags.append((_TIFF_INTERCOLOR_PROFILE, "B", len(icc_profile), icc_profile, True))
     subdirectories = {}
+    resolution = {}
     if exif:
         parsed = Image.Exif()
         parsed.load(exif)
+        if parsed.get(282) and parsed.get(283):  # the photo's resolution (tifffile writes 1/1, no unit, without)
+            resolution = {"resolution": (float(parsed[282]), float(parsed[283])),
+                          "resolutionunit": int(parsed.get(296, 2))}
         for tag in _TEXT_TAGS:
             if isinstance(parsed.get(tag), str) and parsed[tag]:
                 extratags.append((tag, "s", 0, parsed[tag], True))
@@ -127,6 +131,7 @@ def write_tiff(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None
         extratags=extratags,
         metadata=None,
         software=False,
+        **resolution,
     )
     return _append_subdirectories(buffer.getvalue(), subdirectories)
 

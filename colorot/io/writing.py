@@ -134,11 +134,11 @@ def write_image(
         exif = None  # callers say so before the work (exif_note)
 
     def save(handle) -> None:
+        if image_format == "TIFF":  # any depth: tifffile writes the EXIF's and GPS's sub-directories, Pillow cannot
+            handle.write(_codecs.write_tiff(pixels, icc, exif))
+            return
         if pixels.dtype != np.uint8:
-            if image_format == "PNG":
-                handle.write(_codecs.write_png16(pixels, icc, exif))
-            else:
-                handle.write(_codecs.write_tiff(pixels, icc, exif))
+            handle.write(_codecs.write_png16(pixels, icc, exif))
             return
         if image_format == "HEIF":
             _register_heif()
@@ -158,8 +158,6 @@ def write_image(
             options.update(lossless=True)  # a lossless WebP stays lossless
         elif image_format in ("WEBP", "AVIF", "HEIF"):
             options.update(quality=quality or 95)
-        elif image_format == "TIFF":
-            options.update(compression="tiff_deflate")
         image.save(handle, format=image_format, **options)
 
     try:
