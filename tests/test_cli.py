@@ -179,6 +179,19 @@ def test_evaluate_needs_something_to_compare_with(photos):
     assert result.exit_code == 1 and "nothing to compare with" in result.output
 
 
+def test_evaluate_says_in_one_line_what_it_cannot_compare(photos, tmp_path):
+    from PIL import Image
+
+    source, style = photos
+    Image.fromarray(np.zeros((5, 6, 3), np.uint8)).save(tmp_path / "tiny.png")
+    Image.fromarray(np.full((5, 6, 3), 9, np.uint8)).save(tmp_path / "tiny_out.png")
+    tiny = run("evaluate", tmp_path / "tiny_out.png", "--source", tmp_path / "tiny.png")
+    assert tiny.exit_code == 1 and "too small for SSIM" in tiny.output and "unexpected" not in tiny.output
+    other = run("evaluate", tmp_path / "tiny_out.png", "--source", source)
+    assert other.exit_code == 1 and "tiny_out.png is 6 x 5 pixels but --source" in other.output
+    assert run("evaluate", tmp_path / "tiny_out.png", "--style", style).exit_code == 0  # colors alone: any size
+
+
 def test_ctrl_c_stops_a_command_with_the_shells_status_and_one_line(monkeypatch, photos):
     """Ctrl-C during a command: "interrupted" and status 130 (click alone says "Aborted!" and 1)."""
     import colorot.api

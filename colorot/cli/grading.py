@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ColorotError
 from ..options import PIXEL_SCALES
 from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _parse_weights, _read_mask,
                      _run, _show_notes, _UsageFail, default_output, main)
@@ -151,7 +152,12 @@ def evaluate(output: Path, style: Path | None, source: Path | None, seed: int, a
         from ..measures import metrics
 
         images = {name: io.read_image(path).pixels for name, path in (("style", style), ("source", source)) if path}
-        return metrics.evaluate(io.read_image(output).pixels, seed=seed, **images)
+        pixels = io.read_image(output).pixels
+        if source and images["source"].shape[:2] != pixels.shape[:2]:
+            (height, width), (source_height, source_width) = pixels.shape[:2], images["source"].shape[:2]
+            raise ColorotError(f"{output} is {width} x {height} pixels but --source {source} is {source_width} x "
+                               f"{source_height}: give the image {output} was made from")
+        return metrics.evaluate(pixels, seed=seed, **images)
 
     figures = _run(action)
     if as_json:

@@ -122,9 +122,7 @@ def structure_similarity(image, reference, *, sigma: float = 1.5) -> float:
     >>> round(structure_similarity(a, 0.5 * a + 0.2), 6)
     1.0
     """
-    x, y = luma(image), luma(reference)
-    if x.shape != y.shape:
-        raise ColorotError(f"images differ in size: {tuple(x.shape)} and {tuple(y.shape)}")
+    x, y = _same_size_lumas(image, reference)
     c3 = (0.03**2) / 2
     mean_x, mean_y = _gaussian_blur(x, sigma), _gaussian_blur(y, sigma)
     var_x = (_gaussian_blur(x * x, sigma) - mean_x**2).clamp_min(0)
@@ -153,6 +151,19 @@ def exact_distance(image, reference, *, n_samples: int = 2000, seed: int = 0) ->
     return float(np.sqrt(max(ot.emd2(weights, weights, ot.dist(colors, reference_colors)), 0.0)))
 
 
+#: The smallest side scikit-image's SSIM window fits in.
+SSIM_MIN_SIDE = 7
+
+
+def _same_size_lumas(image, reference) -> tuple:
+    x, y = luma(image), luma(reference)
+    if x.shape != y.shape:
+        raise ColorotError(f"images differ in size: {x.shape[-2]} x {x.shape[-1]} and {y.shape[-2]} x "
+                           f"{y.shape[-1]} pixels (height x width); compare an output with the image it was made "
+                           "from")
+    return x, y
+
+
 def ssim(image, reference) -> float:
     """Full SSIM between the lumas of two images (scikit-image, Gaussian window, sigma 1.5).
 
@@ -165,9 +176,10 @@ def ssim(image, reference) -> float:
     """
     from skimage.metrics import structural_similarity
 
-    x, y = luma(image), luma(reference)
-    if x.shape != y.shape:
-        raise ColorotError(f"images differ in size: {tuple(x.shape)} and {tuple(y.shape)}")
+    x, y = _same_size_lumas(image, reference)
+    if min(x.shape[-2:]) < SSIM_MIN_SIDE:
+        raise ColorotError(f"images of {x.shape[-2]} x {x.shape[-1]} pixels are too small for SSIM, whose window "
+                           f"needs {SSIM_MIN_SIDE} x {SSIM_MIN_SIDE} at least")
     scores = [
         structural_similarity(a.numpy(), b.numpy(), data_range=1.0, gaussian_weights=True, sigma=1.5,
                               use_sample_covariance=False)
