@@ -86,6 +86,13 @@ def test_bad_input_is_one_line_and_nonzero(photos, tmp_path, make_source, messag
     assert not (tmp_path / "out.png").exists()
 
 
+def test_an_output_that_is_a_folder_is_called_one(photos, tmp_path):
+    source, style = photos
+    (tmp_path / "graded").mkdir()
+    result = run("transfer", source, style, "-o", tmp_path / "graded")
+    assert result.exit_code == 1 and "is a directory" in result.output and "unknown output format" not in result.output
+
+
 def test_truncated_jpeg_is_a_clear_error(photos, tmp_path):
     source, style = photos
     truncated = tmp_path / "cut.jpg"

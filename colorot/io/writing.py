@@ -53,12 +53,12 @@ def check_output_path(path, *, folder_must_exist: bool = True, formats=None) -> 
     """
     path = Path(path)
     formats = _FORMATS if formats is None else formats
+    if path.is_dir():  # before the extension: a folder named without one is not a format problem
+        raise ColorotError(f"{path}: is a directory; give a file name such as {path / 'graded.jpg'}")
     if path.suffix.lower() not in formats:
         raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(formats))}")
     if folder_must_exist and not path.parent.exists():
         raise ColorotError(f"{path.parent}: output folder does not exist")
-    if path.is_dir():
-        raise ColorotError(f"{path}: is a directory")
     return path
 
 
