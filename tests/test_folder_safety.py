@@ -156,6 +156,22 @@ def test_new_files_follow_the_umask_and_files_written_in_place_keep_their_mode(t
     assert stat.S_IMODE(os.stat(photo).st_mode) == 0o600
 
 
+def test_a_photo_graded_in_place_through_a_link_keeps_the_link(tmp_path):
+    photo, style = _photos(tmp_path / "photos", 1) / "p00.png", _style(tmp_path)
+    (tmp_path / "album").mkdir()
+    link = tmp_path / "album" / "favourite.png"
+    link.symlink_to(photo)
+    before = photo.read_bytes()
+    result = subprocess.run([*COLOROT, "transfer", str(link), str(style), "--in-place", "--method", "mkl"],
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert link.is_symlink() and link.resolve() == photo.resolve() and photo.read_bytes() != before
+    assert sorted(path.name for path in (tmp_path / "album").iterdir()) == ["favourite.png"]  # nothing left beside
+    assert sorted(path.name for path in photo.parent.iterdir()) == ["p00.png"]
+    written = io.atomic_write(link, lambda handle: handle.write(b"again"), on_exists="rename")
+    assert written.name == "favourite_1.png" and link.is_symlink()  # a new name is never written through a link
+
+
 def test_a_video_gets_the_mode_of_a_new_file(tmp_path):
     pytest.importorskip("av")
     from test_apps_video import _make_clip

@@ -104,7 +104,8 @@ def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
     Nothing is left behind if ``save`` fails (or is interrupted), and a reader
     never sees a half-written file. A new file gets the mode that the user's
     umask gives new files; a file that is replaced keeps its mode (and its
-    owner and group where the process may set them).
+    owner and group where the process may set them). A symbolic link that is
+    replaced stays a link: the file it points to is replaced.
 
     Parameters
     ----------
@@ -152,7 +153,9 @@ def atomic_output(path, *, on_exists: str = "replace", suffix: str = ".tmp"):
     final path once the block has ended (for writers, such as video muxers, that need a file name)."""
     if on_exists not in ON_EXISTS:
         raise ValueError(f"on_exists is one of {', '.join(ON_EXISTS)}, not {on_exists!r}")
-    path = Path(path)
+    path = named = Path(path)
+    if on_exists == "replace" and path.is_symlink():  # replaced through the link (as a shell's > does): the link
+        path = Path(os.path.realpath(path))            # stays, and whatever else points at its file sees the result
     folder = path.parent
     if not folder.exists():
         raise ColorotError(f"{folder}: output folder does not exist")
@@ -161,10 +164,12 @@ def atomic_output(path, *, on_exists: str = "replace", suffix: str = ".tmp"):
     except OSError as error:
         raise _cannot_write(folder, error, what="cannot write into this folder") from None
     os.close(descriptor)
-    temporary, written = Path(name), [path]
+    temporary, written = Path(name), [named]
     try:
         yield temporary, written
         written[0] = _move_into_place(temporary, path, on_exists)
+        if path != named:
+            written[0] = named
     except BaseException as error:
         temporary.unlink(missing_ok=True)
         if isinstance(error, OSError):
