@@ -186,3 +186,20 @@ def test_fit_inputs_read_in_threads_and_subsampled(tmp_path, astronaut, coffee):
         assert all(tuple(c) in colors for c in subset[0])  # pixels of that photo
     with pytest.raises(ColorotError, match="bad.jpg"):
         read_fit_inputs(paths[1], sources, workers=2)
+
+
+def test_a_sliced_table_says_it_holds_no_regrain_and_gives_the_transfer_without_it(tmp_path, astronaut, coffee):
+    photo, style = tmp_path / "photo.png", tmp_path / "style.png"
+    Image.fromarray(astronaut).save(photo)
+    Image.fromarray(coffee).save(style)
+    exported = CliRunner().invoke(main, ["lut", str(style), "--source", str(photo), "--method", "sliced", "--size",
+                                         "65", "-o", str(tmp_path / "sliced.cube")])
+    assert exported.exit_code == 0, exported.output
+    assert "no table holds" in exported.output and "--regrain 0" in exported.output
+    cube = read_cube(tmp_path / "sliced.cube")
+    applied = colorot.maps.kernels.apply_table(cube, colorot.pixels.image_to_pixels(astronaut), torch.device("cpu"))
+    unfiltered = colorot.transfer(astronaut, coffee, method="sliced", regrain_radius=0)
+    assert np.abs(applied.astype(int) - unfiltered).max() <= 1
+    plain = CliRunner().invoke(main, ["lut", str(style), "--source", str(photo), "--method", "mkl", "-o",
+                                      str(tmp_path / "mkl.cube")])
+    assert plain.exit_code == 0 and "no table holds" not in plain.output

@@ -120,6 +120,7 @@ def lut(look: Path, sources: tuple, size: int | None, lut_format: str | None, ou
             reference = looks.load_lut(look)
         else:
             reference = looks.fit_lut_from_files(look, sources, size=max(size, LUT_SIZE), notes=_show_notes, **options)
+            _note_what_no_table_holds(options.get("method"))
         table = reference.resized(size) if reference.size != size or reference.shaper is not None else reference
         if table is not reference:
             typical, largest = looks.table_error(table, reference)
@@ -132,6 +133,19 @@ def lut(look: Path, sources: tuple, size: int | None, lut_format: str | None, ou
         return looks.write_hald(output, table)
 
     click.echo(str(_run(action)))
+
+def _note_what_no_table_holds(method: str | None) -> None:
+    """Say so when the method's transfer filters its shift guided by each photo (its regrain): a table holds a
+    function of color only, so it gives that transfer without the filter."""
+    from ..methods import DEFAULT_METHOD, METHODS
+
+    method = method or DEFAULT_METHOD
+    radius = METHODS[method].regrain[0]
+    if radius:
+        click.echo(f"colorot: note: '{method}' transfers also filter the color shift guided by each photo (regrain, "
+                   f"{radius} px), which no table holds; this table gives what 'colorot transfer --method {method} "
+                   "--regrain 0' gives", err=True)
+
 
 @main.command(context_settings=CONTEXT)
 @click.argument("look", metavar="LOOK|CUBE", type=click.Path(path_type=Path))
