@@ -164,7 +164,8 @@ class TransferOptions:
             raise ColorotError(f"lut_size must be between 2 and 256, got {self.lut_size}")
         if not float(self.smoothing) >= 0:
             raise ColorotError(f"smoothing must be non-negative, got {self.smoothing}")
-        if self.seed is not None and not 0 <= int(self.seed) < 1 << 63:
+        if self.seed is not None and (isinstance(self.seed, bool) or not float(self.seed).is_integer()
+                                      or not 0 <= int(self.seed) < 1 << 63):
             raise ColorotError(f"seed must be a whole number from 0 to 2^63 - 1, got {self.seed}")
         reach = None if self.reach is None else float(self.reach)
         if reach is not None and not (0 < reach <= 1e6 or reach == float("inf")):

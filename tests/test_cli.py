@@ -110,11 +110,13 @@ def test_bad_options_are_rejected(photos, tmp_path):
 
 
 @pytest.mark.parametrize("option, value", [("--reach", "1e155"), ("--reach", "-1"), ("--seed", "1e20"),
-                                           ("--seed", str(1 << 70)), ("--seed", "-3")])
-def test_options_out_of_range_are_one_line_errors(photos, tmp_path, option, value):
+                                           ("--seed", str(1 << 70)), ("--seed", "-3"), ("--strength", "nan"),
+                                           ("--reach", "nan"), ("--weights", "-1,2")])
+def test_options_out_of_range_are_one_line_usage_errors(photos, tmp_path, option, value):
     source, style = photos
-    result = run("transfer", source, style, "-o", tmp_path / "out.png", option, value)
-    assert result.exit_code in (1, 2) and "unexpected" not in result.output.lower(), result.output
+    styles = [style, style] if option == "--weights" else [style]
+    result = run("transfer", source, *styles, "-o", tmp_path / "out.png", option, value)
+    assert result.exit_code == 2 and "unexpected" not in result.output.lower(), result.output
     assert option.strip("-") in result.output and not (tmp_path / "out.png").exists()
     assert len([line for line in result.output.splitlines() if line.strip()]) <= 3  # click's usage lines at most
 

@@ -8,6 +8,7 @@ torch is imported.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 from pathlib import Path
@@ -58,6 +59,8 @@ def _parse_weights(text: str | None, n_styles: int) -> list | None:
         raise _UsageFail(f"--weights must be numbers separated by commas, got {text!r}") from None
     if len(weights) != n_styles:
         raise _UsageFail(f"--weights has {len(weights)} numbers for {n_styles} styles")
+    if any(not weight >= 0 for weight in weights) or sum(weights) <= 0:
+        raise _UsageFail(f"--weights must be non-negative with a positive sum, got {text}")
     return weights
 
 def _read_mask(path: Path, max_pixels: int | None):
@@ -131,11 +134,35 @@ def transfer_options(*names: str, more_help: dict | None = None):
                             metavar=meta.get("metavar"), help=help)
 
     def decorate(function):
-        for field in reversed(offered_options(*names)):
-            function = option(field)(function)
-        return function
+        fields = offered_options(*names)
+
+        @functools.wraps(function)  # click's parameters so far travel with the wrapper's __dict__
+        def checked(**kwargs):
+            _check_option_values({field.name: kwargs[field.name] for field in fields if field.name in kwargs})
+            return function(**kwargs)
+
+        for field in reversed(fields):
+            checked = option(field)(checked)
+        return checked
 
     return decorate
+
+
+def _check_option_values(values: dict) -> None:
+    """Refuse a value that the option's type lets through but :class:`colorot.options.TransferOptions` does not
+    (``--strength nan``, ``--seed -1``) as a usage error, before any work: exit status 2, as for click's own."""
+    from ..errors import ColorotError
+    from ..options import TransferOptions
+
+    try:
+        TransferOptions(**values)
+    except ColorotError as error:
+        flags = {field.name: "--" + offered_name(field).replace("_", "-") for field in offered_options(*values)}
+        message = str(error)
+        for name, flag in flags.items():
+            if message.startswith(name + " "):
+                message = flag + message[len(name):]
+        raise _UsageFail(message) from None
 
 
 #: The options shared by the commands that fit a map: space, strength, seed, device, method, reach, luma.

@@ -90,6 +90,17 @@ _SUBDIRECTORY_PLACEHOLDERS = {34665: 34664, 34853: 34852}
 _TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
 
 
+def keep_exif_tags(exif, kept: set) -> None:
+    """Delete from a PIL ``Image.Exif`` the first directory's tags not in ``kept``, and a resolution of one pixel
+    per no unit (what tifffile writes when a photo has none): no resolution is said then."""
+    for tag in list(exif):
+        if tag not in kept:
+            del exif[tag]
+    if exif.get(296) == 1 and exif.get(282) == exif.get(283) == 1:
+        for tag in (282, 283, 296):
+            del exif[tag]
+
+
 def write_tiff(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None = None) -> bytes:
     """Encode a uint8, uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF.
 

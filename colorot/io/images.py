@@ -226,12 +226,7 @@ def _read_exif(image) -> bytes | None:
             return None
         exif = Image.Exif()  # a copy: the image's own block still tells exif_transpose how to turn it
         exif.load(original.tobytes())
-        for tag in list(exif):
-            if tag not in _EXIF_KEPT_TAGS:  # a TIFF's layout tags describe its own pixels, not the output's
-                del exif[tag]
-        if exif.get(296) == 1 and exif.get(282) == exif.get(283) == 1:  # "1 pixel per no unit": no resolution
-            for tag in (282, 283, 296):
-                del exif[tag]
+        _codecs.keep_exif_tags(exif, _EXIF_KEPT_TAGS)  # a TIFF's layout tags describe its own pixels only
         exif[0x0112] = 1  # Orientation: applied to the pixels
         return exif.tobytes()
     except Exception:  # noqa: BLE001 - a damaged EXIF block is dropped, not fatal
