@@ -17,10 +17,11 @@ from .maps.lut import ColorLUT, bake_lut, used_nodes
 from .maps.protocol import ColorMap
 from .maps.refine import refined_transform
 from .measures import sample_colors
-from .measures.colorspaces import luma_axis, neutral_axis, to_space
+from .measures.colorspaces import from_space, luma_axis, neutral_axis, to_space
 from .measures.structure import Structure, scene_match, structure_patches
 from .methods import METHODS, fit_notes
 from .options import TransferOptions
+from .ot.linear import flat_directions
 from .pixels import PixelView, mask_to_weights
 
 __all__ = ["MapFitter", "PARTIAL_BAKE_PIXELS"]
@@ -227,7 +228,18 @@ class MapFitter:
         :func:`colorot.pixels.mask_to_weights`) blend each pixel; the caller's type back."""
         if self.device.type != "cpu":
             view = view.to(self.device)  # looked up there (the same view when it is there already)
-        return apply_table(lut, view, self.device, mask=weights, regrain=self.regrain)
+        regrain = self.regrain
+        return apply_table(lut, view, self.device, mask=weights, regrain=regrain,
+                           keep=None if regrain is None else self.flat_style_directions())
+
+    def flat_style_directions(self) -> torch.Tensor | None:
+        """``(3, k)`` RGB directions in which the style has no spread (:func:`colorot.ot.linear.flat_directions`):
+        its map gives none there, and the regrain leaves them as the map sets them. None for none, and for one
+        style per photo."""
+        if self.style_colors.shape[0] != 1:
+            return None
+        flat = flat_directions(from_space(self.style_colors[0], self.fit_space).clamp(0, 1))
+        return flat if flat.shape[1] else None
 
     def with_options(self, **changes) -> "MapFitter":
         """The same fitted style with some options changed (checked again; the style's summary kept only while the

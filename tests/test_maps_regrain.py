@@ -64,3 +64,18 @@ def test_regrain_lowers_the_noise_gain_and_keeps_structure(astronaut, coffee):
     regrained = colorot.transfer(astronaut, coffee, **{**FAST, "regrain_radius": 4})
     assert structure_similarity(regrained, astronaut) > structure_similarity(plain, astronaut)
     assert _noise_gain(astronaut, coffee, regrain_radius=4) < 0.8 * _noise_gain(astronaut, coffee)
+
+
+def test_the_regrain_adds_no_color_where_the_style_has_none(astronaut, coffee):
+    # filtering a black-and-white map's removal of chroma put back the photo's chroma along its edges (sliced's
+    # output spread up to 154 codes across R, G, B against 9 without the regrain); a toned print likewise
+    gray = np.repeat(coffee.mean(axis=-1, keepdims=True), 3, axis=-1).round().astype(np.uint8)
+    tint = np.array([1.0, 0.85, 0.65])
+    sepia = (gray * tint).round().astype(np.uint8)
+    across = np.linalg.svd(tint[None])[2][1:].T  # (3, 2): the directions across the tint line
+    for style, off_line in ((gray, lambda out: out.max(-1) - out.min(-1)),
+                            (sepia, lambda out: np.abs(out @ across).max(-1))):
+        filtered = colorot.transfer(astronaut, style, method="sliced").astype(float)
+        unfiltered = colorot.transfer(astronaut, style, method="sliced", regrain_radius=0).astype(float)
+        assert off_line(filtered).max() <= off_line(unfiltered).max() + 1.5
+        assert np.abs(filtered - unfiltered).mean() > 0.1  # the regrain still filters the rest

@@ -25,12 +25,13 @@ def apply_table(
     mask: torch.Tensor | None = None,
     regrain: tuple[int, float] | None = None,
     interpolation: str = "trilinear",
+    keep: torch.Tensor | None = None,
 ):
     """Apply a lookup table to an image view and rebuild the caller's type.
 
     ``mask`` (weights ``(B or 1, P)``) blends: ``x + mask * (T(x) - x)``, so 0 keeps a pixel bit for bit.
     ``regrain`` = ``(radius, eps)`` filters the displacement guided by the source
-    (:func:`colorot.maps.regrain.filter_displacement`).
+    (:func:`colorot.maps.regrain.filter_displacement`), except in the RGB directions ``keep`` ``(3, k)``.
     """
     if regrain is None and view.is_uint8_array and device.type == "cpu" and interpolation == "trilinear" \
             and lut.applies_uint8:
@@ -45,7 +46,7 @@ def apply_table(
     else:
         source = pixels[:, :3].to(torch.float32) / view.scale
         moved = lut.apply_pixels(source, device=device, interpolation=interpolation)
-        moved = from_unit(filter_displacement(source, moved, view.size, *regrain), pixels, view.scale)
+        moved = from_unit(filter_displacement(source, moved, view.size, *regrain, keep=keep), pixels, view.scale)
     return finish(view, pixels, moved, mask)
 
 

@@ -43,6 +43,30 @@ class LinearMap(_BatchedMap):
         return (colors - source_mean) @ matrix.transpose(-1, -2) + style_mean
 
 
+#: A direction in which a cloud's standard deviation is below this share of its total is flat: a map to it gives
+#: no spread there either (about 1.5 codes for a photo's typical spread; quantization is 0.3).
+FLAT = 0.02
+
+
+def flat_directions(colors: torch.Tensor, share: float = FLAT) -> torch.Tensor:
+    """The directions in which a cloud of colors has next to no spread: ``(3, k)`` orthonormal float64 columns,
+    ``k`` from 0 to 3, for ``(n, 3)`` colors (a black-and-white photo's two chroma directions, a toned print's
+    two across its tint line). A direction is flat where the standard deviation along it is below ``share`` of
+    the total (the root of the covariance's trace).
+
+    Examples
+    --------
+    >>> import torch
+    >>> gray = torch.rand(1000, 1).expand(-1, 3)
+    >>> flat = flat_directions(gray)
+    >>> flat.shape, bool((flat.T @ torch.ones(3, dtype=torch.float64)).abs().max() < 1e-6)
+    (torch.Size([3, 2]), True)
+    """
+    _, covariance = moments(colors)
+    values, vectors = torch.linalg.eigh(covariance)
+    return vectors[:, values.clamp_min(0).sqrt() < share * values.clamp_min(0).sum().sqrt()]
+
+
 def moments(colors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean ``(*batch, 1, 3)`` and covariance ``(*batch, 3, 3)``, float64, of clouds ``(*batch, n, 3)``."""
     colors = colors.double()

@@ -28,7 +28,7 @@ import torch
 
 from .. import progress
 from ..options import DEFAULTS
-from .linear import LinearMap, moments
+from .linear import FLAT, LinearMap, flat_directions, moments
 from .one_d import linear_quantiles
 
 __all__ = ["DEFAULT_REACH", "binned_measure", "unbalanced_sinkhorn", "fit_unbalanced_affine"]
@@ -42,9 +42,6 @@ BLUR = 0.15
 #: The binning grid spans these quantiles of each cloud's colors per axis.
 BOX_QUANTILE = 0.001
 
-#: A direction in which the style's standard deviation is below this share of its total is flat: the output
-#: gets none there either (about 1.5 codes for a photo's typical spread; quantization is 0.3).
-FLAT = 0.02
 
 #: Below this share of the photo's colors matched (``LinearMap.matched_share``), a fit stays near the identity:
 #: the ``look`` method widens the reach, and a plain ``unbalanced`` fit says so in its ``warnings`` (:func:`colorot.methods.fit_notes`).
@@ -263,10 +260,8 @@ def _flatten_where_style_is_flat(matrix: torch.Tensor, offset: torch.Tensor, sty
                                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Give the output no spread in the directions where the style has none (a black-and-white style has no
     chroma, a toned one varies along one line): project the map's output onto the style's mean there."""
-    mean, covariance = moments(style)
-    mean = mean[0]
-    values, vectors = torch.linalg.eigh(covariance)
-    flat = vectors[:, values.clamp_min(0).sqrt() < FLAT * values.clamp_min(0).sum().sqrt()]
+    mean = moments(style)[0][0]
+    flat = flat_directions(style)
     if flat.shape[1] == 0:
         return matrix, offset
     keep = torch.eye(3, dtype=matrix.dtype, device=matrix.device) - flat @ flat.T
