@@ -80,10 +80,10 @@ def _check_finite(values, name: str) -> None:
 
 def _check_channels(channels: int, shape: tuple, name: str, layout: str) -> None:
     if channels not in (3, 4):
-        raise ColorotError(
-            f"{name} must be an RGB or RGBA image laid out {layout}, got shape {shape}; "
-            "convert grayscale images to RGB first"
-        )
+        channels_last = layout.startswith("(...") and shape[-1] in (3, 4)  # a tensor laid out as an array
+        hint = ("; it looks laid out (H, W, C): pass tensor.permute(2, 0, 1) (or movedim(-1, -3) for a batch)"
+                if channels_last else "; convert grayscale images to RGB first")
+        raise ColorotError(f"{name} must be an RGB or RGBA image laid out {layout}, got shape {shape}{hint}")
 
 
 def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:

@@ -45,6 +45,13 @@ def test_unequal_sizes_and_shapes(astronaut, coffee):
     assert color_distance(out, coffee) < color_distance(astronaut[:50, :70], coffee)
 
 
+def test_a_tensor_laid_out_as_an_array_is_told_how_to_turn_it(coffee):
+    with pytest.raises(colorot.ColorotError, match=r"permute\(2, 0, 1\)"):
+        colorot.transfer(torch.rand(20, 30, 3), coffee, method="mkl")
+    with pytest.raises(colorot.ColorotError, match="grayscale"):
+        colorot.transfer(torch.rand(1, 20, 30), coffee, method="mkl")
+
+
 def test_strength_zero_is_identity_and_interpolates(astronaut, coffee):
     identity = colorot.transfer(astronaut, coffee, strength=0.0, seed=0)
     assert np.array_equal(identity, astronaut)

@@ -40,3 +40,21 @@ def test_the_shared_table_is_colorot_fit(tmp_path, astronaut, coffee, chelsea):
     assert np.allclose(table.table.numpy(), load_lut(tmp_path / "shoot.npz").table.numpy(), atol=1e-6)
     mixed = fit_shared_table([paths[2], paths[0]], paths[:2], {"seed": 0, "method": "unbalanced"}, weights=[1, 0])
     assert np.array_equal(mixed.table.numpy(), table.table.numpy())  # a zero weight leaves a style out
+
+
+def test_a_mask_of_another_size_is_named_with_its_photo(tmp_path, astronaut, coffee):
+    from colorot import ColorotError
+
+    photo, style, mask = tmp_path / "photo.png", tmp_path / "style.png", tmp_path / "mask.png"
+    Image.fromarray(astronaut).save(photo)
+    Image.fromarray(coffee).save(style)
+    Image.fromarray(np.full((10, 12), 255, np.uint8)).save(mask)
+    for masks in ({"source_mask": mask}, {"style_masks": [mask]}):
+        try:
+            colorot.grade_file(photo, [style], tmp_path / "out.png", options={"method": "mkl"}, **masks)
+        except ColorotError as error:
+            assert str(error).startswith(f"{mask}: the mask is 12 x 10 pixels but ")
+            assert str(photo if "source_mask" in masks else style) in str(error)
+        else:
+            raise AssertionError("a mask of another size was taken")
+    assert not (tmp_path / "out.png").exists()

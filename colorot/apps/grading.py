@@ -86,7 +86,6 @@ def grade_file(source, styles: Sequence, output, *, options: dict | None = None,
     ('graded.png', (32, 48, 3))
     """
     from ..estimator import ColorTransfer
-    from ..io.images import read_mask
     from ..io.writing import exif_note
     from .looks import lut_kind
 
@@ -107,17 +106,30 @@ def grade_file(source, styles: Sequence, output, *, options: dict | None = None,
                 style, source_profile, max_side=None if style_masks else style_files.STYLE_SIDE,
                 max_pixels=max_pixels, notes=show))
         model = ColorTransfer(**(options or {}))
-        masks = [read_mask(path, max_pixels) for path in style_masks] or None
+        masks = [_mask_of(path, image, style, max_pixels) for path, image, style in zip(style_masks, style_pixels,
+                                                                                            styles)] or None
         model.fit(style_pixels, weights=weights, style_mask=masks)
         source_file = source_job.result()
     show(source_file)
     note = None if strip_metadata else exif_note(output, source_file)
     if note and notes is not None:
         notes(f"{source}: {note}")
-    weights_of_pixels = read_mask(source_mask, max_pixels) if source_mask else None
+    weights_of_pixels = _mask_of(source_mask, source_file.pixels, source, max_pixels) if source_mask else None
     result = model.transform(source_file.pixels, source_mask=weights_of_pixels)
     written = io.write_image(output, result, like=source_file, quality=quality, strip_metadata=strip_metadata)
     return GradedFile(written, list(model.fit_notes_))
+
+
+def _mask_of(path, pixels, photo, max_pixels: int | None):
+    """The mask file ``path`` (:func:`colorot.io.read_mask`), refused in one line naming both files unless it has
+    the size of its photo's ``pixels``."""
+    from ..io.images import read_mask
+
+    mask = read_mask(path, max_pixels)
+    if mask.shape != pixels.shape[:2]:
+        raise ColorotError(f"{path}: the mask is {mask.shape[1]} x {mask.shape[0]} pixels but {photo} is "
+                           f"{pixels.shape[1]} x {pixels.shape[0]}; a mask has its photo's size")
+    return mask
 
 
 def fit_shared_table(styles, sources: Sequence, options: dict | None = None, *, weights=None,
