@@ -192,8 +192,9 @@ def test_evaluate_says_in_one_line_what_it_cannot_compare(photos, tmp_path):
     from PIL import Image
 
     source, style = photos
-    Image.fromarray(np.zeros((5, 6, 3), np.uint8)).save(tmp_path / "tiny.png")
-    Image.fromarray(np.full((5, 6, 3), 9, np.uint8)).save(tmp_path / "tiny_out.png")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)).save(tmp_path / "tiny.png")
+    Image.fromarray(rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)).save(tmp_path / "tiny_out.png")
     tiny = run("evaluate", tmp_path / "tiny_out.png", "--source", tmp_path / "tiny.png")
     assert tiny.exit_code == 1 and "too small for SSIM" in tiny.output and "unexpected" not in tiny.output
     other = run("evaluate", tmp_path / "tiny_out.png", "--source", source)
