@@ -203,3 +203,17 @@ def test_a_sliced_table_says_it_holds_no_regrain_and_gives_the_transfer_without_
     plain = CliRunner().invoke(main, ["lut", str(style), "--source", str(photo), "--method", "mkl", "-o",
                                       str(tmp_path / "mkl.cube")])
     assert plain.exit_code == 0 and "no table holds" not in plain.output
+
+
+def test_apply_to_a_folder_points_to_batch_and_grades_the_other_inputs(tmp_path, table, astronaut):
+    cube = write_cube(tmp_path / "look.cube", table)
+    (tmp_path / "photos").mkdir()
+    Image.fromarray(astronaut).save(tmp_path / "photos" / "a.png")
+    Image.fromarray(astronaut).save(tmp_path / "b.png")
+    result = CliRunner().invoke(main, ["apply", str(cube), str(tmp_path / "photos"), str(tmp_path / "b.png"),
+                                       "--output-dir", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "is a folder; 'colorot batch" in result.output
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["b_colorot.png"]
+    batch = CliRunner().invoke(main, ["batch", str(cube), str(tmp_path / "photos"), "--output-dir",
+                                      str(tmp_path / "batch")])
+    assert batch.exit_code == 0 and (tmp_path / "batch" / "a.png").exists(), batch.output

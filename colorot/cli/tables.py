@@ -190,6 +190,11 @@ def apply(look: Path, inputs: tuple, output: Path | None, output_dir: Path | Non
             if output_dir is not None:
                 target = output_dir / default_output(source).name
             job = batches.Job(source, target)
+            if source.is_dir():
+                job.status, job.error = "failed", (f"{source}: is a folder; 'colorot batch {look} {source} "
+                                                   "--output-dir OUT' applies the look to every photo in it")
+                jobs.append(job)
+                continue
             try:
                 io.refuse_overwriting_inputs(target, (look, source))
                 io.check_output_path(target, folder_must_exist=output_dir is None)
