@@ -230,16 +230,16 @@ class MapFitter:
             view = view.to(self.device)  # looked up there (the same view when it is there already)
         regrain = self.regrain
         return apply_table(lut, view, self.device, mask=weights, regrain=regrain,
-                           keep=None if regrain is None else self.flat_style_directions())
+                           keep=None if regrain is None else self.flat_style_projection())
 
-    def flat_style_directions(self) -> torch.Tensor | None:
-        """``(3, k)`` RGB directions in which the style has no spread (:func:`colorot.ot.linear.flat_directions`):
-        its map gives none there, and the regrain leaves them as the map sets them. None for none, and for one
-        style per photo."""
-        if self.style_colors.shape[0] != 1:
+    def flat_style_projection(self) -> torch.Tensor | None:
+        """``(B, 3, 3)`` float64: for each of the ``B`` styles, the orthogonal projection of RGB onto the directions
+        in which it has no spread (:func:`colorot.ot.linear.flat_directions`; zero where it has none). Its map
+        gives no spread there, and the regrain leaves them as the map sets them. None where no style has one."""
+        flats = [flat_directions(from_space(style, self.fit_space).clamp(0, 1)) for style in self.style_colors]
+        if all(flat.shape[1] == 0 for flat in flats):
             return None
-        flat = flat_directions(from_space(self.style_colors[0], self.fit_space).clamp(0, 1))
-        return flat if flat.shape[1] else None
+        return torch.stack([flat @ flat.T for flat in flats])
 
     def with_options(self, **changes) -> "MapFitter":
         """The same fitted style with some options changed (checked again; the style's summary kept only while the

@@ -67,6 +67,14 @@ def mix_weights(weights, n_styles: int) -> list:
     return [w / sum(weights) for w in weights]
 
 
+def _whole_in(value, low: int, high: int) -> bool:
+    """Whether ``value`` is a whole number (not a bool) in ``[low, high)``, however large or odd its type."""
+    try:
+        return not isinstance(value, bool) and int(value) == value and low <= int(value) < high
+    except (TypeError, ValueError, OverflowError):
+        return False
+
+
 def _option(default, kind: type, help: str, *, name: str | None = None, shown=None, **limits):
     """A field of :class:`TransferOptions` that the command line and the ui offer: its type (``str``, ``int``,
     ``float`` or ``bool``), its help, its name there (``--regrain`` for ``regrain_radius``), the default shown
@@ -164,8 +172,7 @@ class TransferOptions:
             raise ColorotError(f"lut_size must be between 2 and 256, got {self.lut_size}")
         if not float(self.smoothing) >= 0:
             raise ColorotError(f"smoothing must be non-negative, got {self.smoothing}")
-        if self.seed is not None and (isinstance(self.seed, bool) or not float(self.seed).is_integer()
-                                      or not 0 <= int(self.seed) < 1 << 63):
+        if self.seed is not None and not _whole_in(self.seed, 0, 1 << 63):
             raise ColorotError(f"seed must be a whole number from 0 to 2^63 - 1, got {self.seed}")
         reach = None if self.reach is None else float(self.reach)
         if reach is not None and not (0 < reach <= 1e6 or reach == float("inf")):

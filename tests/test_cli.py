@@ -197,6 +197,11 @@ def test_evaluate_says_in_one_line_what_it_cannot_compare(photos, tmp_path):
     Image.fromarray(rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)).save(tmp_path / "tiny_out.png")
     tiny = run("evaluate", tmp_path / "tiny_out.png", "--source", tmp_path / "tiny.png")
     assert tiny.exit_code == 1 and "too small for SSIM" in tiny.output and "unexpected" not in tiny.output
+    for side, fits in ((10, False), (12, False), (13, True)):  # SSIM's window is 11 pixels wide, the structure's 13
+        for name in ("small.png", "small_out.png"):
+            Image.fromarray(rng.integers(0, 256, (side, side, 3), dtype=np.uint8)).save(tmp_path / name)
+        small = run("evaluate", tmp_path / "small_out.png", "--source", tmp_path / "small.png")
+        assert (small.exit_code == 0) == fits and "unexpected" not in small.output, small.output
     other = run("evaluate", tmp_path / "tiny_out.png", "--source", source)
     assert other.exit_code == 1 and "tiny_out.png is 6 x 5 pixels but --source" in other.output
     assert run("evaluate", tmp_path / "tiny_out.png", "--style", style).exit_code == 0  # colors alone: any size

@@ -170,6 +170,14 @@ def test_a_photo_graded_in_place_through_a_link_keeps_the_link(tmp_path):
     assert sorted(path.name for path in photo.parent.iterdir()) == ["p00.png"]
     written = io.atomic_write(link, lambda handle: handle.write(b"again"), on_exists="rename")
     assert written.name == "favourite_1.png" and link.is_symlink()  # a new name is never written through a link
+    # any other output replaces a link of its name, never the file behind it (here the batch's own style)
+    (tmp_path / "graded").mkdir()
+    (tmp_path / "graded" / "p00.png").symlink_to(style)
+    kept = style.read_bytes()
+    result = subprocess.run([*COLOROT, "batch", str(style), str(photo), "--output-dir", str(tmp_path / "graded"),
+                             "--on-conflict", "overwrite", "--method", "mkl"], capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert style.read_bytes() == kept and not (tmp_path / "graded" / "p00.png").is_symlink()
 
 
 def test_a_video_gets_the_mode_of_a_new_file(tmp_path):

@@ -116,7 +116,8 @@ def grade_file(source, styles: Sequence, output, *, options: dict | None = None,
         notes(f"{source}: {note}")
     weights_of_pixels = _mask_of(source_mask, source_file.pixels, source, max_pixels) if source_mask else None
     result = model.transform(source_file.pixels, source_mask=weights_of_pixels)
-    written = io.write_image(output, result, like=source_file, quality=quality, strip_metadata=strip_metadata)
+    written = io.write_image(output, result, like=source_file, quality=quality, strip_metadata=strip_metadata,
+                             through_link=Path(output) == Path(source))  # in place through a link: its file
     return GradedFile(written, list(model.fit_notes_))
 
 

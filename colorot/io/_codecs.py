@@ -101,6 +101,18 @@ def keep_exif_tags(exif, kept: set) -> None:
             del exif[tag]
 
 
+def _resolution(exif) -> dict:
+    """tifffile's ``resolution`` and ``resolutionunit`` from a photo's EXIF, where it holds a sound one (positive
+    finite pixels per inch or centimetre, or per no unit); else none, and tifffile writes 1/1 per no unit."""
+    try:
+        x, y, unit = float(exif[282]), float(exif[283]), int(exif.get(296, 2))
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return {}
+    if not (0 < x < 1e9 and 0 < y < 1e9) or unit not in (1, 2, 3):
+        return {}
+    return {"resolution": (x, y), "resolutionunit": unit}
+
+
 def write_tiff(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None = None) -> bytes:
     """Encode a uint8, uint16 or float32 ``(H, W, 3|4)`` array as a deflate-compressed RGB(A) TIFF.
 
@@ -120,9 +132,7 @@ def write_tiff(pixels: np.ndarray, icc_profile: bytes | None, exif: bytes | None
     if exif:
         parsed = Image.Exif()
         parsed.load(exif)
-        if parsed.get(282) and parsed.get(283):  # the photo's resolution (tifffile writes 1/1, no unit, without)
-            resolution = {"resolution": (float(parsed[282]), float(parsed[283])),
-                          "resolutionunit": int(parsed.get(296, 2))}
+        resolution = _resolution(parsed)
         for tag in _TEXT_TAGS:
             if isinstance(parsed.get(tag), str) and parsed[tag]:
                 extratags.append((tag, "s", 0, parsed[tag], True))

@@ -98,14 +98,13 @@ class OutputExists(ColorotError):
 ON_EXISTS = ("replace", "fail", "rename")
 
 
-def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
+def atomic_write(path, save, *, on_exists: str = "replace", through_link: bool = False) -> Path:
     """Call ``save(handle)`` on a temporary file in ``path``'s folder, then move it to ``path``.
 
     Nothing is left behind if ``save`` fails (or is interrupted), and a reader
     never sees a half-written file. A new file gets the mode that the user's
     umask gives new files; a file that is replaced keeps its mode (and its
-    owner and group where the process may set them). A symbolic link that is
-    replaced stays a link: the file it points to is replaced.
+    owner and group where the process may set them).
 
     Parameters
     ----------
@@ -119,6 +118,11 @@ def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
         ``name_1.ext``, ``name_2.ext``... instead, the first name free at
         that moment. ``"fail"`` and ``"rename"`` are decided by an exclusive
         hard link, so of two processes writing one name, exactly one wins.
+    through_link : bool
+        Where ``path`` is a symbolic link, replace the file it points to (the
+        link stays, as a shell's ``>`` does): for a photo graded in place
+        through a link. Otherwise the link itself is replaced, so that an
+        output never lands on a file the caller did not name.
 
     Returns
     -------
@@ -140,22 +144,23 @@ def atomic_write(path, save, *, on_exists: str = "replace") -> Path:
     >>> atomic_write(path, lambda handle: handle.write(b"again"), on_exists="rename").name
     'notes_1.txt'
     """
-    with atomic_output(path, on_exists=on_exists) as (temporary, written):
+    with atomic_output(path, on_exists=on_exists, through_link=through_link) as (temporary, written):
         with open(temporary, "wb") as handle:
             save(handle)
     return written[0]
 
 
 @contextlib.contextmanager
-def atomic_output(path, *, on_exists: str = "replace", suffix: str = ".tmp"):
-    """A temporary path next to ``path`` to write to, moved to ``path`` (see :func:`atomic_write`) when the block
-    ends without an error, removed otherwise. Yields ``(temporary path, written)``, where ``written[0]`` is the
-    final path once the block has ended (for writers, such as video muxers, that need a file name)."""
+def atomic_output(path, *, on_exists: str = "replace", suffix: str = ".tmp", through_link: bool = False):
+    """A temporary path next to ``path`` to write to, moved to ``path`` (see :func:`atomic_write`, which says what
+    ``through_link`` does) when the block ends without an error, removed otherwise. Yields ``(temporary path,
+    written)``, where ``written[0]`` is the final path once the block has ended (for writers, such as video
+    muxers, that need a file name)."""
     if on_exists not in ON_EXISTS:
         raise ValueError(f"on_exists is one of {', '.join(ON_EXISTS)}, not {on_exists!r}")
     path = named = Path(path)
-    if on_exists == "replace" and path.is_symlink():  # replaced through the link (as a shell's > does): the link
-        path = Path(os.path.realpath(path))            # stays, and whatever else points at its file sees the result
+    if through_link and on_exists == "replace" and path.is_symlink():  # the file it points to is replaced
+        path = Path(os.path.realpath(path))
     folder = path.parent
     if not folder.exists():
         raise ColorotError(f"{folder}: output folder does not exist")

@@ -54,7 +54,7 @@ def check_output_path(path, *, folder_must_exist: bool = True, formats=None) -> 
     path = Path(path)
     formats = _FORMATS if formats is None else formats
     if path.is_dir():  # before the extension: a folder named without one is not a format problem
-        raise ColorotError(f"{path}: is a directory; give a file name such as {path / 'graded.jpg'}")
+        raise ColorotError(f"{path}: is a directory; name a file (in it, say)")
     if path.suffix.lower() not in formats:
         raise ColorotError(f"{path}: unknown output format; use one of {', '.join(sorted(formats))}")
     if folder_must_exist and not path.parent.exists():
@@ -90,6 +90,7 @@ def write_image(
     quality: int | None = None,
     strip_metadata: bool = False,
     on_exists: str = "replace",
+    through_link: bool = False,
 ) -> Path:
     """Write an ``(H, W, 3|4)`` array atomically, keeping ``like``'s metadata.
 
@@ -101,7 +102,9 @@ def write_image(
     reset) are written where the format allows; ``strip_metadata`` drops the
     EXIF (camera, place, time) but keeps the ICC profile, which defines what
     the pixel values mean. ``on_exists`` says what happens when the file
-    exists at the moment of writing (see :func:`colorot.io.atomic_write`).
+    exists at the moment of writing, and ``through_link`` whether a symbolic
+    link's file is replaced rather than the link (see
+    :func:`colorot.io.atomic_write`).
 
     Returns
     -------
@@ -161,7 +164,7 @@ def write_image(
         image.save(handle, format=image_format, **options)
 
     try:
-        return atomic_write(path, save, on_exists=on_exists)
+        return atomic_write(path, save, on_exists=on_exists, through_link=through_link)
     except KeyError:
         if image_format == "HEIF":
             raise ColorotError(f"{path}: writing HEIC/HEIF needs the heic extra: pip install 'colorot[heic]'") from None

@@ -31,7 +31,8 @@ def apply_table(
 
     ``mask`` (weights ``(B or 1, P)``) blends: ``x + mask * (T(x) - x)``, so 0 keeps a pixel bit for bit.
     ``regrain`` = ``(radius, eps)`` filters the displacement guided by the source
-    (:func:`colorot.maps.regrain.filter_displacement`), except in the RGB directions ``keep`` ``(3, k)``.
+    (:func:`colorot.maps.regrain.filter_displacement`), except in the RGB directions that the projections
+    ``keep`` ``(B or 1, 3, 3)`` keep.
     """
     if regrain is None and view.is_uint8_array and device.type == "cpu" and interpolation == "trilinear" \
             and lut.applies_uint8:

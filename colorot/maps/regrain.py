@@ -142,9 +142,9 @@ def filter_displacement(
         reduced copy): the displacement fitted on the copy is filtered into
         this one (``guided_filter``'s ``fine_guide``), and
         ``fine_source + filtered displacement`` is returned.
-    keep : torch.Tensor, shape (3, k), optional
-        Orthonormal directions of RGB in which the output keeps ``moved`` exactly and only the rest of the
-        displacement is filtered: the directions in which a style has no spread
+    keep : torch.Tensor, shape (B or 1, 3, 3), optional
+        Orthogonal projections of RGB onto the directions in which each output keeps ``moved`` exactly, only
+        the rest of the displacement being filtered: those in which its style has no spread
         (:func:`colorot.ot.linear.flat_directions`), so that a black-and-white style's output stays neutral and a
         toned print's stays on its tint (filtering the chroma's removal would put back some of the source's
         chroma along its edges). Ignored with ``fine_source``.
@@ -156,7 +156,7 @@ def filter_displacement(
     >>> gray = photo.mean(dim=1, keepdim=True).expand(-1, 3, -1)    # a map onto the neutral axis
     >>> chroma = torch.tensor([[1.0, -1.0, 0.0], [1.0, 1.0, -2.0]]).T
     >>> chroma = chroma / chroma.norm(dim=0)
-    >>> out = filter_displacement(photo, gray, (32, 32), 4, 1e-3, keep=chroma)
+    >>> out = filter_displacement(photo, gray, (32, 32), 4, 1e-3, keep=(chroma @ chroma.T)[None])
     >>> float((out.max(dim=1).values - out.min(dim=1).values).max()) < 1e-6
     True
     """
@@ -169,8 +169,7 @@ def filter_displacement(
         fine_guide = None if fine_source is None else _luma(base)
         filtered = guided_filter(_luma(source_image), displacement, radius, eps, fine_guide=fine_guide)
         if keep is not None and fine_source is None:  # the kept directions' part of the displacement, unfiltered
-            kept = keep.to(filtered)
-            filtered += torch.einsum("ck,dk,bdhw->bchw", kept, kept, displacement - filtered)
+            filtered += torch.einsum("bcd,bdhw->bchw", keep.to(filtered), displacement - filtered)
         return filtered.add_(base).clamp_(0, 1).reshape(batch, 3, -1)
 
 

@@ -122,7 +122,7 @@ def structure_similarity(image, reference, *, sigma: float = 1.5) -> float:
     >>> round(structure_similarity(a, 0.5 * a + 0.2), 6)
     1.0
     """
-    x, y = _same_size_lumas(image, reference)
+    x, y = _same_size_lumas(image, reference, 2 * int(math.ceil(3.5 * sigma)) + 1, "the structure measure")
     c3 = (0.03**2) / 2
     mean_x, mean_y = _gaussian_blur(x, sigma), _gaussian_blur(y, sigma)
     var_x = (_gaussian_blur(x * x, sigma) - mean_x**2).clamp_min(0)
@@ -151,16 +151,21 @@ def exact_distance(image, reference, *, n_samples: int = 2000, seed: int = 0) ->
     return float(np.sqrt(max(ot.emd2(weights, weights, ot.dist(colors, reference_colors)), 0.0)))
 
 
-#: The smallest side scikit-image's SSIM window fits in.
-SSIM_MIN_SIDE = 7
+#: The smallest side that :func:`ssim`'s window fits in: scikit-image's Gaussian window of sigma 1.5, truncated at
+#: 3.5 sigma, is 2 * round(3.5 * 1.5) + 1 = 11 pixels wide.
+SSIM_MIN_SIDE = 11
 
 
-def _same_size_lumas(image, reference) -> tuple:
+def _same_size_lumas(image, reference, window: int, measure: str) -> tuple:
+    """The lumas of two images of one size, each side at least ``window`` pixels (else a one-line error)."""
     x, y = luma(image), luma(reference)
     if x.shape != y.shape:
         raise ColorotError(f"images differ in size: {x.shape[-2]} x {x.shape[-1]} and {y.shape[-2]} x "
                            f"{y.shape[-1]} pixels (height x width); compare an output with the image it was made "
                            "from")
+    if min(x.shape[-2:]) < window:
+        raise ColorotError(f"images of {x.shape[-2]} x {x.shape[-1]} pixels are too small for {measure}, whose "
+                           f"window needs {window} x {window} at least")
     return x, y
 
 
@@ -176,10 +181,7 @@ def ssim(image, reference) -> float:
     """
     from skimage.metrics import structural_similarity
 
-    x, y = _same_size_lumas(image, reference)
-    if min(x.shape[-2:]) < SSIM_MIN_SIDE:
-        raise ColorotError(f"images of {x.shape[-2]} x {x.shape[-1]} pixels are too small for SSIM, whose window "
-                           f"needs {SSIM_MIN_SIDE} x {SSIM_MIN_SIDE} at least")
+    x, y = _same_size_lumas(image, reference, SSIM_MIN_SIDE, "SSIM")
     scores = [
         structural_similarity(a.numpy(), b.numpy(), data_range=1.0, gaussian_weights=True, sigma=1.5,
                               use_sample_covariance=False)
