@@ -94,3 +94,20 @@ def test_alpha_png_round_trip_is_exact(tmp_path):
     assert np.array_equal(read_image(path).pixels, rgba)
     with pytest.raises(ColorotError, match="no alpha"):
         write_image(tmp_path / "a.jpg", rgba)
+
+
+def test_a_float_tiff_keeps_its_resolution(tmp_path):
+    from colorot.io import ImageFile
+
+    pixels = load_sample("chelsea", 32).astype(np.float32) / 255
+    exif = Image.Exif()
+    exif.update({0x010F: "colorot-test-camera", 282: 300.0, 283: 300.0, 296: 2})
+    first = read_image(write_image(tmp_path / "in.tif", pixels, like=ImageFile(pixels, tmp_path, "TIFF", None,
+                                                                                exif.tobytes())))
+    again = read_image(write_image(tmp_path / "out.tif", first.pixels, like=first))
+    for image in (first, again):
+        tags = Image.Exif()
+        tags.load(image.exif)
+        assert (tags.get(282), tags.get(283), tags.get(296), tags.get(0x010F)) == (300.0, 300.0, 2,
+                                                                                   "colorot-test-camera")
+    assert read_image(write_image(tmp_path / "plain.tif", pixels)).exif is None  # no resolution said, none read

@@ -194,6 +194,12 @@ def read_tiff_exif(path: Path) -> bytes | None:
         for tag in _TEXT_TAGS:
             if tag in tags and isinstance(tags[tag].value, str):
                 exif[tag] = tags[tag].value
+        if all(tag in tags for tag in (282, 283, 296)):  # the resolution, as Pillow's pages give it
+            for tag in (282, 283):
+                value = tags[tag].value
+                exif[tag] = TiffImagePlugin.IFDRational(*value) if isinstance(value, tuple) else value
+            exif[296] = int(tags[296].value)
+            keep_exif_tags(exif, set(exif))  # "1 pixel per no unit" is no resolution
         for pointer in _SUBDIRECTORY_PLACEHOLDERS:
             if pointer in tags and isinstance(tags[pointer].value, dict):
                 directory = exif.get_ifd(pointer)
