@@ -188,7 +188,8 @@ class ColorTransfer:
         now (:class:`colorot.fitting.MapFitter`; after :meth:`fit`)."""
         self._check_fitted()
         options = self.options
-        return MapFitter(options, self.style_colors_, self.device_, self.style_structure_, self._style_summary(options))
+        return MapFitter(options, self.style_colors_, self.device_, self.style_structure_,
+                         self._style_summary(options))
 
     def _style_summary(self, options: TransferOptions):
         """What ``options``' method reads of the fitted style alone (:meth:`MapFitter.read_summary`: read once,

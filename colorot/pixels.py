@@ -78,12 +78,12 @@ def _check_finite(values, name: str) -> None:
         raise ColorotError(f"{name} contains NaN or infinite values")
 
 
-def _check_channels(channels: int, shape: tuple, name: str, layout: str) -> None:
+def _check_channels(channels: int, shape: tuple, name: str, layout: str, hint: str | None = None) -> None:
+    """Refuse an image without 3 or 4 channels where ``layout`` puts them; ``hint``: what to do instead (default:
+    convert grayscale to RGB)."""
     if channels not in (3, 4):
-        channels_last = layout.startswith("(...") and shape[-1] in (3, 4)  # a tensor laid out as an array
-        hint = ("; it looks laid out (H, W, C): pass tensor.permute(2, 0, 1) (or movedim(-1, -3) for a batch)"
-                if channels_last else "; convert grayscale images to RGB first")
-        raise ColorotError(f"{name} must be an RGB or RGBA image laid out {layout}, got shape {shape}{hint}")
+        raise ColorotError(f"{name} must be an RGB or RGBA image laid out {layout}, got shape {shape}; "
+                           f"{hint or 'convert grayscale images to RGB first'}")
 
 
 def _from_numpy(array: np.ndarray, name: str, rebuild_pil=None) -> PixelView:
@@ -152,7 +152,9 @@ def _from_pil(image, name: str) -> PixelView:
 def _from_torch(tensor: torch.Tensor, name: str) -> PixelView:
     if tensor.ndim < 3:
         raise ColorotError(f"{name} must be a (..., C, H, W) tensor, got shape {tuple(tensor.shape)}")
-    _check_channels(tensor.shape[-3], tuple(tensor.shape), name, "(..., C, H, W)")
+    _check_channels(tensor.shape[-3], tuple(tensor.shape), name, "(..., C, H, W)",
+                    "it looks laid out (H, W, C): pass tensor.permute(2, 0, 1) (or movedim(-1, -3) for a batch)"
+                    if tensor.shape[-1] in (3, 4) else None)
     if tensor.dtype not in _TORCH_SCALES:
         raise ColorotError(f"{name} has dtype {tensor.dtype}; use uint8 (0-255), uint16 (0-65535) or a floating "
                            "dtype in [0, 1]")

@@ -20,7 +20,8 @@ from ._shell import (CONTEXT, transfer_options, _check_paths, _fit_options, _par
 @_fit_options
 @click.option("--quality", type=click.IntRange(1, 100), default=None,
               help="JPEG/WebP/AVIF quality [default: the source JPEG's own, else 95].")
-@click.option("--in-place", is_flag=True, help="Overwrite SOURCE with the result (atomically; through a symbolic link, its file).")
+@click.option("--in-place", is_flag=True,
+              help="Overwrite SOURCE with the result (atomically; through a symbolic link, its file).")
 @click.option("--strip-metadata", is_flag=True,
               help="Leave EXIF (camera, place, time) out of the output; the ICC profile is kept.")
 @click.option("--max-pixels", type=click.IntRange(1), default=None,

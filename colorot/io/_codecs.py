@@ -91,11 +91,17 @@ _TEXT_TAGS = (270, 271, 272, 305, 306, 315, 33432)
 
 
 def keep_exif_tags(exif, kept: set) -> None:
-    """Delete from a PIL ``Image.Exif`` the first directory's tags not in ``kept``, and a resolution of one pixel
-    per no unit (what tifffile writes when a photo has none): no resolution is said then."""
+    """Delete from a PIL ``Image.Exif`` the first directory's tags not in ``kept``, and a blank resolution
+    (:func:`drop_blank_resolution`)."""
     for tag in list(exif):
         if tag not in kept:
             del exif[tag]
+    drop_blank_resolution(exif)
+
+
+def drop_blank_resolution(exif) -> None:
+    """Delete a resolution of one pixel per no unit (what tifffile writes when a photo has none) from a PIL
+    ``Image.Exif``: no resolution is said then."""
     if exif.get(296) == 1 and exif.get(282) == exif.get(283) == 1:
         for tag in (282, 283, 296):
             del exif[tag]
@@ -199,7 +205,7 @@ def read_tiff_exif(path: Path) -> bytes | None:
                 value = tags[tag].value
                 exif[tag] = TiffImagePlugin.IFDRational(*value) if isinstance(value, tuple) else value
             exif[296] = int(tags[296].value)
-            keep_exif_tags(exif, set(exif))  # "1 pixel per no unit" is no resolution
+            drop_blank_resolution(exif)
         for pointer in _SUBDIRECTORY_PLACEHOLDERS:
             if pointer in tags and isinstance(tags[pointer].value, dict):
                 directory = exif.get_ifd(pointer)

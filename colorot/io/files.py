@@ -172,9 +172,8 @@ def atomic_output(path, *, on_exists: str = "replace", suffix: str = ".tmp", thr
     temporary, written = Path(name), [named]
     try:
         yield temporary, written
-        written[0] = _move_into_place(temporary, path, on_exists)
-        if path != named:
-            written[0] = named
+        moved = _move_into_place(temporary, path, on_exists)
+        written[0] = named if path != named else moved
     except BaseException as error:
         temporary.unlink(missing_ok=True)
         if isinstance(error, OSError):

@@ -50,9 +50,9 @@ FLAT = 0.02
 
 def flat_directions(colors: torch.Tensor, share: float = FLAT) -> torch.Tensor:
     """The directions in which a cloud of colors has next to no spread: ``(3, k)`` orthonormal float64 columns,
-    ``k`` from 0 to 2 (none for a single color), for ``(n, 3)`` colors (a black-and-white photo's two chroma directions, a toned print's
-    two across its tint line). A direction is flat where the standard deviation along it is below ``share`` of
-    the total (the root of the covariance's trace).
+    ``k`` from 0 to 2 (none for a single color), for ``(n, 3)`` colors (a black-and-white photo's two chroma
+    directions, a toned print's two across its tint line). A direction is flat where the standard deviation
+    along it is below ``share`` of the total (the root of the covariance's trace).
 
     Examples
     --------

@@ -28,7 +28,7 @@ import torch
 
 from .. import progress
 from ..options import DEFAULTS
-from .linear import FLAT, LinearMap, flat_directions, moments
+from .linear import LinearMap, flat_directions, moments
 from .one_d import linear_quantiles
 
 __all__ = ["DEFAULT_REACH", "binned_measure", "unbalanced_sinkhorn", "fit_unbalanced_affine"]
@@ -41,7 +41,6 @@ BLUR = 0.15
 
 #: The binning grid spans these quantiles of each cloud's colors per axis.
 BOX_QUANTILE = 0.001
-
 
 #: Below this share of the photo's colors matched (``LinearMap.matched_share``), a fit stays near the identity:
 #: the ``look`` method widens the reach, and a plain ``unbalanced`` fit says so in its ``warnings`` (:func:`colorot.methods.fit_notes`).
